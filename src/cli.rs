@@ -1,0 +1,126 @@
+//! The command line, defined once: the binary parses it, and the man pages and shell
+//! completions are generated from it.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::keychain::StoreKind;
+use crate::profile::DEFAULT_PROFILE;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "sfcred",
+    version,
+    about = "Salesforce access tokens on demand, from keys kept in the OS keychain",
+    long_about = "sfcred signs in to Salesforce with the OAuth 2.0 JWT bearer flow. It keeps the \
+                  private key and the consumer key in the OS keychain and prints access tokens for \
+                  scripts and tools.",
+    after_help = "Exit codes: 0 ok, 1 other error, 2 usage, 3 not logged in, 4 refused by Salesforce, \
+                  5 network or server, 6 keychain."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Store a profile's secrets in the keychain, after checking them with Salesforce
+    Login(LoginArgs),
+    /// Print an access token for a profile
+    Token(TokenArgs),
+    /// Remove a profile's secrets and settings
+    Logout(LogoutArgs),
+    /// List profiles and their settings (never secrets)
+    Profiles(ProfilesArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ProfileArg {
+    /// The profile to use
+    #[arg(long, short = 'p', env = "SFCRED_PROFILE", default_value = DEFAULT_PROFILE, value_name = "NAME")]
+    pub profile: String,
+}
+
+#[derive(Debug, Args)]
+pub struct LoginArgs {
+    #[command(flatten)]
+    pub profile: ProfileArg,
+    /// The Salesforce username to sign in as (the JWT `sub`)
+    #[arg(long, value_name = "USERNAME")]
+    pub username: Option<String>,
+    /// The connected app's consumer key (the JWT `iss`); asked for, hidden, when omitted
+    #[arg(long, value_name = "CONSUMER_KEY")]
+    pub client_id: Option<String>,
+    /// Read the RSA private key (PEM) from this file
+    #[arg(long, value_name = "PATH", conflicts_with = "key_stdin")]
+    pub key_file: Option<PathBuf>,
+    /// Read the RSA private key (PEM) from standard input
+    #[arg(long)]
+    pub key_stdin: bool,
+    /// Log in to a sandbox (https://test.salesforce.com)
+    #[arg(long, conflicts_with = "login_url")]
+    pub sandbox: bool,
+    /// Where to log in: https://login.salesforce.com (default), https://test.salesforce.com or a My Domain URL
+    #[arg(long, value_name = "URL")]
+    pub login_url: Option<String>,
+    /// The JWT audience; by default login.salesforce.com for production, test.salesforce.com for sandboxes
+    #[arg(long, value_name = "URL")]
+    pub audience: Option<String>,
+    /// How long a token is trusted, like 90s, 30m or 2h (Salesforce does not say)
+    #[arg(long, value_name = "DURATION", default_value = "30m")]
+    pub ttl: String,
+    /// Which keychain holds the secrets; keyutils forgets them at reboot
+    #[arg(long, value_enum, env = "SFCRED_STORE", value_name = "STORE", default_value_t = StoreKind::platform_default())]
+    pub store: StoreKind,
+    /// Save without checking the setup with Salesforce first
+    #[arg(long)]
+    pub no_verify: bool,
+    /// Never prompt: a missing value is an error
+    #[arg(long)]
+    pub no_input: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum TokenFormat {
+    /// One JSON object with the token and its details
+    Json,
+    /// The bare access token
+    Token,
+}
+
+#[derive(Debug, Args)]
+pub struct TokenArgs {
+    #[command(flatten)]
+    pub profile: ProfileArg,
+    /// What to print
+    #[arg(long, value_enum, default_value_t = TokenFormat::Json, value_name = "FORMAT")]
+    pub format: TokenFormat,
+}
+
+#[derive(Debug, Args)]
+pub struct LogoutArgs {
+    #[command(flatten)]
+    pub profile: ProfileArg,
+    /// Remove every profile (instead of one)
+    #[arg(long)]
+    pub all: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ProfilesArgs {
+    /// Print JSON instead of a table
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_command_line_is_consistent() {
+        super::Cli::command().debug_assert();
+    }
+}

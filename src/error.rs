@@ -1,0 +1,83 @@
+//! The one error type the binary reports, its class (which picks the exit code) and
+//! the hint that tells the user what to do next.
+
+use crate::exchange::ExchangeError;
+use crate::keychain::KeychainError;
+use crate::private_key::KeyError;
+use crate::profile::InvalidSetting;
+use crate::settings::SettingsError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error(transparent)]
+    Settings(#[from] SettingsError),
+    #[error(transparent)]
+    Keychain(#[from] KeychainError),
+    #[error(transparent)]
+    Key(#[from] KeyError),
+    #[error(transparent)]
+    Exchange(#[from] ExchangeError),
+    #[error(transparent)]
+    Invalid(#[from] InvalidSetting),
+    #[error("missing {what}")]
+    MissingInput { what: &'static str, flag: &'static str },
+    #[error("cannot sign the assertion: {0}")]
+    Sign(String),
+    #[error("cannot write the output: {0}")]
+    Output(std::io::Error),
+    #[error("cannot ask for {what}: {reason}")]
+    Prompt { what: &'static str, reason: String },
+}
+
+/// What kind of failure: each class has its own exit code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorClass {
+    /// Bad flags, settings or input files.
+    Usage,
+    /// The profile does not exist or its secrets are gone.
+    NotLoggedIn,
+    /// Salesforce refused the assertion.
+    Rejected,
+    /// The network or the server failed.
+    Unavailable,
+    /// The keychain could not be used.
+    Keychain,
+    Other,
+}
+
+impl Error {
+    pub fn class(&self) -> ErrorClass {
+        match self {
+            Error::Settings(SettingsError::UnknownProfile { .. }) => ErrorClass::NotLoggedIn,
+            Error::Settings(SettingsError::Parse { .. } | SettingsError::NoDirectory) => ErrorClass::Usage,
+            Error::Settings(_) => ErrorClass::Other,
+            Error::Keychain(KeychainError::Missing { .. } | KeychainError::Damaged { .. }) => {
+                ErrorClass::NotLoggedIn
+            }
+            Error::Keychain(KeychainError::UnknownStore { .. } | KeychainError::BadTimeout { .. }) => {
+                ErrorClass::Usage
+            }
+            Error::Keychain(_) => ErrorClass::Keychain,
+            Error::Key(_) | Error::Invalid(_) | Error::MissingInput { .. } => ErrorClass::Usage,
+            Error::Exchange(ExchangeError::Rejected { .. }) => ErrorClass::Rejected,
+            Error::Exchange(_) => ErrorClass::Unavailable,
+            Error::Sign(_) | Error::Output(_) | Error::Prompt { .. } => ErrorClass::Other,
+        }
+    }
+
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            Error::Settings(e) => e.hint(),
+            Error::Keychain(e) => e.hint(),
+            Error::Key(e) => e.hint(),
+            Error::Exchange(e) => e.hint(),
+            Error::Invalid(_) => Some("see the accepted values in sfcred help COMMAND".into()),
+            Error::Output(_) => None,
+            Error::MissingInput { flag, .. } => {
+                Some(format!("pass {flag}, or run in a terminal to be asked"))
+            }
+            Error::Sign(_) => Some("log in again to store the key afresh".into()),
+            Error::Prompt { .. } => Some("pass the value as a flag".into()),
+        }
+    }
+}

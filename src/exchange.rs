@@ -1,0 +1,268 @@
+//! Sends a signed assertion to Salesforce's token endpoint and reads the answer.
+//! The network part is a thin shell around [`parse_response`], which is pure.
+
+use std::time::Duration;
+
+use reqwest::Url;
+use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
+
+use crate::profile::Profile;
+
+const GRANT_TYPE: &str = "urn:ietf:params:oauth:grant-type:jwt-bearer";
+const MAX_BODY: usize = 1 << 20;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ExchangeError {
+    #[error("Salesforce refused the token request: {error}: {description}")]
+    Rejected { error: String, description: String },
+    #[error("cannot reach {url}: {reason}")]
+    Unreachable { url: Url, reason: String },
+    #[error("{url} did not answer within {}s", timeout.as_secs())]
+    TimedOut { url: Url, timeout: Duration },
+    #[error("{url} answered HTTP {status} with {what}, not a token")]
+    BadAnswer { url: Url, status: u16, what: String },
+    #[error("{url} redirected the token request to {location}")]
+    Redirected { url: Url, location: String },
+}
+
+impl ExchangeError {
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            ExchangeError::Rejected { error, description } => {
+                rejection_hint(error, description).map(str::to_owned)
+            }
+            ExchangeError::Unreachable { .. } => Some(
+                "check the login URL and your network; proxies come from HTTPS_PROXY and NO_PROXY".into(),
+            ),
+            ExchangeError::TimedOut { .. } => Some(
+                "try again; connect_timeout and request_timeout in the profile's settings set the waits"
+                    .into(),
+            ),
+            ExchangeError::BadAnswer { status, .. } if *status >= 500 => {
+                Some("Salesforce had a problem; try again in a minute".into())
+            }
+            ExchangeError::BadAnswer { .. } => {
+                Some("is the login URL a Salesforce login host (e.g. https://login.salesforce.com)?".into())
+            }
+            ExchangeError::Redirected { .. } => Some(
+                "sfcred sends the assertion only to the login URL; log in again with the URL redirected to"
+                    .into(),
+            ),
+        }
+    }
+}
+
+/// What to tell a user about each refusal Salesforce is known to give.
+pub fn rejection_hint(error: &str, description: &str) -> Option<&'static str> {
+    let description = description.to_ascii_lowercase();
+    let hint = match error {
+        _ if description.contains("hasn't approved this consumer") => {
+            "pre-authorize the user: in the connected app's policies set Permitted Users to \"Admin approved \
+             users are pre-authorized\" and assign the user's profile or permission set; also check production \
+             vs sandbox (--sandbox)"
+        }
+        _ if description.contains("not admin approved") => {
+            "assign the user's profile or permission set to the connected app"
+        }
+        _ if description.contains("audience is invalid") => {
+            "the audience must be https://login.salesforce.com for production and https://test.salesforce.com \
+             for sandboxes, never a My Domain URL; log in again with --sandbox or --audience"
+        }
+        _ if description.contains("invalid assertion") => {
+            "the private key does not match the certificate uploaded to the connected app: upload the \
+             matching certificate, or log in again with the matching key"
+        }
+        _ if description.contains("expired authorization code") => {
+            "the assertion arrived expired: check this machine's clock (timedatectl)"
+        }
+        _ if description.contains("login rate exceeded") => {
+            "Salesforce limits logins per user per hour; wait, and let sfcred reuse tokens"
+        }
+        "invalid_client_id" => {
+            "check the consumer key, and production vs sandbox (the app must live in the org you log in to); \
+             a new connected app takes 2 to 10 minutes to be usable"
+        }
+        "invalid_client" => {
+            "check production vs sandbox: try the other environment (--sandbox or --login-url)"
+        }
+        "unsupported_grant_type" => "this is a bug in sfcred: please report it",
+        _ => return None,
+    };
+    Some(hint)
+}
+
+/// A successful answer. Salesforce sends no expiry and no refresh token.
+#[derive(Debug, Deserialize)]
+pub struct TokenResponse {
+    pub access_token: SecretString,
+    pub instance_url: String,
+    pub id: String,
+    #[serde(default = "bearer")]
+    pub token_type: String,
+    #[serde(default)]
+    pub scope: Option<String>,
+}
+
+fn bearer() -> String {
+    "Bearer".into()
+}
+
+#[derive(Deserialize)]
+struct ErrorBody {
+    error: String,
+    #[serde(default)]
+    error_description: String,
+}
+
+/// Reads the token endpoint's answer; `url` names it in errors.
+pub fn parse_response(url: &Url, status: u16, body: &[u8]) -> Result<TokenResponse, ExchangeError> {
+    let bad = |what: String| ExchangeError::BadAnswer { url: url.clone(), status, what };
+    if status == 200 {
+        let token: TokenResponse =
+            serde_json::from_slice(body).map_err(|e| bad(describe_body(body, Some(&e))))?;
+        if token.access_token.expose_secret().is_empty() {
+            return Err(bad("an empty access_token".into()));
+        }
+        return Ok(token);
+    }
+    match serde_json::from_slice::<ErrorBody>(body) {
+        Ok(e) if (400..500).contains(&status) => {
+            Err(ExchangeError::Rejected { error: e.error, description: e.error_description })
+        }
+        Ok(e) => Err(bad(format!("the error {}: {}", e.error, e.error_description))),
+        Err(_) => Err(bad(describe_body(body, None))),
+    }
+}
+
+fn describe_body(body: &[u8], json_error: Option<&serde_json::Error>) -> String {
+    let text = String::from_utf8_lossy(body);
+    let start = text.trim_start().to_ascii_lowercase();
+    if start.starts_with("<!doctype html") || start.starts_with("<html") {
+        "an HTML page".into()
+    } else if body.is_empty() {
+        "an empty body".into()
+    } else if let Some(e) = json_error.filter(|_| start.starts_with('{')) {
+        format!("JSON without a usable token ({e})")
+    } else {
+        "a body that is not JSON".into()
+    }
+}
+
+/// Posts the assertion to the profile's token endpoint, and nowhere else.
+pub fn request_token(profile: &Profile, assertion: &SecretString) -> Result<TokenResponse, ExchangeError> {
+    let url = profile.login_url.token_endpoint();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| ExchangeError::Unreachable { url: url.clone(), reason: e.to_string() })?;
+    runtime.block_on(post(profile, &url, assertion))
+}
+
+async fn post(
+    profile: &Profile,
+    url: &Url,
+    assertion: &SecretString,
+) -> Result<TokenResponse, ExchangeError> {
+    let network = |e: reqwest::Error| network_error(url, profile.request_timeout, e);
+    let client = reqwest::Client::builder()
+        .user_agent(concat!("sfcred/", env!("CARGO_PKG_VERSION")))
+        .redirect(reqwest::redirect::Policy::none())
+        .connect_timeout(profile.connect_timeout)
+        .timeout(profile.request_timeout)
+        .build()
+        .map_err(network)?;
+    let form = [("grant_type", GRANT_TYPE), ("assertion", assertion.expose_secret())];
+    let mut response = client.post(url.clone()).form(&form).send().await.map_err(network)?;
+    let status = response.status();
+    if status.is_redirection() {
+        let location = response.headers().get(reqwest::header::LOCATION);
+        let location = location.and_then(|l| l.to_str().ok()).unwrap_or("(no Location)").to_owned();
+        return Err(ExchangeError::Redirected { url: url.clone(), location });
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = response.chunk().await.map_err(network)? {
+        if body.len() + chunk.len() > MAX_BODY {
+            let what = format!("a body over {} KiB", MAX_BODY / 1024);
+            return Err(ExchangeError::BadAnswer { url: url.clone(), status: status.as_u16(), what });
+        }
+        body.extend_from_slice(&chunk);
+    }
+    parse_response(url, status.as_u16(), &body)
+}
+
+fn network_error(url: &Url, timeout: Duration, error: reqwest::Error) -> ExchangeError {
+    if error.is_timeout() {
+        return ExchangeError::TimedOut { url: url.clone(), timeout };
+    }
+    // reqwest's own message is generic; the innermost cause says what happened.
+    let mut reason = error.to_string();
+    let mut source = std::error::Error::source(&error);
+    while let Some(cause) = source {
+        reason = cause.to_string();
+        source = cause.source();
+    }
+    ExchangeError::Unreachable { url: url.clone(), reason }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn url() -> Url {
+        Url::parse("https://login.salesforce.com/services/oauth2/token").unwrap()
+    }
+
+    #[test]
+    fn success_body_is_read_and_unknown_fields_ignored() {
+        let body = br#"{"access_token":"00Dxx!AR8","scope":"web openid api id","instance_url":"https://acme.my.salesforce.com","id":"https://login.salesforce.com/id/00D/005","token_type":"Bearer","issued_at":"1700000000000","signature":"x"}"#;
+        let token = parse_response(&url(), 200, body).unwrap();
+        assert_eq!(token.access_token.expose_secret(), "00Dxx!AR8");
+        assert_eq!(token.instance_url, "https://acme.my.salesforce.com");
+        assert_eq!(token.scope.as_deref(), Some("web openid api id"));
+        assert!(!format!("{token:?}").contains("AR8"));
+    }
+
+    #[test]
+    fn salesforce_refusals_keep_their_words_and_get_a_hint() {
+        let body = br#"{"error":"invalid_grant","error_description":"user hasn't approved this consumer"}"#;
+        let err = parse_response(&url(), 400, body).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "Salesforce refused the token request: invalid_grant: user hasn't approved this consumer"
+        );
+        assert!(err.hint().unwrap().contains("pre-authorized"));
+        let body = br#"{"error":"invalid_client_id","error_description":"client identifier invalid"}"#;
+        assert!(parse_response(&url(), 400, body).unwrap_err().hint().unwrap().contains("consumer key"));
+    }
+
+    #[test]
+    fn every_documented_refusal_has_a_hint() {
+        for (error, description) in [
+            ("invalid_grant", "user hasn't approved this consumer"),
+            ("invalid_grant", "audience is invalid"),
+            ("invalid_grant", "invalid assertion"),
+            ("invalid_grant", "expired authorization code"),
+            ("invalid_client_id", "client identifier invalid"),
+            ("invalid_client", "invalid client credentials"),
+            ("invalid_grant", "user is not admin approved to access this app"),
+            ("unsupported_grant_type", "grant type not supported"),
+            ("invalid_grant", "login rate exceeded"),
+        ] {
+            assert!(rejection_hint(error, description).is_some(), "{error} / {description}");
+        }
+    }
+
+    #[test]
+    fn odd_answers_are_described_not_dumped() {
+        let html = b"<!DOCTYPE html><html><body>Maintenance</body></html>";
+        let err = parse_response(&url(), 503, html).unwrap_err().to_string();
+        assert!(err.ends_with("answered HTTP 503 with an HTML page, not a token"), "{err}");
+        let err = parse_response(&url(), 200, br#"{"instance_url":"x"}"#).unwrap_err().to_string();
+        assert!(err.contains("JSON without a usable token"), "{err}");
+        let err = parse_response(&url(), 200, br#"{"access_token":"x","instance_url":"h","id":"i"#);
+        assert!(matches!(err, Err(ExchangeError::BadAnswer { .. })));
+        let err = parse_response(&url(), 500, br#"{"error":"server_error","error_description":"boom"}"#);
+        assert!(matches!(err, Err(ExchangeError::BadAnswer { status: 500, .. })));
+    }
+}

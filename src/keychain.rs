@@ -1,0 +1,290 @@
+//! The OS keychain holding each profile's private key and consumer key, through the
+//! keyring-rs store crates. Every call is bounded in time: a hung keychain daemon
+//! never hangs the caller.
+
+use std::sync::Arc;
+use std::sync::mpsc;
+use std::time::Duration;
+
+use keyring_core::{CredentialStore, Entry};
+use secrecy::{ExposeSecret, SecretString};
+use serde::{Deserialize, Serialize};
+
+use crate::private_key::RsaPrivateKey;
+
+const SERVICE: &str = "sfcred";
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// Which keychain a profile's secrets live in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "kebab-case")]
+pub enum StoreKind {
+    /// Secret Service over D-Bus (GNOME Keyring, KWallet): the Linux default.
+    SecretService,
+    /// The Linux kernel key retention service: needs no daemon, forgets everything at reboot.
+    Keyutils,
+    /// The macOS login keychain.
+    MacosKeychain,
+    /// Windows Credential Manager.
+    WindowsCredentialManager,
+}
+
+impl StoreKind {
+    pub fn platform_default() -> StoreKind {
+        if cfg!(target_os = "macos") {
+            StoreKind::MacosKeychain
+        } else if cfg!(windows) {
+            StoreKind::WindowsCredentialManager
+        } else {
+            StoreKind::SecretService
+        }
+    }
+
+    /// `SFCRED_STORE` when set, else `configured`.
+    pub fn from_env_or(configured: StoreKind) -> Result<StoreKind, KeychainError> {
+        match std::env::var("SFCRED_STORE") {
+            Ok(name) if !name.is_empty() => <StoreKind as clap::ValueEnum>::from_str(&name, true)
+                .map_err(|_| KeychainError::UnknownStore { name }),
+            _ => Ok(configured),
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            StoreKind::SecretService => "secret-service",
+            StoreKind::Keyutils => "keyutils",
+            StoreKind::MacosKeychain => "macos-keychain",
+            StoreKind::WindowsCredentialManager => "windows-credential-manager",
+        }
+    }
+
+    fn open(self) -> Result<Arc<CredentialStore>, String> {
+        let unsupported = || Err(format!("the {} store is not available on this system", self.name()));
+        match self {
+            #[cfg(target_os = "linux")]
+            StoreKind::SecretService => zbus_secret_service_keyring_store::Store::new()
+                .map(|s| s as Arc<CredentialStore>)
+                .map_err(|e| e.to_string()),
+            #[cfg(target_os = "linux")]
+            StoreKind::Keyutils => linux_keyutils_keyring_store::Store::new()
+                .map(|s| s as Arc<CredentialStore>)
+                .map_err(|e| e.to_string()),
+            #[cfg(target_os = "macos")]
+            StoreKind::MacosKeychain => apple_native_keyring_store::keychain::Store::new()
+                .map(|s| s as Arc<CredentialStore>)
+                .map_err(|e| e.to_string()),
+            #[cfg(windows)]
+            StoreKind::WindowsCredentialManager => windows_native_keyring_store::Store::new()
+                .map(|s| s as Arc<CredentialStore>)
+                .map_err(|e| e.to_string()),
+            #[allow(unreachable_patterns)]
+            _ => unsupported(),
+        }
+    }
+}
+
+impl std::fmt::Display for StoreKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum KeychainError {
+    #[error("the {store} keychain is unavailable: {reason}")]
+    Unavailable { store: StoreKind, reason: String },
+    #[error("the {store} keychain did not answer within {}s while {action}", timeout.as_secs())]
+    TimedOut { store: StoreKind, action: String, timeout: Duration },
+    #[error("the {store} keychain has no {what} for profile {profile:?}")]
+    Missing { store: StoreKind, profile: String, what: &'static str },
+    #[error("the {what} of profile {profile:?} in the {store} keychain is damaged: {reason}")]
+    Damaged { store: StoreKind, profile: String, what: &'static str, reason: String },
+    #[error("the {store} keychain failed while {action}: {reason}")]
+    Failed { store: StoreKind, action: String, reason: String },
+    #[error("SFCRED_STORE={name:?} names no keychain store")]
+    UnknownStore { name: String },
+    #[error("SFCRED_KEYCHAIN_TIMEOUT={value:?} is not a duration")]
+    BadTimeout { value: String },
+}
+
+impl KeychainError {
+    pub fn hint(&self) -> Option<String> {
+        Some(match self {
+            KeychainError::Unavailable { store: StoreKind::SecretService, .. } => {
+                "start a Secret Service (GNOME Keyring or KWallet) in your D-Bus session, or use the kernel \
+                 keyring, which needs no daemon but forgets keys at reboot: sfcred login --store keyutils"
+                    .into()
+            }
+            KeychainError::Unavailable { .. } => "choose another store with --store or SFCRED_STORE".into(),
+            KeychainError::TimedOut { .. } => {
+                "the keychain daemon may be waiting for an unlock prompt or be stuck; unlock or restart it \
+                 (SFCRED_KEYCHAIN_TIMEOUT sets the wait)"
+                    .into()
+            }
+            KeychainError::Missing { profile, .. } | KeychainError::Damaged { profile, .. } => {
+                format!("log in again: sfcred login --profile {profile}")
+            }
+            KeychainError::Failed { store: StoreKind::Keyutils, .. } => {
+                "keyutils needs a session keyring of your own (pam_keyinit gives one at login); in a container \
+                 or CI job, run inside one: keyctl session - COMMAND"
+                    .into()
+            }
+            KeychainError::Failed { .. } => "is the keychain locked? unlock it and try again".into(),
+            KeychainError::UnknownStore { .. } => {
+                "use one of: secret-service, keyutils, macos-keychain, windows-credential-manager".into()
+            }
+            KeychainError::BadTimeout { .. } => "write it like 5s or 1m".into(),
+        })
+    }
+
+    /// Whether the profile was simply never stored (as opposed to a keychain fault).
+    pub fn is_missing(&self) -> bool {
+        matches!(self, KeychainError::Missing { .. })
+    }
+}
+
+/// What a profile keeps in the keychain.
+#[derive(Debug)]
+pub struct ProfileSecrets {
+    pub private_key: RsaPrivateKey,
+    /// The connected app's consumer key: the JWT `iss` claim.
+    pub client_id: SecretString,
+}
+
+const KEY_ACCOUNT: &str = "private-key";
+const CLIENT_ID_ACCOUNT: &str = "client-id";
+
+/// An open keychain store.
+pub struct Keychain {
+    store: Arc<CredentialStore>,
+    kind: StoreKind,
+    timeout: Duration,
+}
+
+impl Keychain {
+    pub fn open(kind: StoreKind) -> Result<Keychain, KeychainError> {
+        let timeout = match std::env::var("SFCRED_KEYCHAIN_TIMEOUT") {
+            Ok(value) if !value.is_empty() => {
+                crate::profile::parse_duration(&value).map_err(|_| KeychainError::BadTimeout { value })?
+            }
+            _ => DEFAULT_TIMEOUT,
+        };
+        let store = bounded(kind, timeout, "connecting", move || kind.open())?
+            .map_err(|reason| KeychainError::Unavailable { store: kind, reason })?;
+        Ok(Keychain { store, kind, timeout })
+    }
+
+    pub fn kind(&self) -> StoreKind {
+        self.kind
+    }
+
+    pub fn read(&self, profile: &str) -> Result<ProfileSecrets, KeychainError> {
+        let key_der = self.call(profile, KEY_ACCOUNT, "reading the private key", |e| e.get_secret())?;
+        let private_key = RsaPrivateKey::from_der(&key_der).map_err(|reason| KeychainError::Damaged {
+            store: self.kind,
+            profile: profile.to_owned(),
+            what: "private key",
+            reason,
+        })?;
+        let client_id =
+            self.call(profile, CLIENT_ID_ACCOUNT, "reading the consumer key", |e| e.get_password())?;
+        Ok(ProfileSecrets { private_key, client_id: client_id.into() })
+    }
+
+    pub fn write(&self, profile: &str, secrets: &ProfileSecrets) -> Result<(), KeychainError> {
+        let der = secrets.private_key.expose_der().to_vec();
+        self.call(profile, KEY_ACCOUNT, "storing the private key", move |e| e.set_secret(&der))?;
+        let client_id = secrets.client_id.expose_secret().to_owned();
+        self.call(profile, CLIENT_ID_ACCOUNT, "storing the consumer key", move |e| e.set_password(&client_id))
+    }
+
+    /// Removes the profile's secrets; secrets already gone are not an error.
+    pub fn delete(&self, profile: &str) -> Result<(), KeychainError> {
+        for account in [KEY_ACCOUNT, CLIENT_ID_ACCOUNT] {
+            match self.call(profile, account, "deleting secrets", |e| e.delete_credential()) {
+                Err(KeychainError::Missing { .. }) | Ok(()) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(())
+    }
+
+    fn call<T: Send + 'static>(
+        &self,
+        profile: &str,
+        account: &'static str,
+        action: &str,
+        op: impl FnOnce(&Entry) -> keyring_core::Result<T> + Send + 'static,
+    ) -> Result<T, KeychainError> {
+        let store = self.store.clone();
+        let user = format!("{profile}/{account}");
+        let result = bounded(self.kind, self.timeout, action, move || {
+            Entry::new_in_store(&store, SERVICE, &user).and_then(|entry| op(&entry))
+        })?;
+        let what = if account == KEY_ACCOUNT { "private key" } else { "consumer key" };
+        result.map_err(|e| match e {
+            keyring_core::Error::NoEntry => {
+                KeychainError::Missing { store: self.kind, profile: profile.to_owned(), what }
+            }
+            keyring_core::Error::BadEncoding(_) | keyring_core::Error::BadDataFormat(..) => {
+                KeychainError::Damaged {
+                    store: self.kind,
+                    profile: profile.to_owned(),
+                    what,
+                    reason: "it is not in the form sfcred stores".into(),
+                }
+            }
+            other => KeychainError::Failed {
+                store: self.kind,
+                action: action.to_owned(),
+                reason: other.to_string(),
+            },
+        })
+    }
+}
+
+/// Runs `op` on its own thread and gives up after `timeout`; the thread is left behind,
+/// which is fine for a short-lived process.
+fn bounded<T: Send + 'static>(
+    store: StoreKind,
+    timeout: Duration,
+    action: &str,
+    op: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, KeychainError> {
+    let (tx, rx) = mpsc::sync_channel(1);
+    std::thread::spawn(move || {
+        let _ = tx.send(op());
+    });
+    rx.recv_timeout(timeout).map_err(|_| KeychainError::TimedOut {
+        store,
+        action: action.to_owned(),
+        timeout,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn store_names_match_their_settings_spelling() {
+        for kind in [
+            StoreKind::SecretService,
+            StoreKind::Keyutils,
+            StoreKind::MacosKeychain,
+            StoreKind::WindowsCredentialManager,
+        ] {
+            let toml_name = serde_json::to_value(kind).unwrap();
+            assert_eq!(toml_name, kind.name());
+            assert_eq!(<StoreKind as clap::ValueEnum>::from_str(kind.name(), false).unwrap(), kind);
+        }
+    }
+
+    #[test]
+    fn a_hung_operation_times_out() {
+        let (_keep, never) = mpsc::channel::<()>();
+        let err = bounded(StoreKind::Keyutils, Duration::from_millis(1), "testing", move || never.recv())
+            .unwrap_err();
+        assert!(matches!(err, KeychainError::TimedOut { .. }), "{err}");
+    }
+}

@@ -1,0 +1,160 @@
+//! The RSA private key that signs assertions, read from PEM once at login and kept as
+//! PKCS#1 DER: compact enough for every keychain (Windows caps a secret at 2560 bytes).
+
+use aws_lc_rs::signature::RsaKeyPair;
+use secrecy::{ExposeSecret, SecretBox, SecretSlice};
+
+#[derive(Debug, thiserror::Error)]
+pub enum KeyError {
+    #[error("{source_name} is not a PEM file (no -----BEGIN ...----- block)")]
+    NotPem { source_name: String },
+    #[error("{source_name} holds an encrypted private key")]
+    Encrypted { source_name: String },
+    #[error("{source_name} holds {found}, not an RSA private key")]
+    NotRsa { source_name: String, found: String },
+    #[error("{source_name} holds an RSA key that cannot sign: {reason}")]
+    Unusable { source_name: String, reason: String },
+    #[error("cannot read the key file {path}: {reason}")]
+    Unreadable { path: String, reason: String },
+}
+
+impl KeyError {
+    pub fn hint(&self) -> Option<String> {
+        Some(match self {
+            KeyError::NotPem { .. } => {
+                "give the private key PEM file (BEGIN PRIVATE KEY or BEGIN RSA PRIVATE KEY)".into()
+            }
+            KeyError::Encrypted { .. } => {
+                "decrypt it first: openssl pkey -in KEY -out KEY.plain (then log in and delete KEY.plain)"
+                    .into()
+            }
+            KeyError::NotRsa { .. } => {
+                "Salesforce's JWT bearer flow signs with RS256: use an RSA key of at least 2048 bits".into()
+            }
+            KeyError::Unusable { .. } => "use an RSA key of 2048 to 8192 bits".into(),
+            KeyError::Unreadable { .. } => "check the path, or pipe the key in with --key-stdin".into(),
+        })
+    }
+}
+
+/// An RSA private key, PKCS#1 DER, checked to be usable for RS256.
+pub struct RsaPrivateKey {
+    der: SecretSlice<u8>,
+    bits: usize,
+}
+
+impl std::fmt::Debug for RsaPrivateKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "RsaPrivateKey({} bits, REDACTED)", self.bits)
+    }
+}
+
+impl RsaPrivateKey {
+    /// Reads a PEM private key (PKCS#1 or PKCS#8). `source_name` names it in errors.
+    pub fn from_pem(pem_bytes: &[u8], source_name: &str) -> Result<Self, KeyError> {
+        let source_name = source_name.to_owned();
+        let blocks = pem::parse_many(pem_bytes).unwrap_or_default();
+        let Some(block) = blocks.iter().find(|b| b.tag().contains("PRIVATE KEY")) else {
+            return Err(match blocks.first() {
+                Some(other) => KeyError::NotRsa { source_name, found: format!("a {:?} block", other.tag()) },
+                None => KeyError::NotPem { source_name },
+            });
+        };
+        let encrypted_pkcs1 = block.headers().get("Proc-Type").is_some_and(|v| v.contains("ENCRYPTED"));
+        match block.tag() {
+            "ENCRYPTED PRIVATE KEY" => return Err(KeyError::Encrypted { source_name }),
+            "RSA PRIVATE KEY" if encrypted_pkcs1 => return Err(KeyError::Encrypted { source_name }),
+            "RSA PRIVATE KEY" | "PRIVATE KEY" => {}
+            other => return Err(KeyError::NotRsa { source_name, found: format!("a {other:?} key") }),
+        }
+        let pkcs1 = if block.tag() == "PRIVATE KEY" {
+            pkcs8_rsa_inner(block.contents()).ok_or_else(|| KeyError::NotRsa {
+                source_name: source_name.clone(),
+                found: "a PKCS#8 key of another algorithm".into(),
+            })?
+        } else {
+            block.contents()
+        };
+        Self::from_der(pkcs1).map_err(|reason| KeyError::Unusable { source_name, reason })
+    }
+
+    /// Checks PKCS#1 DER bytes, as kept in the keychain.
+    pub fn from_der(der: &[u8]) -> Result<Self, String> {
+        let pair = RsaKeyPair::from_der(der).map_err(|e| e.to_string())?;
+        let bits = pair.public_modulus_len() * 8;
+        Ok(RsaPrivateKey { der: SecretBox::from(der.to_vec()), bits })
+    }
+
+    pub fn bits(&self) -> usize {
+        self.bits
+    }
+
+    /// The PKCS#1 DER bytes: for signing and for the keychain only.
+    pub fn expose_der(&self) -> &[u8] {
+        self.der.expose_secret()
+    }
+}
+
+/// The PKCS#1 key inside a PKCS#8 PrivateKeyInfo whose algorithm is rsaEncryption.
+fn pkcs8_rsa_inner(der: &[u8]) -> Option<&[u8]> {
+    const RSA_ENCRYPTION_OID: &[u8] = &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01];
+    let (tag, info, _) = der_element(der)?;
+    (tag == 0x30).then_some(())?;
+    let (tag, _version, rest) = der_element(info)?;
+    (tag == 0x02).then_some(())?;
+    let (tag, algorithm, rest) = der_element(rest)?;
+    (tag == 0x30).then_some(())?;
+    let (tag, oid, _) = der_element(algorithm)?;
+    (tag == 0x06 && oid == RSA_ENCRYPTION_OID).then_some(())?;
+    let (tag, key, _) = der_element(rest)?;
+    (tag == 0x04).then_some(key)
+}
+
+/// Splits one DER element off `input`: (tag, contents, rest).
+fn der_element(input: &[u8]) -> Option<(u8, &[u8], &[u8])> {
+    let (&tag, input) = input.split_first()?;
+    let (&first, mut input) = input.split_first()?;
+    let len = if first < 0x80 {
+        usize::from(first)
+    } else {
+        let count = usize::from(first & 0x7f);
+        if count == 0 || count > 4 || input.len() < count {
+            return None;
+        }
+        let (len_bytes, rest) = input.split_at(count);
+        input = rest;
+        len_bytes.iter().fold(0usize, |acc, &b| (acc << 8) | usize::from(b))
+    };
+    (input.len() >= len).then(|| (tag, &input[..len], &input[len..]))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn der_elements_split_short_and_long_lengths() {
+        assert_eq!(der_element(&[0x04, 0x02, 1, 2, 9]), Some((0x04, &[1u8, 2][..], &[9u8][..])));
+        let long: Vec<u8> = [0x04, 0x81, 0x80].into_iter().chain([7u8; 0x80]).collect();
+        assert_eq!(der_element(&long).map(|(t, c, r)| (t, c.len(), r.len())), Some((0x04, 0x80, 0)));
+        assert_eq!(der_element(&[0x04, 0x05, 1]), None);
+        assert_eq!(der_element(&[0x04, 0x80]), None);
+    }
+
+    #[test]
+    fn non_pem_and_foreign_blocks_are_named() {
+        assert!(matches!(RsaPrivateKey::from_pem(b"hello", "k"), Err(KeyError::NotPem { .. })));
+        let cert = "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n";
+        assert!(matches!(RsaPrivateKey::from_pem(cert.as_bytes(), "k"), Err(KeyError::NotRsa { .. })));
+        let ec = "-----BEGIN EC PRIVATE KEY-----\nAAAA\n-----END EC PRIVATE KEY-----\n";
+        assert!(matches!(RsaPrivateKey::from_pem(ec.as_bytes(), "k"), Err(KeyError::NotRsa { .. })));
+        let enc = "-----BEGIN ENCRYPTED PRIVATE KEY-----\nAAAA\n-----END ENCRYPTED PRIVATE KEY-----\n";
+        assert!(matches!(RsaPrivateKey::from_pem(enc.as_bytes(), "k"), Err(KeyError::Encrypted { .. })));
+    }
+
+    #[test]
+    fn debug_never_shows_key_bytes() {
+        let key = RsaPrivateKey { der: SecretBox::from(vec![0x42; 4]), bits: 2048 };
+        assert_eq!(format!("{key:?}"), "RsaPrivateKey(2048 bits, REDACTED)");
+    }
+}

@@ -1,0 +1,167 @@
+//! The settings file: a human-readable TOML file of profiles, with no secrets in it.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::profile::Profile;
+
+const FILE_NAME: &str = "config.toml";
+const HEADER: &str = "# sfcred settings. Secrets are not here: they live in the OS keychain.\n\n";
+
+#[derive(Debug, thiserror::Error)]
+pub enum SettingsError {
+    #[error("no settings directory: neither SFCRED_CONFIG_DIR, XDG_CONFIG_HOME nor HOME is set")]
+    NoDirectory,
+    #[error("cannot read {path}: {source}")]
+    Read { path: PathBuf, source: std::io::Error },
+    #[error("{path} is not valid sfcred settings: {reason}")]
+    Parse { path: PathBuf, reason: String },
+    #[error("cannot write {path}: {source}")]
+    Write { path: PathBuf, source: std::io::Error },
+    #[error("no profile named {name:?}")]
+    UnknownProfile { name: String, known: Vec<String> },
+}
+
+impl SettingsError {
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            SettingsError::NoDirectory => Some("set SFCRED_CONFIG_DIR to a directory sfcred may use".into()),
+            SettingsError::Parse { .. } => Some("fix the file by hand, or remove it and log in again".into()),
+            SettingsError::UnknownProfile { name, known } if known.is_empty() => {
+                Some(format!("log in first: sfcred login --profile {name}"))
+            }
+            SettingsError::UnknownProfile { name, known } => Some(format!(
+                "known profiles: {}; or log in: sfcred login --profile {name}",
+                known.join(", ")
+            )),
+            SettingsError::Read { .. } | SettingsError::Write { .. } => {
+                Some("check the path's permissions and free space".into())
+            }
+        }
+    }
+}
+
+/// All profiles, as kept in `config.toml`.
+#[derive(Debug, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    #[serde(default)]
+    profiles: BTreeMap<String, Profile>,
+}
+
+/// Where settings live: `SFCRED_CONFIG_DIR`, else the XDG config directory.
+pub fn settings_dir() -> Result<PathBuf, SettingsError> {
+    let from_env = |name: &str| std::env::var_os(name).filter(|v| !v.is_empty()).map(PathBuf::from);
+    if let Some(dir) = from_env("SFCRED_CONFIG_DIR") {
+        return Ok(dir);
+    }
+    if let Some(dir) = from_env("XDG_CONFIG_HOME") {
+        return Ok(dir.join("sfcred"));
+    }
+    if cfg!(windows)
+        && let Some(dir) = from_env("APPDATA")
+    {
+        return Ok(dir.join("sfcred"));
+    }
+    from_env("HOME").map(|home| home.join(".config").join("sfcred")).ok_or(SettingsError::NoDirectory)
+}
+
+impl Settings {
+    /// Reads the settings in `dir`; a missing file is no profiles.
+    pub fn load(dir: &Path) -> Result<Self, SettingsError> {
+        let path = dir.join(FILE_NAME);
+        let text = match std::fs::read_to_string(&path) {
+            Ok(text) => text,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Settings::default()),
+            Err(source) => return Err(SettingsError::Read { path, source }),
+        };
+        Self::parse(&text).map_err(|reason| SettingsError::Parse { path, reason })
+    }
+
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let mut settings: Settings = toml::from_str(text).map_err(|e| e.to_string().trim_end().to_owned())?;
+        for (name, profile) in &mut settings.profiles {
+            crate::profile::validate_profile_name(name).map_err(|e| e.to_string())?;
+            profile.name = name.clone();
+        }
+        Ok(settings)
+    }
+
+    /// Writes the settings atomically: a reader sees the old file or the new one.
+    pub fn save(&self, dir: &Path) -> Result<(), SettingsError> {
+        let path = dir.join(FILE_NAME);
+        let text = format!("{HEADER}{}", toml::to_string(self).expect("settings serialize to TOML"));
+        crate::fs::write_atomically(&path, text.as_bytes())
+            .map_err(|source| SettingsError::Write { path, source })
+    }
+
+    pub fn profile(&self, name: &str) -> Result<&Profile, SettingsError> {
+        self.profiles.get(name).ok_or_else(|| SettingsError::UnknownProfile {
+            name: name.to_owned(),
+            known: self.profiles.keys().cloned().collect(),
+        })
+    }
+
+    pub fn profiles(&self) -> impl Iterator<Item = &Profile> {
+        self.profiles.values()
+    }
+
+    /// Adds the profile, replacing one of the same name; returns the one replaced.
+    pub fn put(&mut self, profile: Profile) -> Option<Profile> {
+        self.profiles.insert(profile.name.clone(), profile)
+    }
+
+    pub fn remove(&mut self, name: &str) -> Option<Profile> {
+        self.profiles.remove(name)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SAMPLE: &str = r#"
+[profiles.prod]
+username = "ops@acme.com"
+login_url = "https://acme.my.salesforce.com"
+audience = "https://login.salesforce.com"
+ttl = "2h"
+store = "keyutils"
+"#;
+
+    #[test]
+    fn parses_and_names_profiles() {
+        let settings = Settings::parse(SAMPLE).unwrap();
+        let prod = settings.profile("prod").unwrap();
+        assert_eq!(prod.name, "prod");
+        assert_eq!(prod.ttl.as_secs(), 7200);
+        assert_eq!(prod.connect_timeout, crate::profile::DEFAULT_CONNECT_TIMEOUT);
+    }
+
+    #[test]
+    fn unknown_keys_and_bad_values_are_named() {
+        let err = Settings::parse(&SAMPLE.replace("ttl", "tll")).unwrap_err();
+        assert!(err.contains("tll"), "{err}");
+        let err = Settings::parse(&SAMPLE.replace("https://acme", "http://acme")).unwrap_err();
+        assert!(err.contains("plain http"), "{err}");
+        let err = Settings::parse(&format!("{SAMPLE}\n[profiles.prod]\nusername = \"x\"\n")).unwrap_err();
+        assert!(err.contains("prod"), "{err}");
+    }
+
+    #[test]
+    fn round_trips_through_text() {
+        let settings = Settings::parse(SAMPLE).unwrap();
+        let text = toml::to_string(&settings).unwrap();
+        let again = Settings::parse(&text).unwrap();
+        assert_eq!(settings.profile("prod").unwrap(), again.profile("prod").unwrap());
+    }
+
+    #[test]
+    fn unknown_profile_lists_known_ones() {
+        let settings = Settings::parse(SAMPLE).unwrap();
+        let err = settings.profile("dev").unwrap_err();
+        assert!(err.hint().unwrap().contains("prod"));
+    }
+}

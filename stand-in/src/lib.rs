@@ -1,0 +1,209 @@
+//! A stand-in for Salesforce's OAuth token endpoint, on loopback. It checks what
+//! Salesforce checks (the RS256 signature against the connected app's certificate,
+//! iss, sub, aud, exp) and answers with Salesforce's own bodies, so sfcred's tests,
+//! demo and benchmark exercise the real flow with no org.
+
+use std::collections::HashMap;
+use std::io::Read;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use jsonwebtoken::{Algorithm, DecodingKey, Validation};
+use serde::Deserialize;
+use tiny_http::{Header, Response, Server};
+
+pub const GRANT_TYPE: &str = "urn:ietf:params:oauth:grant-type:jwt-bearer";
+pub const PRODUCTION_AUDIENCE: &str = "https://login.salesforce.com";
+
+/// A connected app: its consumer key, the certificate uploaded to it, and the users
+/// pre-authorized for it.
+#[derive(Debug, Clone)]
+pub struct ConnectedApp {
+    pub consumer_key: String,
+    pub certificate_pem: String,
+    pub approved_users: Vec<String>,
+}
+
+/// How the stand-in answers token requests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Behaviour {
+    /// Like Salesforce: check the assertion and answer.
+    Salesforce,
+    /// A maintenance page: HTTP 503 with HTML.
+    MaintenancePage,
+}
+
+/// What the stand-in saw in a token request, for tests to check.
+#[derive(Debug, Clone, Deserialize)]
+pub struct SeenClaims {
+    pub iss: String,
+    pub sub: String,
+    pub aud: String,
+    pub exp: u64,
+    #[serde(default)]
+    pub iat: Option<u64>,
+    #[serde(default)]
+    pub jti: Option<String>,
+}
+
+struct State {
+    apps: HashMap<String, (ConnectedApp, DecodingKey)>,
+    audience: String,
+    behaviour: Behaviour,
+    seen: Vec<SeenClaims>,
+}
+
+pub struct StandIn {
+    url: String,
+    requests: Arc<AtomicUsize>,
+    state: Arc<Mutex<State>>,
+    server: Arc<Server>,
+}
+
+impl StandIn {
+    /// Starts serving on `127.0.0.1:port` (0 picks a free port) for a production org.
+    pub fn start(port: u16, apps: Vec<ConnectedApp>) -> Result<StandIn, String> {
+        let mut by_key = HashMap::new();
+        for app in apps {
+            let key = public_key_of(&app.certificate_pem)?;
+            by_key.insert(app.consumer_key.clone(), (app, key));
+        }
+        let server = Server::http(("127.0.0.1", port)).map_err(|e| e.to_string())?;
+        let url = format!("http://{}", server.server_addr().to_ip().ok_or("not an IP listener")?);
+        let state = Arc::new(Mutex::new(State {
+            apps: by_key,
+            audience: PRODUCTION_AUDIENCE.to_owned(),
+            behaviour: Behaviour::Salesforce,
+            seen: Vec::new(),
+        }));
+        let requests = Arc::new(AtomicUsize::new(0));
+        let server = Arc::new(server);
+        let (srv, st, count) = (server.clone(), state.clone(), requests.clone());
+        std::thread::spawn(move || {
+            for mut request in srv.incoming_requests() {
+                let mut body = Vec::new();
+                let _ = request.as_reader().take(1 << 20).read_to_end(&mut body);
+                let is_token =
+                    request.url() == "/services/oauth2/token" && *request.method() == tiny_http::Method::Post;
+                let (status, content_type, text) = if is_token {
+                    count.fetch_add(1, Ordering::SeqCst);
+                    answer(&mut st.lock().unwrap(), &body)
+                } else {
+                    (404, "text/html", "<html><body>Not Found</body></html>".to_owned())
+                };
+                let header = Header::from_bytes("Content-Type", content_type).unwrap();
+                let _ =
+                    request.respond(Response::from_string(text).with_status_code(status).with_header(header));
+            }
+        });
+        Ok(StandIn { url, requests, state, server })
+    }
+
+    /// The login URL to give sfcred.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// How many token requests arrived.
+    pub fn token_requests(&self) -> usize {
+        self.requests.load(Ordering::SeqCst)
+    }
+
+    /// The claims of every well-formed assertion received, oldest first.
+    pub fn seen_claims(&self) -> Vec<SeenClaims> {
+        self.state.lock().unwrap().seen.clone()
+    }
+
+    /// Acts as a sandbox (audience test.salesforce.com) or production org.
+    pub fn set_audience(&self, audience: &str) {
+        self.state.lock().unwrap().audience = audience.to_owned();
+    }
+
+    pub fn set_behaviour(&self, behaviour: Behaviour) {
+        self.state.lock().unwrap().behaviour = behaviour;
+    }
+
+    /// Serves until the process ends.
+    pub fn wait(self) {
+        loop {
+            std::thread::park();
+        }
+    }
+}
+
+impl Drop for StandIn {
+    fn drop(&mut self) {
+        self.server.unblock();
+    }
+}
+
+fn public_key_of(certificate_pem: &str) -> Result<DecodingKey, String> {
+    let (_, pem) = x509_parser::pem::parse_x509_pem(certificate_pem.as_bytes()).map_err(|e| e.to_string())?;
+    let cert = pem.parse_x509().map_err(|e| e.to_string())?;
+    Ok(DecodingKey::from_rsa_der(&cert.public_key().subject_public_key.data))
+}
+
+fn salesforce_error(error: &str, description: &str) -> (u16, &'static str, String) {
+    let body = serde_json::json!({ "error": error, "error_description": description });
+    (400, "application/json;charset=UTF-8", body.to_string())
+}
+
+fn answer(state: &mut State, body: &[u8]) -> (u16, &'static str, String) {
+    if state.behaviour == Behaviour::MaintenancePage {
+        let page = "<!DOCTYPE html><html><head><title>Down for maintenance</title></head><body>Salesforce is down for maintenance.</body></html>";
+        return (503, "text/html", page.to_owned());
+    }
+    let form: HashMap<String, String> = form_urlencoded::parse(body).into_owned().collect();
+    if form.get("grant_type").map(String::as_str) != Some(GRANT_TYPE) {
+        return salesforce_error("unsupported_grant_type", "grant type not supported");
+    }
+    let Some(assertion) = form.get("assertion") else {
+        return salesforce_error("invalid_grant", "invalid assertion");
+    };
+    let Ok(claims) = jsonwebtoken::dangerous::insecure_decode::<SeenClaims>(assertion) else {
+        return salesforce_error("invalid_grant", "invalid assertion");
+    };
+    let claims = claims.claims;
+    state.seen.push(claims.clone());
+    let Some((app, key)) = state.apps.get(&claims.iss) else {
+        return salesforce_error("invalid_client_id", "client identifier invalid");
+    };
+    let mut validation = Validation::new(Algorithm::RS256);
+    validation.validate_exp = false;
+    validation.validate_aud = false;
+    validation.required_spec_claims.clear();
+    if jsonwebtoken::decode::<SeenClaims>(assertion, key, &validation).is_err() {
+        return salesforce_error("invalid_grant", "invalid assertion");
+    }
+    if claims.aud != state.audience {
+        return salesforce_error("invalid_grant", "audience is invalid");
+    }
+    let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs();
+    if claims.exp < now {
+        return salesforce_error("invalid_grant", "expired authorization code");
+    }
+    if !app.approved_users.contains(&claims.sub) {
+        return salesforce_error("invalid_grant", "user hasn't approved this consumer");
+    }
+    let n = state.seen.len();
+    let body = serde_json::json!({
+        "access_token": format!("00DSTANDIN000001!AR{n:04}.{}", claims.jti.as_deref().unwrap_or("x")),
+        "scope": "web openid api id",
+        "instance_url": "https://standin.my.salesforce.com",
+        "id": "https://login.salesforce.com/id/00DSTANDIN000001EAY/005STANDIN00001AAS",
+        "token_type": "Bearer",
+        "issued_at": format!("{}", now * 1000),
+        "signature": "c3RhbmQtaW4=",
+    });
+    (200, "application/json;charset=UTF-8", body.to_string())
+}
+
+/// A fresh RSA key (PKCS#8 PEM) and a self-signed certificate for it (PEM), as a
+/// user would make for a connected app.
+pub fn key_and_certificate(common_name: &str) -> (String, String) {
+    let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_RSA_SHA256).expect("RSA key generation");
+    let params = rcgen::CertificateParams::new(vec![common_name.to_owned()]).expect("certificate params");
+    let cert = params.self_signed(&key).expect("self-signed certificate");
+    (key.serialize_pem(), cert.pem())
+}

@@ -1,0 +1,7 @@
+//! sfcred's integration tests: the built binary, run in a temporary home against a
+//! real keychain and the Salesforce stand-in on loopback.
+
+mod support;
+
+mod errors;
+mod login_and_token;

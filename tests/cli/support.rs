@@ -1,0 +1,239 @@
+//! The test environment: a temporary home, a private D-Bus session with an unlocked
+//! GNOME Keyring in it, and the Salesforce stand-in on loopback.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::OnceLock;
+
+use sfcred_stand_in::{ConnectedApp, StandIn, key_and_certificate};
+use tempfile::TempDir;
+
+pub const CONSUMER_KEY: &str = "3MVG9TESTCONSUMERKEY0123456789";
+pub const USERNAME: &str = "ops@acme.test";
+
+/// The connected app's key pair, made once per test run.
+pub fn app_keys() -> &'static (String, String) {
+    static KEYS: OnceLock<(String, String)> = OnceLock::new();
+    KEYS.get_or_init(|| key_and_certificate("sfcred tests"))
+}
+
+/// Another RSA key, which the connected app does not know.
+pub fn stranger_key() -> &'static str {
+    static KEY: OnceLock<String> = OnceLock::new();
+    KEY.get_or_init(|| key_and_certificate("stranger").0)
+}
+
+pub struct TestEnv {
+    pub home: TempDir,
+    pub stand_in: StandIn,
+    bus: Option<Bus>,
+}
+
+/// A private dbus-daemon with gnome-keyring-daemon on it, unlocked with a throwaway
+/// password. gnome-keyring-daemon leaves when its bus goes away.
+struct Bus {
+    address: String,
+    daemon_pid: String,
+}
+
+impl Drop for Bus {
+    fn drop(&mut self) {
+        let _ = Command::new("kill").arg(&self.daemon_pid).status();
+    }
+}
+
+impl TestEnv {
+    /// An environment with a Secret Service keychain.
+    pub fn new() -> TestEnv {
+        let mut env = TestEnv::without_keychain();
+        env.bus = Some(env.start_keyring());
+        env
+    }
+
+    /// An environment with no D-Bus session at all.
+    pub fn without_keychain() -> TestEnv {
+        let home = tempfile::Builder::new().prefix("sfcred-test-").tempdir().unwrap();
+        for dir in ["config", "data", "cache", "run"] {
+            std::fs::create_dir(home.path().join(dir)).unwrap();
+        }
+        set_mode(&home.path().join("run"), 0o700);
+        let (_, cert) = app_keys();
+        let app = ConnectedApp {
+            consumer_key: CONSUMER_KEY.into(),
+            certificate_pem: cert.clone(),
+            approved_users: vec![USERNAME.into()],
+        };
+        let stand_in = StandIn::start(0, vec![app]).unwrap();
+        TestEnv { home, stand_in, bus: None }
+    }
+
+    fn start_keyring(&self) -> Bus {
+        let socket = self.path("run/bus");
+        let out = self
+            .base_command("dbus-daemon")
+            .args(["--session", "--fork", "--print-address=1", "--print-pid=1"])
+            .arg(format!("--address=unix:path={}", socket.display()))
+            .output()
+            .expect("dbus-daemon runs (install dbus: scripts/test does)");
+        assert!(out.status.success(), "dbus-daemon failed: {}", String::from_utf8_lossy(&out.stderr));
+        let text = String::from_utf8(out.stdout).unwrap();
+        let mut lines = text.lines();
+        let bus =
+            Bus { address: lines.next().unwrap().to_owned(), daemon_pid: lines.next().unwrap().to_owned() };
+        let mut keyring = self
+            .base_command("gnome-keyring-daemon")
+            .env("DBUS_SESSION_BUS_ADDRESS", &bus.address)
+            .args(["--unlock", "--components=secrets"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("gnome-keyring-daemon runs (install gnome-keyring: scripts/test does)");
+        use std::io::Write;
+        keyring.stdin.take().unwrap().write_all(b"throwaway-test-password").unwrap();
+        // It forks the daemon and exits once the daemon serves the bus.
+        assert!(keyring.wait().unwrap().success(), "gnome-keyring-daemon failed to start");
+        bus
+    }
+
+    pub fn path(&self, relative: &str) -> PathBuf {
+        self.home.path().join(relative)
+    }
+
+    /// A command with this environment's home and nothing of the caller's.
+    fn base_command(&self, program: impl AsRef<std::ffi::OsStr>) -> Command {
+        let mut cmd = Command::new(program);
+        cmd.env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("HOME", self.home.path())
+            .env("XDG_CONFIG_HOME", self.path("config"))
+            .env("XDG_DATA_HOME", self.path("data"))
+            .env("XDG_CACHE_HOME", self.path("cache"))
+            .env("XDG_RUNTIME_DIR", self.path("run"))
+            .stdin(Stdio::null());
+        cmd
+    }
+
+    /// sfcred, run in this environment.
+    pub fn sfcred(&self) -> Command {
+        let mut cmd = self.base_command(env!("CARGO_BIN_EXE_sfcred"));
+        match &self.bus {
+            Some(bus) => cmd.env("DBUS_SESSION_BUS_ADDRESS", &bus.address),
+            None => cmd
+                .env("DBUS_SESSION_BUS_ADDRESS", format!("unix:path={}", self.path("run/no-bus").display())),
+        };
+        cmd
+    }
+
+    pub fn run(&self, args: &[&str]) -> Run {
+        Run::of(self.sfcred().args(args).output().unwrap())
+    }
+
+    /// Writes a file into the home directory and returns its path as text.
+    pub fn write(&self, name: &str, text: &str) -> String {
+        let path = self.path(name);
+        std::fs::write(&path, text).unwrap();
+        path.to_str().unwrap().to_owned()
+    }
+
+    pub fn key_file(&self) -> String {
+        self.write("salesforce.key", &app_keys().0)
+    }
+
+    /// The flags of a login that succeeds against the stand-in.
+    pub fn login_args(&self, profile: &str) -> Vec<String> {
+        [
+            "login",
+            "--profile",
+            profile,
+            "--username",
+            USERNAME,
+            "--client-id",
+            CONSUMER_KEY,
+            "--key-file",
+            &self.key_file(),
+            "--login-url",
+            self.stand_in.url(),
+        ]
+        .map(String::from)
+        .to_vec()
+    }
+
+    pub fn login(&self, profile: &str) -> Run {
+        let args = self.login_args(profile);
+        self.run(&args.iter().map(String::as_str).collect::<Vec<_>>())
+    }
+
+    /// What the real Secret Service holds for `account`, read with libsecret's own tool.
+    pub fn secret_service_lookup(&self, account: &str) -> Option<Vec<u8>> {
+        let bus = self.bus.as_ref().expect("a keychain environment");
+        let out = self
+            .base_command("secret-tool")
+            .env("DBUS_SESSION_BUS_ADDRESS", &bus.address)
+            .args(["lookup", "service", "sfcred", "username", account])
+            .output()
+            .expect("secret-tool runs (install libsecret-tools: scripts/test does)");
+        out.status.success().then_some(out.stdout)
+    }
+
+    /// Every file under the home directory whose bytes contain `needle`.
+    pub fn files_containing(&self, needle: &[u8]) -> Vec<PathBuf> {
+        let mut found = Vec::new();
+        let mut dirs = vec![self.home.path().to_path_buf()];
+        while let Some(dir) = dirs.pop() {
+            for entry in std::fs::read_dir(&dir).unwrap().flatten() {
+                let path = entry.path();
+                let kind = entry.file_type().unwrap();
+                if kind.is_dir() {
+                    dirs.push(path);
+                } else if kind.is_file()
+                    && let Ok(bytes) = std::fs::read(&path)
+                    && bytes.windows(needle.len()).any(|w| w == needle)
+                {
+                    found.push(path);
+                }
+            }
+        }
+        found
+    }
+}
+
+fn set_mode(path: &Path, mode: u32) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
+}
+
+/// A finished sfcred run.
+#[derive(Debug)]
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    pub fn of(out: Output) -> Run {
+        Run {
+            code: out.status.code().expect("exited, not killed"),
+            stdout: String::from_utf8(out.stdout).unwrap(),
+            stderr: String::from_utf8(out.stderr).unwrap(),
+        }
+    }
+
+    #[track_caller]
+    pub fn success(self) -> Run {
+        assert_eq!(self.code, 0, "expected success:\n{self:#?}");
+        self
+    }
+
+    #[track_caller]
+    pub fn failure(self, code: i32) -> Run {
+        assert_eq!(self.code, code, "expected exit code {code}:\n{self:#?}");
+        assert!(self.stdout.is_empty(), "a failure printed on stdout:\n{self:#?}");
+        assert!(self.stderr.contains("hint: "), "an error without a hint:\n{self:#?}");
+        self
+    }
+
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.stdout).unwrap_or_else(|e| panic!("not JSON ({e}): {:?}", self.stdout))
+    }
+}
