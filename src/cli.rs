@@ -5,8 +5,11 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use crate::cache::CacheKind;
 use crate::keychain::StoreKind;
 use crate::profile::DEFAULT_PROFILE;
+use crate::protocols::env::Shell;
+pub use crate::protocols::git::Operation as GitOperation;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -24,12 +27,25 @@ pub struct Cli {
     pub command: Command,
 }
 
+// Deferred: each subcommand's arguments are built only when it runs, which keeps
+// parsing off the cache-hit path's budget.
 #[derive(Debug, Subcommand)]
+#[command(defer = true)]
 pub enum Command {
     /// Store a profile's secrets in the keychain, after checking them with Salesforce
     Login(LoginArgs),
-    /// Print an access token for a profile
+    /// Print an access token for a profile, from the cache while it stays valid
     Token(TokenArgs),
+    /// Drop a profile's cached token (after a caller saw it rejected with HTTP 401)
+    Invalidate(InvalidateArgs),
+    /// Answer one JSON request on stdin with a token on stdout (a stable, versioned protocol)
+    Credential(CredentialArgs),
+    /// git's credential-helper protocol: set credential.helper to "!sfcred git-credential"
+    GitCredential(GitCredentialArgs),
+    /// Run a command with the token in SF_ACCESS_TOKEN, SF_TARGET_ORG and friends
+    Exec(ExecArgs),
+    /// Print the token variables of `exec` as export lines for a shell
+    Env(EnvArgs),
     /// Remove a profile's secrets and settings
     Logout(LogoutArgs),
     /// List profiles and their settings (never secrets)
@@ -74,6 +90,9 @@ pub struct LoginArgs {
     /// Which keychain holds the secrets; keyutils forgets them at reboot
     #[arg(long, value_enum, env = "SFCRED_STORE", value_name = "STORE", default_value_t = StoreKind::platform_default())]
     pub store: StoreKind,
+    /// Where tokens are cached: a user-only file, the keychain, or nowhere
+    #[arg(long, value_enum, value_name = "CACHE", default_value_t = CacheKind::File)]
+    pub cache: CacheKind,
     /// Save without checking the setup with Salesforce first
     #[arg(long)]
     pub no_verify: bool,
@@ -88,6 +107,8 @@ pub enum TokenFormat {
     Json,
     /// The bare access token
     Token,
+    /// A Kubernetes-style ExecCredential (apiVersion from KUBERNETES_EXEC_INFO)
+    ExecCredential,
 }
 
 #[derive(Debug, Args)]
@@ -97,6 +118,53 @@ pub struct TokenArgs {
     /// What to print
     #[arg(long, value_enum, default_value_t = TokenFormat::Json, value_name = "FORMAT")]
     pub format: TokenFormat,
+    /// Serve a cached token only if it stays valid this long, like 60s or 10m
+    #[arg(long, value_name = "DURATION", default_value = "60s")]
+    pub min_valid: String,
+    /// Mint a new token even if the cached one is still good
+    #[arg(long)]
+    pub refresh: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct CredentialArgs {
+    /// The profile when the request names none
+    #[arg(long, short = 'p', env = "SFCRED_PROFILE", default_value = DEFAULT_PROFILE, value_name = "NAME")]
+    pub profile: String,
+}
+
+#[derive(Debug, Args)]
+pub struct GitCredentialArgs {
+    /// What git asks
+    #[arg(value_enum)]
+    pub operation: GitOperation,
+    /// The profile to answer with; by default the one whose instance or login host is git's host
+    #[arg(long, short = 'p', value_name = "NAME")]
+    pub profile: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ExecArgs {
+    #[command(flatten)]
+    pub profile: ProfileArg,
+    /// The command and its arguments
+    #[arg(required = true, trailing_var_arg = true, allow_hyphen_values = true, value_name = "COMMAND")]
+    pub command: Vec<std::ffi::OsString>,
+}
+
+#[derive(Debug, Args)]
+pub struct EnvArgs {
+    #[command(flatten)]
+    pub profile: ProfileArg,
+    /// The shell to print for; by default the one in $SHELL
+    #[arg(long, value_enum, value_name = "SHELL")]
+    pub shell: Option<Shell>,
+}
+
+#[derive(Debug, Args)]
+pub struct InvalidateArgs {
+    #[command(flatten)]
+    pub profile: ProfileArg,
 }
 
 #[derive(Debug, Args)]

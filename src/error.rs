@@ -1,10 +1,13 @@
 //! The one error type the binary reports, its class (which picks the exit code) and
 //! the hint that tells the user what to do next.
 
+use std::time::Duration;
+
+use crate::cache::CacheError;
 use crate::exchange::ExchangeError;
 use crate::keychain::KeychainError;
 use crate::private_key::KeyError;
-use crate::profile::InvalidSetting;
+use crate::profile::{InvalidSetting, format_duration};
 use crate::settings::SettingsError;
 
 #[derive(Debug, thiserror::Error)]
@@ -18,11 +21,19 @@ pub enum Error {
     #[error(transparent)]
     Exchange(#[from] ExchangeError),
     #[error(transparent)]
+    Cache(#[from] CacheError),
+    #[error(transparent)]
     Invalid(#[from] InvalidSetting),
+    #[error("--min-valid {} is not shorter than profile {profile:?}'s token lifetime ({})", format_duration(*min_valid), format_duration(*ttl))]
+    MinValidTooLong { min_valid: Duration, ttl: Duration, profile: String },
     #[error("missing {what}")]
     MissingInput { what: &'static str, flag: &'static str },
     #[error("cannot sign the assertion: {0}")]
     Sign(String),
+    #[error("bad {protocol} request: {reason}")]
+    BadRequest { protocol: &'static str, reason: String },
+    #[error("cannot run {program}: {source}")]
+    Exec { program: String, source: std::io::Error },
     #[error("cannot write the output: {0}")]
     Output(std::io::Error),
     #[error("cannot ask for {what}: {reason}")]
@@ -59,6 +70,10 @@ impl Error {
             }
             Error::Keychain(_) => ErrorClass::Keychain,
             Error::Key(_) | Error::Invalid(_) | Error::MissingInput { .. } => ErrorClass::Usage,
+            Error::BadRequest { .. } | Error::Exec { .. } => ErrorClass::Usage,
+            Error::MinValidTooLong { .. } | Error::Cache(CacheError::BadLockWait { .. }) => ErrorClass::Usage,
+            Error::Cache(CacheError::LockTimeout { .. }) => ErrorClass::Unavailable,
+            Error::Cache(_) => ErrorClass::Other,
             Error::Exchange(ExchangeError::Rejected { .. }) => ErrorClass::Rejected,
             Error::Exchange(_) => ErrorClass::Unavailable,
             Error::Sign(_) | Error::Output(_) | Error::Prompt { .. } => ErrorClass::Other,
@@ -71,8 +86,16 @@ impl Error {
             Error::Keychain(e) => e.hint(),
             Error::Key(e) => e.hint(),
             Error::Exchange(e) => e.hint(),
+            Error::Cache(e) => e.hint(),
+            Error::MinValidTooLong { profile, .. } => Some(format!(
+                "ask for less, or log in again with a longer --ttl: sfcred login --profile {profile} --ttl 2h"
+            )),
             Error::Invalid(_) => Some("see the accepted values in sfcred help COMMAND".into()),
             Error::Output(_) => None,
+            Error::BadRequest { protocol, .. } => {
+                Some(format!("README's \"Serving tokens to other tools\" describes the {protocol} protocol"))
+            }
+            Error::Exec { .. } => Some("check the command's name and your PATH".into()),
             Error::MissingInput { flag, .. } => {
                 Some(format!("pass {flag}, or run in a terminal to be asked"))
             }

@@ -153,6 +153,8 @@ pub struct ProfileSecrets {
 
 const KEY_ACCOUNT: &str = "private-key";
 const CLIENT_ID_ACCOUNT: &str = "client-id";
+/// The cached token, for profiles with `cache = "keyring"`.
+const TOKEN_ACCOUNT: &str = "token";
 
 /// An open keychain store.
 pub struct Keychain {
@@ -198,15 +200,35 @@ impl Keychain {
         self.call(profile, CLIENT_ID_ACCOUNT, "storing the consumer key", move |e| e.set_password(&client_id))
     }
 
-    /// Removes the profile's secrets; secrets already gone are not an error.
+    /// Removes the profile's secrets and cached token; what is already gone is not an error.
     pub fn delete(&self, profile: &str) -> Result<(), KeychainError> {
-        for account in [KEY_ACCOUNT, CLIENT_ID_ACCOUNT] {
-            match self.call(profile, account, "deleting secrets", |e| e.delete_credential()) {
-                Err(KeychainError::Missing { .. }) | Ok(()) => {}
-                Err(e) => return Err(e),
-            }
+        for account in [KEY_ACCOUNT, CLIENT_ID_ACCOUNT, TOKEN_ACCOUNT] {
+            self.delete_account(profile, account)?;
         }
         Ok(())
+    }
+
+    /// The cached token entry (see [`crate::cache`]), if there is one.
+    pub fn read_token(&self, profile: &str) -> Result<Option<Vec<u8>>, KeychainError> {
+        match self.call(profile, TOKEN_ACCOUNT, "reading the cached token", |e| e.get_secret()) {
+            Err(KeychainError::Missing { .. }) => Ok(None),
+            other => other.map(Some),
+        }
+    }
+
+    pub fn write_token(&self, profile: &str, entry: Vec<u8>) -> Result<(), KeychainError> {
+        self.call(profile, TOKEN_ACCOUNT, "storing the token", move |e| e.set_secret(&entry))
+    }
+
+    pub fn delete_token(&self, profile: &str) -> Result<(), KeychainError> {
+        self.delete_account(profile, TOKEN_ACCOUNT)
+    }
+
+    fn delete_account(&self, profile: &str, account: &'static str) -> Result<(), KeychainError> {
+        match self.call(profile, account, "deleting secrets", |e| e.delete_credential()) {
+            Err(KeychainError::Missing { .. }) => Ok(()),
+            other => other,
+        }
     }
 
     fn call<T: Send + 'static>(
@@ -221,7 +243,11 @@ impl Keychain {
         let result = bounded(self.kind, self.timeout, action, move || {
             Entry::new_in_store(&store, SERVICE, &user).and_then(|entry| op(&entry))
         })?;
-        let what = if account == KEY_ACCOUNT { "private key" } else { "consumer key" };
+        let what = match account {
+            KEY_ACCOUNT => "private key",
+            CLIENT_ID_ACCOUNT => "consumer key",
+            _ => "cached token",
+        };
         result.map_err(|e| match e {
             keyring_core::Error::NoEntry => {
                 KeychainError::Missing { store: self.kind, profile: profile.to_owned(), what }

@@ -1,20 +1,25 @@
 //! sfcred: Salesforce access tokens from the OAuth 2.0 JWT bearer flow, with the private
 //! key and consumer key kept in the OS keychain.
 //!
-//! A token request starts in [`mint`], which reads the [`keychain`], signs an
-//! [`assertion`], and sends it through [`exchange`]; the result is a [`token::Token`].
+//! A token request starts in [`fetch`], which serves it from the [`cache`] or, under a
+//! per-profile lock, has [`mint`] read the [`keychain`], sign an [`assertion`] and send it
+//! through [`exchange`]; the result is a [`token::Token`], cached for the next caller.
 //! Profiles ([`profile`]) are kept in the [`settings`] file.
 
 pub mod assertion;
+pub mod cache;
 pub mod cli;
+pub mod diag;
 pub mod error;
 pub mod exchange;
+pub mod fetch;
 pub mod fs;
 pub mod keychain;
 pub mod login;
 pub mod mint;
 pub mod private_key;
 pub mod profile;
+pub mod protocols;
 pub mod settings;
 pub mod token;
 

@@ -65,6 +65,8 @@ pub fn resolve(args: &LoginArgs, interactive: bool) -> Result<NewProfile, Error>
         audience,
         ttl: profile::parse_duration(&args.ttl)?,
         store: args.store,
+        cache: args.cache,
+        instance_url: None,
         connect_timeout: profile::DEFAULT_CONNECT_TIMEOUT,
         request_timeout: profile::DEFAULT_REQUEST_TIMEOUT,
     };
@@ -73,14 +75,20 @@ pub fn resolve(args: &LoginArgs, interactive: bool) -> Result<NewProfile, Error>
 
 /// Checks the setup with Salesforce (unless `verify` is false), then saves it,
 /// replacing any profile of the same name. On failure nothing is saved.
-pub fn save(dir: &Path, new: NewProfile, verify: bool, now: SystemTime) -> Result<Option<Token>, Error> {
+pub fn save(dir: &Path, mut new: NewProfile, verify: bool, now: SystemTime) -> Result<Option<Token>, Error> {
     let mut settings = Settings::load(dir)?;
     let token = match verify {
         true => Some(crate::mint::mint(&new.profile, &new.secrets, now)?),
         false => None,
     };
+    new.profile.instance_url = token.as_ref().map(|t| t.instance_url.clone());
     let keychain = Keychain::open(new.profile.store)?;
     keychain.write(&new.profile.name, &new.secrets)?;
+    // The replaced profile's token may be another user's: it must not be served.
+    match &token {
+        Some(token) => crate::fetch::remember(&new.profile, token)?,
+        None => crate::fetch::invalidate(&new.profile)?,
+    }
     let replaced = settings.put(new.profile);
     settings.save(dir)?;
     // Secrets left in a store the profile no longer uses would outlive a logout.

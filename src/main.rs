@@ -6,17 +6,28 @@ use std::process::ExitCode;
 use std::time::SystemTime;
 
 use clap::Parser;
-use sfcred::cli::{Cli, Command, LoginArgs, LogoutArgs, ProfilesArgs, TokenArgs, TokenFormat};
+use sfcred::cli::{
+    Cli, Command, CredentialArgs, EnvArgs, ExecArgs, GitCredentialArgs, GitOperation, InvalidateArgs,
+    LoginArgs, LogoutArgs, ProfilesArgs, TokenArgs, TokenFormat,
+};
+use sfcred::fetch::{self, Need};
 use sfcred::keychain::{Keychain, StoreKind};
-use sfcred::profile::format_duration;
+use sfcred::profile::{Profile, format_duration, parse_duration};
+use sfcred::protocols::{env, exec_credential, git, json};
 use sfcred::settings::{Settings, settings_dir};
-use sfcred::{Error, ErrorClass, login, mint};
+use sfcred::token::rfc3339;
+use sfcred::{Error, ErrorClass, login};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Login(args) => run_login(args),
         Command::Token(args) => run_token(args),
+        Command::Invalidate(args) => run_invalidate(args),
+        Command::Credential(args) => run_credential(args),
+        Command::GitCredential(args) => run_git_credential(args),
+        Command::Exec(args) => run_exec(args),
+        Command::Env(args) => run_env(args),
         Command::Logout(args) => run_logout(args),
         Command::Profiles(args) => run_profiles(args),
     };
@@ -34,6 +45,10 @@ fn report(error: &Error) -> ExitCode {
         message.push_str(&format!("  hint: {hint}\n"));
     }
     let _ = std::io::stderr().write_all(message.as_bytes());
+    if let Error::Exec { source, .. } = error {
+        // As env(1) and shells do: 127 when the command is not there, 126 when it cannot run.
+        return ExitCode::from(if source.kind() == std::io::ErrorKind::NotFound { 127 } else { 126 });
+    }
     ExitCode::from(match error.class() {
         ErrorClass::Other => 1,
         ErrorClass::Usage => 2,
@@ -88,13 +103,146 @@ fn run_login(args: LoginArgs) -> Result<(), Failure> {
 fn run_token(args: TokenArgs) -> Result<(), Failure> {
     let settings = Settings::load(&settings_dir()?)?;
     let profile = settings.profile(&args.profile.profile)?;
-    let token = mint::mint_for_profile(profile, SystemTime::now())?;
-    match args.format {
-        TokenFormat::Json => print(&format!("{}\n", token.to_json())),
-        TokenFormat::Token => {
-            print(&format!("{}\n", secrecy::ExposeSecret::expose_secret(&token.access_token)))
+    let need = Need { min_valid: parse_duration(&args.min_valid)?, refresh: args.refresh };
+    // The caller's format is checked before any token is minted.
+    let exec_info = match args.format {
+        TokenFormat::ExecCredential => {
+            let info = std::env::var("KUBERNETES_EXEC_INFO").ok();
+            Some(
+                exec_credential::parse_exec_info(info.as_deref())
+                    .map_err(|e| bad_request("exec credential", e))?,
+            )
+        }
+        _ => None,
+    };
+    let token = fetch::token(profile, need, &SystemTime::now)?;
+    match exec_info {
+        Some(info) => print(&format!("{}\n", exec_credential::exec_credential(&info, &token))),
+        None if args.format == TokenFormat::Token => print(&format!("{}\n", token.secret())),
+        None => print(&format!("{}\n", token.to_json())),
+    }
+}
+
+fn bad_request(protocol: &'static str, reason: impl ToString) -> Error {
+    Error::BadRequest { protocol, reason: reason.to_string() }
+}
+
+/// A request on stdin: callers send a few hundred bytes; more is not a request.
+fn read_request(protocol: &'static str) -> Result<Vec<u8>, Error> {
+    use std::io::Read;
+    const LIMIT: u64 = 64 * 1024;
+    let mut input = Vec::new();
+    std::io::stdin()
+        .lock()
+        .take(LIMIT + 1)
+        .read_to_end(&mut input)
+        .map_err(|e| bad_request(protocol, format!("cannot read standard input: {e}")))?;
+    if input.len() as u64 > LIMIT {
+        return Err(bad_request(protocol, format!("it is over {} KiB", LIMIT / 1024)));
+    }
+    Ok(input)
+}
+
+fn run_credential(args: CredentialArgs) -> Result<(), Failure> {
+    let answer = || -> Result<sfcred::token::Token, Error> {
+        let request = json::parse_request(&read_request("JSON")?).map_err(|e| bad_request("JSON", e))?;
+        let settings = Settings::load(&settings_dir()?)?;
+        let profile = settings.profile(request.profile.as_deref().unwrap_or(&args.profile))?;
+        fetch::token(profile, request.need(), &SystemTime::now)
+    };
+    match answer() {
+        Ok(token) => print(&format!("{}\n", json::token_response(&token))),
+        Err(error) => {
+            // The caller reads the error from stdout; a person reads it on stderr.
+            print(&format!("{}\n", json::error_response_for(&error)))?;
+            Err(Failure::Error(error))
         }
     }
+}
+
+fn run_git_credential(args: GitCredentialArgs) -> Result<(), Failure> {
+    let protocol = "git credential";
+    let request = git::parse_request(&read_request(protocol)?).map_err(|e| bad_request(protocol, e))?;
+    if args.operation == GitOperation::Store {
+        return Ok(());
+    }
+    let settings = Settings::load(&settings_dir()?)?;
+    let profile = match &args.profile {
+        Some(name) => settings.profile(name)?,
+        // No profile for this host: say nothing, so git asks its next helper.
+        None => match profile_for_host(&settings, &request)? {
+            Some(profile) => profile,
+            None => return Ok(()),
+        },
+    };
+    if args.operation == GitOperation::Get {
+        let token = fetch::token(profile, Need::default(), &SystemTime::now)?;
+        return print(&git::get_response(&request, &token));
+    }
+    // Erase the token only if it is the one git saw fail, not a newer one.
+    let git_saw_no_secret = request.password.is_none() && request.credential.is_none();
+    match fetch::cached(profile)? {
+        Some(token) if git_saw_no_secret || request.carries(&token) => Ok(fetch::invalidate(profile)?),
+        _ => Ok(()),
+    }
+}
+
+/// The profile whose instance (from its last token) or login host is git's host.
+fn profile_for_host<'a>(
+    settings: &'a Settings,
+    request: &git::Request,
+) -> Result<Option<&'a Profile>, Error> {
+    let Some(host) = request.host_name() else { return Ok(None) };
+    if request.protocol.as_deref().is_some_and(|p| p != "https") {
+        return Ok(None);
+    }
+    let host_of = |url: &str| reqwest::Url::parse(url).ok()?.host_str().map(str::to_ascii_lowercase);
+    for profile in settings.profiles() {
+        let cached_instance = fetch::cached(profile)?.map(|t| t.instance_url);
+        let known = [
+            Some(profile.login_url.host().to_ascii_lowercase()),
+            profile.instance_url.as_deref().and_then(host_of),
+            cached_instance.as_deref().and_then(host_of),
+        ];
+        if known.iter().flatten().any(|known| *known == host) {
+            return Ok(Some(profile));
+        }
+    }
+    Ok(None)
+}
+
+fn run_exec(args: ExecArgs) -> Result<(), Failure> {
+    let settings = Settings::load(&settings_dir()?)?;
+    let token = fetch::token(settings.profile(&args.profile.profile)?, Need::default(), &SystemTime::now)?;
+    let (program, rest) = args.command.split_first().expect("clap requires a command");
+    let mut command = std::process::Command::new(program);
+    command.args(rest).envs(env::variables(&token));
+    let cannot_run = |source| Error::Exec { program: program.to_string_lossy().into_owned(), source };
+    #[cfg(unix)]
+    {
+        // Replacing this process hands the command our pid: signals reach it, and its
+        // exit code is ours.
+        let source = std::os::unix::process::CommandExt::exec(&mut command);
+        Err(cannot_run(source).into())
+    }
+    #[cfg(not(unix))]
+    {
+        let status = command.status().map_err(cannot_run)?;
+        std::process::exit(status.code().unwrap_or(1));
+    }
+}
+
+fn run_env(args: EnvArgs) -> Result<(), Failure> {
+    let settings = Settings::load(&settings_dir()?)?;
+    let token = fetch::token(settings.profile(&args.profile.profile)?, Need::default(), &SystemTime::now)?;
+    let shell = args.shell.unwrap_or_else(env::Shell::from_env);
+    print(&env::export_lines(shell, &env::variables(&token)))
+}
+
+fn run_invalidate(args: InvalidateArgs) -> Result<(), Failure> {
+    let settings = Settings::load(&settings_dir()?)?;
+    fetch::invalidate(settings.profile(&args.profile.profile)?)?;
+    Ok(())
 }
 
 fn run_logout(args: LogoutArgs) -> Result<(), Failure> {
@@ -108,6 +256,7 @@ fn run_logout(args: LogoutArgs) -> Result<(), Failure> {
         let profile = settings.profile(name)?;
         // Secrets go first: settings without secrets can be logged into again,
         // secrets without settings would be forgotten in the keychain.
+        fetch::invalidate(profile)?;
         Keychain::open(StoreKind::from_env_or(profile.store)?)?.delete(name)?;
         settings.remove(name);
         settings.save(&dir)?;
@@ -121,13 +270,20 @@ fn run_logout(args: LogoutArgs) -> Result<(), Failure> {
 
 fn run_profiles(args: ProfilesArgs) -> Result<(), Failure> {
     let settings = Settings::load(&settings_dir()?)?;
+    let now = SystemTime::now();
+    let mut listed = Vec::new();
+    for profile in settings.profiles() {
+        let valid_until =
+            fetch::cached(profile)?.filter(|t| !t.remaining(now).is_zero()).map(|t| t.expires_at);
+        listed.push((profile, valid_until));
+    }
     if args.json {
-        let list: Vec<_> = settings.profiles().map(profile_json).collect();
+        let list: Vec<_> = listed.iter().map(|(p, until)| profile_json(p, *until)).collect();
         return print(&format!("{}\n", serde_json::Value::Array(list)));
     }
-    let rows: Vec<[String; 6]> = settings
-        .profiles()
-        .map(|p| {
+    let rows: Vec<[String; 7]> = listed
+        .iter()
+        .map(|(p, until)| {
             [
                 p.name.clone(),
                 p.username.clone(),
@@ -135,6 +291,7 @@ fn run_profiles(args: ProfilesArgs) -> Result<(), Failure> {
                 p.audience.clone(),
                 format_duration(p.ttl),
                 p.store.to_string(),
+                until.map_or("none".into(), |t| format!("valid until {}", rfc3339(t))),
             ]
         })
         .collect();
@@ -142,11 +299,11 @@ fn run_profiles(args: ProfilesArgs) -> Result<(), Failure> {
         eprintln!("sfcred: no profiles yet; add one with: sfcred login");
         return Ok(());
     }
-    let header = ["PROFILE", "USERNAME", "LOGIN URL", "AUDIENCE", "TTL", "STORE"].map(String::from);
+    let header = ["PROFILE", "USERNAME", "LOGIN URL", "AUDIENCE", "TTL", "STORE", "TOKEN"].map(String::from);
     print(&table(std::iter::once(header).chain(rows)))
 }
 
-fn profile_json(p: &sfcred::profile::Profile) -> serde_json::Value {
+fn profile_json(p: &sfcred::profile::Profile, valid_until: Option<SystemTime>) -> serde_json::Value {
     serde_json::json!({
         "profile": p.name,
         "username": p.username,
@@ -154,6 +311,8 @@ fn profile_json(p: &sfcred::profile::Profile) -> serde_json::Value {
         "audience": p.audience,
         "ttl": format_duration(p.ttl),
         "store": p.store.name(),
+        "cache": p.cache,
+        "token_valid_until": valid_until.map(rfc3339),
     })
 }
 

@@ -7,6 +7,7 @@ use std::time::Duration;
 use reqwest::Url;
 use serde::{Deserialize, Serialize};
 
+use crate::cache::CacheKind;
 use crate::keychain::StoreKind;
 
 pub const DEFAULT_PROFILE: &str = "default";
@@ -33,6 +34,12 @@ pub struct Profile {
     pub ttl: Duration,
     /// Which keychain holds this profile's secrets.
     pub store: StoreKind,
+    /// Where minted tokens are kept until they expire.
+    #[serde(default)]
+    pub cache: CacheKind,
+    /// The org's instance, as the last verified login answered; matched against git's host.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub instance_url: Option<String>,
     #[serde(with = "duration_text", default = "default_connect_timeout")]
     pub connect_timeout: Duration,
     #[serde(with = "duration_text", default = "default_request_timeout")]

@@ -38,6 +38,11 @@ impl Token {
         }
     }
 
+    /// The token itself, for the outputs that hand it to a caller.
+    pub fn secret(&self) -> &str {
+        self.access_token.expose_secret()
+    }
+
     /// How long the token stays valid after `now` (zero once expired).
     pub fn remaining(&self, now: SystemTime) -> Duration {
         self.expires_at.duration_since(now).unwrap_or_default()
@@ -45,7 +50,12 @@ impl Token {
 
     /// The JSON object `sfcred token` prints. It holds the token: stdout only.
     pub fn to_json(&self) -> String {
-        let output = TokenOutput {
+        serde_json::to_string(&self.output()).expect("token output serializes")
+    }
+
+    /// The fields `sfcred token` prints, for protocols that print them too.
+    pub fn output(&self) -> TokenOutput<'_> {
+        TokenOutput {
             access_token: self.access_token.expose_secret(),
             token_type: &self.token_type,
             instance_url: &self.instance_url,
@@ -55,14 +65,13 @@ impl Token {
             expires_at: rfc3339(self.expires_at),
             username: &self.username,
             profile: &self.profile,
-        };
-        serde_json::to_string(&output).expect("token output serializes")
+        }
     }
 }
 
 /// Field order is what a reader scanning the output expects first.
 #[derive(Serialize)]
-struct TokenOutput<'a> {
+pub struct TokenOutput<'a> {
     access_token: &'a str,
     token_type: &'a str,
     instance_url: &'a str,

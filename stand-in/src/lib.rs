@@ -3,10 +3,11 @@
 //! iss, sub, aud, exp) and answers with Salesforce's own bodies, so sfcred's tests,
 //! demo and benchmark exercise the real flow with no org.
 
+pub mod keyring;
+
 use std::collections::HashMap;
 use std::io::Read;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Condvar, Mutex};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
@@ -32,6 +33,8 @@ pub enum Behaviour {
     Salesforce,
     /// A maintenance page: HTTP 503 with HTML.
     MaintenancePage,
+    /// Accept the request and never answer (until the stand-in is dropped).
+    Hang,
 }
 
 /// What the stand-in saw in a token request, for tests to check.
@@ -52,12 +55,16 @@ struct State {
     audience: String,
     behaviour: Behaviour,
     seen: Vec<SeenClaims>,
+    token_requests: usize,
+    /// How long each answered token request took the stand-in, from its arrival to the answer.
+    handling: Vec<std::time::Duration>,
+    /// Requests left unanswered by [`Behaviour::Hang`]; dropping one closes its connection.
+    held: Vec<tiny_http::Request>,
 }
 
 pub struct StandIn {
     url: String,
-    requests: Arc<AtomicUsize>,
-    state: Arc<Mutex<State>>,
+    state: Arc<(Mutex<State>, Condvar)>,
     server: Arc<Server>,
 }
 
@@ -71,33 +78,50 @@ impl StandIn {
         }
         let server = Server::http(("127.0.0.1", port)).map_err(|e| e.to_string())?;
         let url = format!("http://{}", server.server_addr().to_ip().ok_or("not an IP listener")?);
-        let state = Arc::new(Mutex::new(State {
-            apps: by_key,
-            audience: PRODUCTION_AUDIENCE.to_owned(),
-            behaviour: Behaviour::Salesforce,
-            seen: Vec::new(),
-        }));
-        let requests = Arc::new(AtomicUsize::new(0));
+        let state = Arc::new((
+            Mutex::new(State {
+                apps: by_key,
+                audience: PRODUCTION_AUDIENCE.to_owned(),
+                behaviour: Behaviour::Salesforce,
+                seen: Vec::new(),
+                token_requests: 0,
+                handling: Vec::new(),
+                held: Vec::new(),
+            }),
+            Condvar::new(),
+        ));
         let server = Arc::new(server);
-        let (srv, st, count) = (server.clone(), state.clone(), requests.clone());
+        let (srv, st) = (server.clone(), state.clone());
         std::thread::spawn(move || {
             for mut request in srv.incoming_requests() {
+                let arrived_at = std::time::Instant::now();
                 let mut body = Vec::new();
                 let _ = request.as_reader().take(1 << 20).read_to_end(&mut body);
                 let is_token =
                     request.url() == "/services/oauth2/token" && *request.method() == tiny_http::Method::Post;
-                let (status, content_type, text) = if is_token {
-                    count.fetch_add(1, Ordering::SeqCst);
-                    answer(&mut st.lock().unwrap(), &body)
-                } else {
+                let (lock, arrived) = &*st;
+                let mut state = lock.lock().unwrap();
+                let (status, content_type, text) = if !is_token {
                     (404, "text/html", "<html><body>Not Found</body></html>".to_owned())
+                } else {
+                    state.token_requests += 1;
+                    arrived.notify_all();
+                    if state.behaviour == Behaviour::Hang {
+                        state.held.push(request);
+                        continue;
+                    }
+                    answer(&mut state, &body)
                 };
+                drop(state);
                 let header = Header::from_bytes("Content-Type", content_type).unwrap();
                 let _ =
                     request.respond(Response::from_string(text).with_status_code(status).with_header(header));
+                if is_token {
+                    lock.lock().unwrap().handling.push(arrived_at.elapsed());
+                }
             }
         });
-        Ok(StandIn { url, requests, state, server })
+        Ok(StandIn { url, state, server })
     }
 
     /// The login URL to give sfcred.
@@ -105,23 +129,38 @@ impl StandIn {
         &self.url
     }
 
+    fn state(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.0.lock().unwrap()
+    }
+
     /// How many token requests arrived.
     pub fn token_requests(&self) -> usize {
-        self.requests.load(Ordering::SeqCst)
+        self.state().token_requests
+    }
+
+    /// Blocks until at least `count` token requests have arrived.
+    pub fn wait_for_token_requests(&self, count: usize) {
+        let (lock, arrived) = &*self.state;
+        let _state = arrived.wait_while(lock.lock().unwrap(), |s| s.token_requests < count).unwrap();
+    }
+
+    /// How long the stand-in took to answer each token request, oldest first.
+    pub fn handling_times(&self) -> Vec<std::time::Duration> {
+        self.state().handling.clone()
     }
 
     /// The claims of every well-formed assertion received, oldest first.
     pub fn seen_claims(&self) -> Vec<SeenClaims> {
-        self.state.lock().unwrap().seen.clone()
+        self.state().seen.clone()
     }
 
     /// Acts as a sandbox (audience test.salesforce.com) or production org.
     pub fn set_audience(&self, audience: &str) {
-        self.state.lock().unwrap().audience = audience.to_owned();
+        self.state().audience = audience.to_owned();
     }
 
     pub fn set_behaviour(&self, behaviour: Behaviour) {
-        self.state.lock().unwrap().behaviour = behaviour;
+        self.state().behaviour = behaviour;
     }
 
     /// Serves until the process ends.

@@ -98,7 +98,7 @@ fn an_html_page_is_a_server_error() {
     let env = TestEnv::new();
     env.login("prod").success();
     env.stand_in.set_behaviour(Behaviour::MaintenancePage);
-    let run = env.run(&["token", "-p", "prod"]).failure(5);
+    let run = env.run(&["token", "-p", "prod", "--refresh"]).failure(5);
     assert!(run.stderr.contains("answered HTTP 503 with an HTML page"), "{run:?}");
     assert!(!run.stderr.contains("<html"), "the page is described, not dumped: {run:?}");
 }

@@ -8,7 +8,7 @@ fn login_then_token_mints_with_a_verified_assertion() {
     assert!(login.stdout.is_empty());
     assert_eq!(env.stand_in.token_requests(), 1, "login verifies with one token request");
 
-    let run = env.run(&["token"]).success();
+    let run = env.run(&["token", "--refresh"]).success();
     let token = run.json();
     assert!(token["access_token"].as_str().unwrap().starts_with("00DSTANDIN"));
     assert_eq!(token["token_type"], "Bearer");
@@ -117,11 +117,13 @@ fn profiles_lists_settings_without_secrets() {
 
     // Ephemeral ports have five digits, so the columns do not move.
     let port = env.stand_in.url().rsplit(':').next().unwrap();
-    let table = env.run(&["profiles"]).success().stdout.replace(port, "PORT_");
+    let mut table = env.run(&["profiles"]).success().stdout.replace(port, "PORT_");
+    let at = table.find("valid until ").unwrap() + "valid until ".len();
+    table.replace_range(at..at + "2026-01-01T00:00:00Z".len(), "<30 minutes from now>");
     insta::assert_snapshot!(table, @r"
-    PROFILE  USERNAME       LOGIN URL               AUDIENCE                      TTL  STORE
-    prod     ops@acme.test  http://127.0.0.1:PORT_  https://login.salesforce.com  30m  secret-service
-    uat      ops@acme.test  http://127.0.0.1:PORT_  https://test.salesforce.com   30m  secret-service
+    PROFILE  USERNAME       LOGIN URL               AUDIENCE                      TTL  STORE           TOKEN
+    prod     ops@acme.test  http://127.0.0.1:PORT_  https://login.salesforce.com  30m  secret-service  valid until <30 minutes from now>
+    uat      ops@acme.test  http://127.0.0.1:PORT_  https://test.salesforce.com   30m  secret-service  none
     ");
     let json = env.run(&["profiles", "--json"]).success();
     assert!(!json.stdout.contains(CONSUMER_KEY));
@@ -151,16 +153,22 @@ fn keyutils_store_works_without_a_daemon() {
     args.extend(["--store".into(), "keyutils".into()]);
     let run = env.run(&args.iter().map(String::as_str).collect::<Vec<_>>()).success();
     assert!(run.stderr.contains("forgets its keys at reboot"), "{run:?}");
-    env.run(&["token", "-p", &profile]).success();
+    env.run(&["token", "-p", &profile, "--refresh"]).success();
+    assert_eq!(env.stand_in.token_requests(), 2, "the refresh read the key from the kernel keyring");
     env.run(&["logout", "-p", &profile]).success();
-    assert_eq!(env.stand_in.token_requests(), 2);
+    env.run(&["token", "-p", &profile]).failure(3);
 }
 
 #[test]
 fn sfcred_store_overrides_the_profile_setting() {
     let env = TestEnv::new();
     env.login("ss").success();
-    let out = env.sfcred().args(["token", "-p", "ss"]).env("SFCRED_STORE", "keyutils").output().unwrap();
+    let out = env
+        .sfcred()
+        .args(["token", "-p", "ss", "--refresh"])
+        .env("SFCRED_STORE", "keyutils")
+        .output()
+        .unwrap();
     let run = Run::of(out).failure(3);
     assert!(run.stderr.contains("keyutils keychain has no private key"), "{run:?}");
 }

@@ -3,5 +3,7 @@
 
 mod support;
 
+mod cache;
 mod errors;
 mod login_and_token;
+mod protocols;

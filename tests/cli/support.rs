@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::sync::OnceLock;
 
+use sfcred_stand_in::keyring::PrivateKeyring;
 use sfcred_stand_in::{ConnectedApp, StandIn, key_and_certificate};
 use tempfile::TempDir;
 
@@ -26,27 +27,15 @@ pub fn stranger_key() -> &'static str {
 pub struct TestEnv {
     pub home: TempDir,
     pub stand_in: StandIn,
-    bus: Option<Bus>,
-}
-
-/// A private dbus-daemon with gnome-keyring-daemon on it, unlocked with a throwaway
-/// password. gnome-keyring-daemon leaves when its bus goes away.
-struct Bus {
-    address: String,
-    daemon_pid: String,
-}
-
-impl Drop for Bus {
-    fn drop(&mut self) {
-        let _ = Command::new("kill").arg(&self.daemon_pid).status();
-    }
+    bus: Option<PrivateKeyring>,
 }
 
 impl TestEnv {
     /// An environment with a Secret Service keychain.
     pub fn new() -> TestEnv {
         let mut env = TestEnv::without_keychain();
-        env.bus = Some(env.start_keyring());
+        let keyring = PrivateKeyring::start(env.home.path(), &env.path("run"), &env.path("data"));
+        env.bus = Some(keyring.unwrap_or_else(|e| panic!("a Secret Service for the test: {e}")));
         env
     }
 
@@ -65,34 +54,6 @@ impl TestEnv {
         };
         let stand_in = StandIn::start(0, vec![app]).unwrap();
         TestEnv { home, stand_in, bus: None }
-    }
-
-    fn start_keyring(&self) -> Bus {
-        let socket = self.path("run/bus");
-        let out = self
-            .base_command("dbus-daemon")
-            .args(["--session", "--fork", "--print-address=1", "--print-pid=1"])
-            .arg(format!("--address=unix:path={}", socket.display()))
-            .output()
-            .expect("dbus-daemon runs (install dbus: scripts/test does)");
-        assert!(out.status.success(), "dbus-daemon failed: {}", String::from_utf8_lossy(&out.stderr));
-        let text = String::from_utf8(out.stdout).unwrap();
-        let mut lines = text.lines();
-        let bus =
-            Bus { address: lines.next().unwrap().to_owned(), daemon_pid: lines.next().unwrap().to_owned() };
-        let mut keyring = self
-            .base_command("gnome-keyring-daemon")
-            .env("DBUS_SESSION_BUS_ADDRESS", &bus.address)
-            .args(["--unlock", "--components=secrets"])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::null())
-            .spawn()
-            .expect("gnome-keyring-daemon runs (install gnome-keyring: scripts/test does)");
-        use std::io::Write;
-        keyring.stdin.take().unwrap().write_all(b"throwaway-test-password").unwrap();
-        // It forks the daemon and exits once the daemon serves the bus.
-        assert!(keyring.wait().unwrap().success(), "gnome-keyring-daemon failed to start");
-        bus
     }
 
     pub fn path(&self, relative: &str) -> PathBuf {
@@ -115,9 +76,14 @@ impl TestEnv {
 
     /// sfcred, run in this environment.
     pub fn sfcred(&self) -> Command {
-        let mut cmd = self.base_command(env!("CARGO_BIN_EXE_sfcred"));
+        self.command(env!("CARGO_BIN_EXE_sfcred"))
+    }
+
+    /// Any program, run in this environment (its home, its keychain).
+    pub fn command(&self, program: impl AsRef<std::ffi::OsStr>) -> Command {
+        let mut cmd = self.base_command(program);
         match &self.bus {
-            Some(bus) => cmd.env("DBUS_SESSION_BUS_ADDRESS", &bus.address),
+            Some(bus) => cmd.env("DBUS_SESSION_BUS_ADDRESS", bus.bus_address()),
             None => cmd
                 .env("DBUS_SESSION_BUS_ADDRESS", format!("unix:path={}", self.path("run/no-bus").display())),
         };
@@ -168,7 +134,7 @@ impl TestEnv {
         let bus = self.bus.as_ref().expect("a keychain environment");
         let out = self
             .base_command("secret-tool")
-            .env("DBUS_SESSION_BUS_ADDRESS", &bus.address)
+            .env("DBUS_SESSION_BUS_ADDRESS", bus.bus_address())
             .args(["lookup", "service", "sfcred", "username", account])
             .output()
             .expect("secret-tool runs (install libsecret-tools: scripts/test does)");
@@ -235,5 +201,22 @@ impl Run {
 
     pub fn json(&self) -> serde_json::Value {
         serde_json::from_str(&self.stdout).unwrap_or_else(|e| panic!("not JSON ({e}): {:?}", self.stdout))
+    }
+}
+
+impl TestEnv {
+    /// The profile's token cache file (the default location, under XDG_RUNTIME_DIR).
+    pub fn cache_file(&self, profile: &str) -> PathBuf {
+        self.path(&format!("run/sfcred/{profile}.token"))
+    }
+
+    /// The cached entry as JSON, for tests that age or damage it.
+    pub fn cache_entry(&self, profile: &str) -> serde_json::Value {
+        serde_json::from_slice(&std::fs::read(self.cache_file(profile)).unwrap()).unwrap()
+    }
+
+    /// Rewrites the cached entry in place, keeping its permissions.
+    pub fn set_cache_entry(&self, profile: &str, entry: &serde_json::Value) {
+        std::fs::write(self.cache_file(profile), entry.to_string()).unwrap();
     }
 }
