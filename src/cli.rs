@@ -4,9 +4,11 @@
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap_complete::engine::{ArgValueCandidates, CompletionCandidate};
 
 use crate::cache::CacheKind;
 use crate::keychain::StoreKind;
+use crate::keygen::KeyBits;
 use crate::profile::DEFAULT_PROFILE;
 use crate::protocols::env::Shell;
 pub use crate::protocols::git::Operation as GitOperation;
@@ -23,6 +25,9 @@ pub use crate::protocols::git::Operation as GitOperation;
                   5 network or server, 6 keychain."
 )]
 pub struct Cli {
+    /// Print diagnostics on stderr (the HTTP exchange, without the assertion or token)
+    #[arg(long, short = 'v', global = true)]
+    pub verbose: bool,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -34,13 +39,19 @@ pub struct Cli {
 pub enum Command {
     /// Store a profile's secrets in the keychain, after checking them with Salesforce
     Login(LoginArgs),
+    /// Make an RSA key (into the keychain) and a certificate for the connected app
+    Keygen(KeygenArgs),
+    /// Check a profile's setup, one line per check, with what to do about each problem
+    Doctor(DoctorArgs),
     /// Print an access token for a profile, from the cache while it stays valid
     Token(TokenArgs),
     /// Drop a profile's cached token (after a caller saw it rejected with HTTP 401)
     Invalidate(InvalidateArgs),
     /// Answer one JSON request on stdin with a token on stdout (a stable, versioned protocol)
+    #[command(long_about = CREDENTIAL_PROTOCOL)]
     Credential(CredentialArgs),
     /// git's credential-helper protocol: set credential.helper to "!sfcred git-credential"
+    #[command(long_about = GIT_PROTOCOL)]
     GitCredential(GitCredentialArgs),
     /// Run a command with the token in SF_ACCESS_TOKEN, SF_TARGET_ORG and friends
     Exec(ExecArgs),
@@ -52,11 +63,48 @@ pub enum Command {
     Profiles(ProfilesArgs),
 }
 
+const CREDENTIAL_PROTOCOL: &str = "\
+Answer one JSON request on stdin with one JSON response on stdout. This is sfcred's \
+stable protocol for programs, version 1: fields may be added, never changed or removed.
+
+Request (at most 64 KiB; every field optional; empty input means all defaults; unknown \
+fields are ignored): {\"v\":1,\"profile\":\"prod\",\"min_valid_secs\":300,\"refresh\":false}
+
+Success (exit 0): {\"v\":1,\"access_token\":...,\"token_type\":...,\"instance_url\":...,\"id\":...,\
+\"scope\":...,\"issued_at\":...,\"expires_at\":...,\"username\":...,\"profile\":...}, the fields of \
+`sfcred token`, times in RFC 3339.
+
+Failure (the exit code of the error's class): {\"v\":1,\"error\":{\"kind\":...,\"message\":...,\"hint\":...}} \
+where kind is bad_request, not_logged_in, rejected, unavailable, keychain or other. An unsupported \
+v is a bad_request whose message names the versions supported.";
+
+const GIT_PROTOCOL: &str = "\
+git's credential-helper protocol (gitcredentials(7)). Configure it with: git config --global \
+credential.https://acme.my.salesforce.com.helper '!sfcred git-credential'
+
+get answers username, password (the token) and password_expiry_utc for the profile whose \
+instance or login host is git's host (or --profile); with capability[]=authtype it also answers \
+authtype=Bearer, credential and ephemeral=true. No matching profile: it prints nothing, so git \
+asks its next helper. erase drops the cached token git saw rejected; store does nothing.";
+
 #[derive(Debug, Args)]
 pub struct ProfileArg {
     /// The profile to use
-    #[arg(long, short = 'p', env = "SFCRED_PROFILE", default_value = DEFAULT_PROFILE, value_name = "NAME")]
+    #[arg(
+        long, short = 'p', env = "SFCRED_PROFILE", default_value = DEFAULT_PROFILE, value_name = "NAME",
+        add = ArgValueCandidates::new(profile_names)
+    )]
     pub profile: String,
+}
+
+/// Completes profile names from the settings at completion time.
+fn profile_names() -> Vec<CompletionCandidate> {
+    let settings = crate::settings::settings_dir().and_then(|dir| crate::settings::Settings::load(&dir));
+    let Ok(settings) = settings else { return Vec::new() };
+    settings
+        .profiles()
+        .map(|p| CompletionCandidate::new(&p.name).help(Some(p.username.clone().into())))
+        .collect()
 }
 
 #[derive(Debug, Args)]
@@ -75,6 +123,9 @@ pub struct LoginArgs {
     /// Read the RSA private key (PEM) from standard input
     #[arg(long)]
     pub key_stdin: bool,
+    /// The connected app's certificate (PEM), so that doctor can check expiry and key match
+    #[arg(long, value_name = "PATH")]
+    pub cert: Option<PathBuf>,
     /// Log in to a sandbox (https://test.salesforce.com)
     #[arg(long, conflicts_with = "login_url")]
     pub sandbox: bool,
@@ -129,8 +180,47 @@ pub struct TokenArgs {
 #[derive(Debug, Args)]
 pub struct CredentialArgs {
     /// The profile when the request names none
-    #[arg(long, short = 'p', env = "SFCRED_PROFILE", default_value = DEFAULT_PROFILE, value_name = "NAME")]
-    pub profile: String,
+    #[command(flatten)]
+    pub profile: ProfileArg,
+}
+
+#[derive(Debug, Args)]
+pub struct KeygenArgs {
+    #[command(flatten)]
+    pub profile: ProfileArg,
+    /// The key size
+    #[arg(long, value_enum, default_value = "2048", value_name = "BITS")]
+    pub bits: KeyBits,
+    /// How many days the certificate is valid
+    #[arg(long, default_value_t = 365, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=3650))]
+    pub days: u32,
+    /// The certificate's common name (default: sfcred PROFILE)
+    #[arg(long, value_name = "NAME")]
+    pub cn: Option<String>,
+    /// Where to write the certificate to upload (default: PROFILE.crt here)
+    #[arg(long, value_name = "PATH")]
+    pub cert_out: Option<PathBuf>,
+    /// Also write the private key to this file (0600); by default it exists only in the keychain
+    #[arg(long, value_name = "PATH")]
+    pub key_out: Option<PathBuf>,
+    /// Which keychain to store the key in
+    #[arg(long, value_enum, env = "SFCRED_STORE", value_name = "STORE", default_value_t = StoreKind::platform_default())]
+    pub store: StoreKind,
+    /// Replace a key the profile already has
+    #[arg(long)]
+    pub force: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct DoctorArgs {
+    #[command(flatten)]
+    pub profile: ProfileArg,
+    /// Skip the checks that use the network
+    #[arg(long)]
+    pub offline: bool,
+    /// Print the checks as JSON
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]
@@ -139,7 +229,7 @@ pub struct GitCredentialArgs {
     #[arg(value_enum)]
     pub operation: GitOperation,
     /// The profile to answer with; by default the one whose instance or login host is git's host
-    #[arg(long, short = 'p', value_name = "NAME")]
+    #[arg(long, short = 'p', value_name = "NAME", add = ArgValueCandidates::new(profile_names))]
     pub profile: Option<String>,
 }
 

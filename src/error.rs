@@ -34,6 +34,14 @@ pub enum Error {
     BadRequest { protocol: &'static str, reason: String },
     #[error("cannot run {program}: {source}")]
     Exec { program: String, source: std::io::Error },
+    #[error("{what} exists already")]
+    WouldReplace { what: String },
+    #[error("cannot write {path}: {source}")]
+    Write { path: std::path::PathBuf, source: std::io::Error },
+    #[error(transparent)]
+    Certificate(#[from] crate::certificate::CertificateError),
+    #[error("the key does not match the certificate {path}")]
+    KeyCertificateMismatch { path: std::path::PathBuf },
     #[error("cannot write the output: {0}")]
     Output(std::io::Error),
     #[error("cannot ask for {what}: {reason}")]
@@ -71,6 +79,10 @@ impl Error {
             Error::Keychain(_) => ErrorClass::Keychain,
             Error::Key(_) | Error::Invalid(_) | Error::MissingInput { .. } => ErrorClass::Usage,
             Error::BadRequest { .. } | Error::Exec { .. } => ErrorClass::Usage,
+            Error::WouldReplace { .. } | Error::Certificate(_) | Error::KeyCertificateMismatch { .. } => {
+                ErrorClass::Usage
+            }
+            Error::Write { .. } => ErrorClass::Other,
             Error::MinValidTooLong { .. } | Error::Cache(CacheError::BadLockWait { .. }) => ErrorClass::Usage,
             Error::Cache(CacheError::LockTimeout { .. }) => ErrorClass::Unavailable,
             Error::Cache(_) => ErrorClass::Other,
@@ -96,6 +108,14 @@ impl Error {
                 Some(format!("README's \"Serving tokens to other tools\" describes the {protocol} protocol"))
             }
             Error::Exec { .. } => Some("check the command's name and your PATH".into()),
+            Error::WouldReplace { .. } => {
+                Some("pass --force to replace it, or choose another path or profile".into())
+            }
+            Error::Write { .. } => Some("check the path's directory and permissions".into()),
+            Error::Certificate(e) => e.hint(),
+            Error::KeyCertificateMismatch { .. } => {
+                Some("give the certificate uploaded for this key, or the key of this certificate".into())
+            }
             Error::MissingInput { flag, .. } => {
                 Some(format!("pass {flag}, or run in a terminal to be asked"))
             }

@@ -152,19 +152,11 @@ fn describe_body(body: &[u8], json_error: Option<&serde_json::Error>) -> String 
 /// Posts the assertion to the profile's token endpoint, and nowhere else.
 pub fn request_token(profile: &Profile, assertion: &SecretString) -> Result<TokenResponse, ExchangeError> {
     let url = profile.login_url.token_endpoint();
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| ExchangeError::Unreachable { url: url.clone(), reason: e.to_string() })?;
-    runtime.block_on(post(profile, &url, assertion))
+    block_on(&url, post(profile, &url, assertion))
 }
 
-async fn post(
-    profile: &Profile,
-    url: &Url,
-    assertion: &SecretString,
-) -> Result<TokenResponse, ExchangeError> {
-    let network = |e: reqwest::Error| network_error(url, profile.request_timeout, e);
+/// The HTTP client for one profile: its timeouts, no redirects, and TLS only for https.
+fn client(profile: &Profile, url: &Url) -> Result<reqwest::Client, ExchangeError> {
     let mut builder = reqwest::Client::builder()
         .user_agent(concat!("sfcred/", env!("CARGO_PKG_VERSION")))
         .redirect(reqwest::redirect::Policy::none())
@@ -174,8 +166,63 @@ async fn post(
         // Plain http (loopback only) never shakes hands: skip loading the OS trust store.
         builder = builder.tls_backend_preconfigured(tls_without_roots());
     }
-    let client = builder.build().map_err(network)?;
+    builder.build().map_err(|e| network_error(url, profile.request_timeout, e))
+}
+
+fn block_on<T>(
+    url: &Url,
+    work: impl std::future::Future<Output = Result<T, ExchangeError>>,
+) -> Result<T, ExchangeError> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| ExchangeError::Unreachable { url: url.clone(), reason: e.to_string() })?;
+    runtime.block_on(work)
+}
+
+/// What a plain GET of the login URL showed: that it answers, and the server's clock.
+#[derive(Debug)]
+pub struct Probe {
+    pub status: u16,
+    pub elapsed: Duration,
+    pub server_date: Option<std::time::SystemTime>,
+    /// This machine's clock when the answer came.
+    pub local_date: std::time::SystemTime,
+}
+
+/// GETs the login URL: any HTTP answer means it is reachable. Sends no secret.
+pub fn probe(profile: &Profile) -> Result<Probe, ExchangeError> {
+    let url = Url::parse(profile.login_url.as_str()).expect("a login URL is a URL");
+    block_on(&url, async {
+        let started = std::time::Instant::now();
+        let response = client(profile, &url)?
+            .get(url.clone())
+            .send()
+            .await
+            .map_err(|e| network_error(&url, profile.request_timeout, e))?;
+        let date = response.headers().get(reqwest::header::DATE).and_then(|d| d.to_str().ok());
+        Ok(Probe {
+            status: response.status().as_u16(),
+            elapsed: started.elapsed(),
+            server_date: date.and_then(|d| httpdate::parse_http_date(d).ok()),
+            local_date: std::time::SystemTime::now(),
+        })
+    })
+}
+
+async fn post(
+    profile: &Profile,
+    url: &Url,
+    assertion: &SecretString,
+) -> Result<TokenResponse, ExchangeError> {
+    let network = |e: reqwest::Error| network_error(url, profile.request_timeout, e);
+    let client = client(profile, url)?;
     let form = [("grant_type", GRANT_TYPE), ("assertion", assertion.expose_secret())];
+    let started = std::time::Instant::now();
+    crate::diag::verbose(|| {
+        let size = assertion.expose_secret().len();
+        format!("POST {url} (grant_type={GRANT_TYPE}, assertion: {size} bytes, not shown)")
+    });
     let mut response = client.post(url.clone()).form(&form).send().await.map_err(network)?;
     let status = response.status();
     if status.is_redirection() {
@@ -191,7 +238,24 @@ async fn post(
         }
         body.extend_from_slice(&chunk);
     }
+    crate::diag::verbose(|| {
+        let elapsed = started.elapsed().as_millis();
+        format!("HTTP {} in {elapsed} ms, {} bytes: {}", status.as_u16(), body.len(), redacted(&body))
+    });
     parse_response(url, status.as_u16(), &body)
+}
+
+/// A response body for `-v`: JSON with the token's value hidden, else a description.
+fn redacted(body: &[u8]) -> String {
+    match serde_json::from_slice::<serde_json::Value>(body) {
+        Ok(serde_json::Value::Object(mut fields)) => {
+            if let Some(token) = fields.get_mut("access_token") {
+                *token = "<redacted>".into();
+            }
+            serde_json::Value::Object(fields).to_string()
+        }
+        _ => describe_body(body, None),
+    }
 }
 
 fn tls_without_roots() -> rustls::ClientConfig {

@@ -181,23 +181,47 @@ impl Keychain {
     }
 
     pub fn read(&self, profile: &str) -> Result<ProfileSecrets, KeychainError> {
-        let key_der = self.call(profile, KEY_ACCOUNT, "reading the private key", |e| e.get_secret())?;
-        let private_key = RsaPrivateKey::from_der(&key_der).map_err(|reason| KeychainError::Damaged {
-            store: self.kind,
-            profile: profile.to_owned(),
-            what: "private key",
-            reason,
-        })?;
+        let private_key = self.read_private_key(profile)?;
         let client_id =
             self.call(profile, CLIENT_ID_ACCOUNT, "reading the consumer key", |e| e.get_password())?;
         Ok(ProfileSecrets { private_key, client_id: client_id.into() })
     }
 
+    pub fn read_private_key(&self, profile: &str) -> Result<RsaPrivateKey, KeychainError> {
+        let key_der = self.call(profile, KEY_ACCOUNT, "reading the private key", |e| e.get_secret())?;
+        RsaPrivateKey::from_der(&key_der).map_err(|reason| KeychainError::Damaged {
+            store: self.kind,
+            profile: profile.to_owned(),
+            what: "private key",
+            reason,
+        })
+    }
+
     pub fn write(&self, profile: &str, secrets: &ProfileSecrets) -> Result<(), KeychainError> {
-        let der = secrets.private_key.expose_der().to_vec();
-        self.call(profile, KEY_ACCOUNT, "storing the private key", move |e| e.set_secret(&der))?;
+        self.write_private_key(profile, &secrets.private_key)?;
         let client_id = secrets.client_id.expose_secret().to_owned();
         self.call(profile, CLIENT_ID_ACCOUNT, "storing the consumer key", move |e| e.set_password(&client_id))
+    }
+
+    pub fn write_private_key(&self, profile: &str, key: &RsaPrivateKey) -> Result<(), KeychainError> {
+        let der = secrecy::SecretSlice::from(key.expose_der().to_vec());
+        self.call(profile, KEY_ACCOUNT, "storing the private key", move |e| e.set_secret(der.expose_secret()))
+    }
+
+    /// Writes, reads back and deletes a probe entry: the keychain works end to end.
+    pub fn round_trip(&self) -> Result<(), KeychainError> {
+        let probe = "sfcred-doctor-probe";
+        self.call("doctor", "probe", "writing a probe entry", move |e| e.set_password(probe))?;
+        let read = self.call("doctor", "probe", "reading the probe entry", |e| e.get_password())?;
+        self.delete_account("doctor", "probe")?;
+        match read == probe {
+            true => Ok(()),
+            false => Err(KeychainError::Failed {
+                store: self.kind,
+                action: "reading the probe entry".into(),
+                reason: "it read back something else".into(),
+            }),
+        }
     }
 
     /// Removes the profile's secrets and cached token; what is already gone is not an error.
@@ -246,7 +270,8 @@ impl Keychain {
         let what = match account {
             KEY_ACCOUNT => "private key",
             CLIENT_ID_ACCOUNT => "consumer key",
-            _ => "cached token",
+            TOKEN_ACCOUNT => "cached token",
+            _ => "probe entry",
         };
         result.map_err(|e| match e {
             keyring_core::Error::NoEntry => {

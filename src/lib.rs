@@ -8,13 +8,16 @@
 
 pub mod assertion;
 pub mod cache;
+pub mod certificate;
 pub mod cli;
 pub mod diag;
+pub mod doctor;
 pub mod error;
 pub mod exchange;
 pub mod fetch;
 pub mod fs;
 pub mod keychain;
+pub mod keygen;
 pub mod login;
 pub mod mint;
 pub mod private_key;

@@ -7,6 +7,7 @@ use std::time::SystemTime;
 
 use secrecy::SecretString;
 
+use crate::certificate::Certificate;
 use crate::cli::LoginArgs;
 use crate::error::Error;
 use crate::keychain::{Keychain, ProfileSecrets};
@@ -23,6 +24,8 @@ const MAX_KEY_BYTES: u64 = 64 * 1024;
 pub struct NewProfile {
     pub profile: Profile,
     pub secrets: ProfileSecrets,
+    /// The connected app's certificate, when given with --cert.
+    pub certificate: Option<Certificate>,
 }
 
 /// Builds the profile from the flags, asking for what is missing when `interactive`.
@@ -49,14 +52,25 @@ pub fn resolve(args: &LoginArgs, interactive: bool) -> Result<NewProfile, Error>
         Some(id) => SecretString::from(id.trim().to_owned()),
         None => ask.secret("Consumer key of the connected app", "--client-id")?,
     };
-    let private_key = if args.key_stdin {
-        read_key(std::io::stdin().lock(), "standard input")?
-    } else {
-        let path = match &args.key_file {
-            Some(path) => path.clone(),
-            None => ask.text("Path to the RSA private key (PEM)", "--key-file or --key-stdin")?.into(),
-        };
-        read_key_file(&path)?
+    let private_key = match (&args.key_file, args.key_stdin) {
+        (_, true) => read_key(std::io::stdin().lock(), "standard input")?,
+        (Some(path), false) => read_key_file(path)?,
+        // A key that `sfcred keygen` stored for this profile.
+        (None, false) => match Keychain::open(args.store)?.read_private_key(&name) {
+            Ok(key) => key,
+            Err(e) if e.is_missing() => {
+                let path = ask.text("Path to the RSA private key (PEM)", "--key-file or --key-stdin")?;
+                read_key_file(Path::new(&path))?
+            }
+            Err(e) => return Err(e.into()),
+        },
+    };
+    let certificate = match &args.cert {
+        Some(path) if !Certificate::read(path)?.matches(&private_key) => {
+            return Err(Error::KeyCertificateMismatch { path: path.clone() });
+        }
+        Some(path) => Some(Certificate::read(path)?),
+        None => None,
     };
     let profile = Profile {
         name,
@@ -70,7 +84,7 @@ pub fn resolve(args: &LoginArgs, interactive: bool) -> Result<NewProfile, Error>
         connect_timeout: profile::DEFAULT_CONNECT_TIMEOUT,
         request_timeout: profile::DEFAULT_REQUEST_TIMEOUT,
     };
-    Ok(NewProfile { profile, secrets: ProfileSecrets { private_key, client_id } })
+    Ok(NewProfile { profile, secrets: ProfileSecrets { private_key, client_id }, certificate })
 }
 
 /// Checks the setup with Salesforce (unless `verify` is false), then saves it,
@@ -88,6 +102,9 @@ pub fn save(dir: &Path, mut new: NewProfile, verify: bool, now: SystemTime) -> R
     match &token {
         Some(token) => crate::fetch::remember(&new.profile, token)?,
         None => crate::fetch::invalidate(&new.profile)?,
+    }
+    if let Some(certificate) = &new.certificate {
+        crate::certificate::save(dir, &new.profile.name, certificate)?;
     }
     let replaced = settings.put(new.profile);
     settings.save(dir)?;

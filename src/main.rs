@@ -1,15 +1,17 @@
 //! The sfcred binary: parses the command line, runs the command, and turns errors
 //! into messages on stderr and exit codes.
 
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
 use std::time::SystemTime;
 
 use clap::Parser;
 use sfcred::cli::{
-    Cli, Command, CredentialArgs, EnvArgs, ExecArgs, GitCredentialArgs, GitOperation, InvalidateArgs,
-    LoginArgs, LogoutArgs, ProfilesArgs, TokenArgs, TokenFormat,
+    Cli, Command, CredentialArgs, DoctorArgs, EnvArgs, ExecArgs, GitCredentialArgs, GitOperation,
+    InvalidateArgs, KeygenArgs, LoginArgs, LogoutArgs, ProfilesArgs, TokenArgs, TokenFormat,
 };
+use sfcred::diag::Progress;
+use sfcred::doctor::{self, Status};
 use sfcred::fetch::{self, Need};
 use sfcred::keychain::{Keychain, StoreKind};
 use sfcred::profile::{Profile, format_duration, parse_duration};
@@ -19,9 +21,17 @@ use sfcred::token::rfc3339;
 use sfcred::{Error, ErrorClass, login};
 
 fn main() -> ExitCode {
+    // Shells' TAB completion calls back here with COMPLETE set (see completions/).
+    clap_complete::CompleteEnv::with_factory(<Cli as clap::CommandFactory>::command)
+        .bin("sfcred")
+        .completer("sfcred")
+        .complete();
     let cli = Cli::parse();
+    sfcred::diag::set_verbose(cli.verbose);
     let result = match cli.command {
         Command::Login(args) => run_login(args),
+        Command::Keygen(args) => run_keygen(args),
+        Command::Doctor(args) => run_doctor(args),
         Command::Token(args) => run_token(args),
         Command::Invalidate(args) => run_invalidate(args),
         Command::Credential(args) => run_credential(args),
@@ -34,6 +44,7 @@ fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(Failure::BrokenPipe) => ExitCode::SUCCESS,
+        Err(Failure::Quiet(code)) => code,
         Err(Failure::Error(error)) => report(&error),
     }
 }
@@ -61,6 +72,8 @@ fn report(error: &Error) -> ExitCode {
 
 enum Failure {
     Error(Error),
+    /// Already reported on stdout (doctor's failing checks): only the exit code is left.
+    Quiet(ExitCode),
     /// Whoever read our output went away: nothing left to say.
     BrokenPipe,
 }
@@ -91,13 +104,119 @@ fn run_login(args: LoginArgs) -> Result<(), Failure> {
     }
     let (name, username, url) =
         (new.profile.name.clone(), new.profile.username.clone(), new.profile.login_url.clone());
-    let verified = login::save(&dir, new, !args.no_verify, SystemTime::now())?;
+    let verified = {
+        let _progress = (!args.no_verify).then(|| Progress::start(&format!("checking the setup with {url}")));
+        login::save(&dir, new, !args.no_verify, SystemTime::now())?
+    };
     let check = match verified {
         Some(token) => format!("verified with {url}: instance {}", token.instance_url),
         None => "not verified (--no-verify)".to_owned(),
     };
     eprintln!("sfcred: logged in profile {name:?} as {username}; {check}");
     Ok(())
+}
+
+fn run_keygen(args: KeygenArgs) -> Result<(), Failure> {
+    let dir = settings_dir()?;
+    let name = args.profile.profile;
+    sfcred::profile::validate_profile_name(&name)?;
+    let cert_out = args.cert_out.unwrap_or_else(|| format!("{name}.crt").into());
+    let keychain = Keychain::open(args.store)?;
+    if !args.force {
+        match keychain.read_private_key(&name) {
+            Err(e) if e.is_missing() => {}
+            Err(e) => return Err(e.into()),
+            Ok(_) => {
+                return Err(
+                    Error::WouldReplace { what: format!("the private key of profile {name:?}") }.into()
+                );
+            }
+        }
+    }
+    let common_name = args.cn.unwrap_or_else(|| format!("sfcred {name}"));
+    let pair = {
+        let _progress = Progress::start(&format!("making a {}-bit RSA key", args.bits.bits()));
+        sfcred::keygen::generate(args.bits, &common_name, args.days, SystemTime::now())
+            .map_err(Error::Sign)?
+    };
+    // Files first: if one cannot be written, the keychain keeps the key it had.
+    write_new_file(&cert_out, pair.certificate.pem.as_bytes(), args.force, false)?;
+    if let Some(key_out) = &args.key_out {
+        write_new_file(
+            key_out,
+            secrecy::ExposeSecret::expose_secret(&pair.key_pem).as_bytes(),
+            args.force,
+            true,
+        )?;
+    }
+    keychain.write_private_key(&name, &pair.key)?;
+    sfcred::certificate::save(&dir, &name, &pair.certificate)?;
+    if args.store == StoreKind::Keyutils {
+        eprintln!("sfcred: note: the kernel keyring (keyutils) forgets its keys at reboot");
+    }
+    let until = rfc3339(pair.certificate.not_after);
+    eprintln!(
+        "sfcred: stored a new {}-bit key for profile {name:?} in the {} keychain{}\n\
+         sfcred: wrote the certificate to {} (valid until {until})\n\n\
+         Next:\n  \
+         1. Upload {} to the connected app (Use digital signatures).\n  \
+         2. Pre-authorize the user: Permitted Users = Admin approved users are pre-authorized,\n     \
+            and add the user's profile or permission set.\n  \
+         3. sfcred login --profile {name} --username USERNAME --client-id CONSUMER_KEY",
+        args.bits.bits(),
+        args.store,
+        args.key_out.as_ref().map_or(String::new(), |p| format!(" (and a copy in {})", p.display())),
+        cert_out.display(),
+        cert_out.display(),
+    );
+    Ok(())
+}
+
+/// Writes a file keygen made, refusing to replace one unless forced.
+fn write_new_file(path: &std::path::Path, bytes: &[u8], force: bool, private: bool) -> Result<(), Error> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true);
+    match force {
+        true => options.create(true).truncate(true),
+        false => options.create_new(true),
+    };
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, if private { 0o600 } else { 0o644 });
+    let written = options.open(path).and_then(|mut file| file.write_all(bytes));
+    written.map_err(|source| match source.kind() {
+        std::io::ErrorKind::AlreadyExists => Error::WouldReplace { what: path.display().to_string() },
+        _ => Error::Write { path: path.to_owned(), source },
+    })
+}
+
+fn run_doctor(args: DoctorArgs) -> Result<(), Failure> {
+    let dir = settings_dir()?;
+    let progress = |step: &str| drop(Progress::start(step));
+    let checks = doctor::run(&dir, &args.profile.profile, args.offline, &progress);
+    if args.json {
+        print(&format!("{}\n", serde_json::to_string(&checks).expect("checks serialize")))?;
+    } else {
+        let color = sfcred::diag::use_color(std::io::stdout().is_terminal());
+        let mut out = format!("sfcred doctor: profile {:?}\n", args.profile.profile);
+        for check in &checks {
+            let (label, code) = match check.status {
+                Status::Pass => ("ok  ", "32"),
+                Status::Warn => ("warn", "33"),
+                Status::Fail => ("FAIL", "31"),
+                Status::Skip => ("skip", "2"),
+            };
+            let label = if color { format!("\x1b[{code}m{label}\x1b[0m") } else { label.to_owned() };
+            out.push_str(&format!("  {label}  {:<24} {}\n", check.name, check.detail));
+            if let Some(fix) = &check.fix {
+                out.push_str(&format!("        {:<24} fix: {fix}\n", ""));
+            }
+        }
+        print(&out)?;
+    }
+    match checks.iter().any(|c| c.status == Status::Fail) {
+        true => Err(Failure::Quiet(ExitCode::from(1))),
+        false => Ok(()),
+    }
 }
 
 fn run_token(args: TokenArgs) -> Result<(), Failure> {
@@ -147,7 +266,7 @@ fn run_credential(args: CredentialArgs) -> Result<(), Failure> {
     let answer = || -> Result<sfcred::token::Token, Error> {
         let request = json::parse_request(&read_request("JSON")?).map_err(|e| bad_request("JSON", e))?;
         let settings = Settings::load(&settings_dir()?)?;
-        let profile = settings.profile(request.profile.as_deref().unwrap_or(&args.profile))?;
+        let profile = settings.profile(request.profile.as_deref().unwrap_or(&args.profile.profile))?;
         fetch::token(profile, request.need(), &SystemTime::now)
     };
     match answer() {

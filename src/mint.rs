@@ -12,6 +12,15 @@ use crate::profile::Profile;
 use crate::token::Token;
 
 pub fn mint(profile: &Profile, secrets: &ProfileSecrets, now: SystemTime) -> Result<Token, Error> {
+    crate::diag::verbose(|| {
+        format!(
+            "minting for profile {:?}: sub={} aud={} login={}",
+            profile.name, profile.username, profile.audience, profile.login_url
+        )
+    });
+    if let (Ok(settings_dir), Ok(cache_dir)) = (crate::settings::settings_dir(), crate::cache::cache_dir()) {
+        crate::certificate::warn_if_expiring(&settings_dir, &cache_dir, &profile.name, now);
+    }
     let claims = Claims::new(
         secrets.client_id.expose_secret(),
         &profile.username,

@@ -67,15 +67,17 @@ impl RsaPrivateKey {
             "RSA PRIVATE KEY" | "PRIVATE KEY" => {}
             other => return Err(KeyError::NotRsa { source_name, found: format!("a {other:?} key") }),
         }
-        let pkcs1 = if block.tag() == "PRIVATE KEY" {
-            pkcs8_rsa_inner(block.contents()).ok_or_else(|| KeyError::NotRsa {
-                source_name: source_name.clone(),
-                found: "a PKCS#8 key of another algorithm".into(),
-            })?
-        } else {
-            block.contents()
-        };
-        Self::from_der(pkcs1).map_err(|reason| KeyError::Unusable { source_name, reason })
+        if block.tag() == "PRIVATE KEY" {
+            return Self::from_pkcs8_der(block.contents())
+                .map_err(|found| KeyError::NotRsa { source_name, found });
+        }
+        Self::from_der(block.contents()).map_err(|reason| KeyError::Unusable { source_name, reason })
+    }
+
+    /// Reads a PKCS#8 PrivateKeyInfo holding an RSA key.
+    pub fn from_pkcs8_der(der: &[u8]) -> Result<Self, String> {
+        let pkcs1 = pkcs8_rsa_inner(der).ok_or("a PKCS#8 key of another algorithm")?;
+        Self::from_der(pkcs1)
     }
 
     /// Checks PKCS#1 DER bytes, as kept in the keychain.

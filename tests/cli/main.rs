@@ -4,6 +4,8 @@
 mod support;
 
 mod cache;
+mod daily;
 mod errors;
+mod generated;
 mod login_and_token;
 mod protocols;

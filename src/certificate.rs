@@ -1,0 +1,107 @@
+//! The connected app's certificate: the public half of a profile's key. sfcred keeps a
+//! copy per profile (from `keygen` or `login --cert`) to check expiry and key match.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use aws_lc_rs::signature::{KeyPair, RsaKeyPair};
+
+use crate::private_key::RsaPrivateKey;
+
+/// Warn this long before a certificate expires.
+pub const EXPIRY_WARNING: Duration = Duration::from_secs(30 * 24 * 3600);
+
+#[derive(Debug, thiserror::Error)]
+pub enum CertificateError {
+    #[error("cannot read the certificate {path}: {reason}")]
+    Unreadable { path: PathBuf, reason: String },
+    #[error("{path} is not a PEM X.509 certificate: {reason}")]
+    Invalid { path: PathBuf, reason: String },
+    #[error("cannot save the certificate to {path}: {source}")]
+    Write { path: PathBuf, source: std::io::Error },
+}
+
+impl CertificateError {
+    pub fn hint(&self) -> Option<String> {
+        Some("give the certificate uploaded to the connected app (PEM, BEGIN CERTIFICATE)".into())
+    }
+}
+
+/// What sfcred needs to know of a certificate.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Certificate {
+    pub pem: String,
+    pub not_after: SystemTime,
+    /// The subject public key, PKCS#1 RSAPublicKey DER.
+    pub public_key: Vec<u8>,
+}
+
+impl Certificate {
+    pub fn parse(pem: &str) -> Result<Certificate, String> {
+        let (_, block) = x509_parser::pem::parse_x509_pem(pem.as_bytes()).map_err(|e| e.to_string())?;
+        let cert = block.parse_x509().map_err(|e| e.to_string())?;
+        let not_after = cert.validity().not_after.timestamp();
+        let not_after = UNIX_EPOCH + Duration::from_secs(u64::try_from(not_after).unwrap_or(0));
+        let public_key = cert.public_key().subject_public_key.data.to_vec();
+        Ok(Certificate { pem: pem.to_owned(), not_after, public_key })
+    }
+
+    pub fn read(path: &Path) -> Result<Certificate, CertificateError> {
+        let unreadable = |reason: String| CertificateError::Unreadable { path: path.to_owned(), reason };
+        let meta = std::fs::metadata(path).map_err(|e| unreadable(e.to_string()))?;
+        if meta.len() > 64 * 1024 {
+            return Err(unreadable("it is too large to be a certificate".into()));
+        }
+        let pem = std::fs::read_to_string(path).map_err(|e| unreadable(e.to_string()))?;
+        Certificate::parse(&pem).map_err(|reason| CertificateError::Invalid { path: path.to_owned(), reason })
+    }
+
+    /// Whether `key` is the private half of this certificate.
+    pub fn matches(&self, key: &RsaPrivateKey) -> bool {
+        RsaKeyPair::from_der(key.expose_der()).is_ok_and(|pair| pair.public_key().as_ref() == self.public_key)
+    }
+
+    pub fn expires_within(&self, now: SystemTime, window: Duration) -> bool {
+        self.not_after <= now + window
+    }
+}
+
+/// Where a profile's certificate copy lives: beside the settings, public.
+pub fn path_for(settings_dir: &Path, profile: &str) -> PathBuf {
+    settings_dir.join("certificates").join(format!("{profile}.pem"))
+}
+
+/// The profile's certificate, if sfcred knows it.
+pub fn load(settings_dir: &Path, profile: &str) -> Result<Option<Certificate>, CertificateError> {
+    let path = path_for(settings_dir, profile);
+    match path.exists() {
+        true => Certificate::read(&path).map(Some),
+        false => Ok(None),
+    }
+}
+
+pub fn save(settings_dir: &Path, profile: &str, certificate: &Certificate) -> Result<(), CertificateError> {
+    let path = path_for(settings_dir, profile);
+    crate::fs::write_atomically(&path, certificate.pem.as_bytes())
+        .map_err(|source| CertificateError::Write { path, source })
+}
+
+/// Says on stderr, at most once a day per profile, that the certificate expires soon.
+pub fn warn_if_expiring(settings_dir: &Path, cache_dir: &Path, profile: &str, now: SystemTime) {
+    let Ok(Some(certificate)) = load(settings_dir, profile) else { return };
+    if !certificate.expires_within(now, EXPIRY_WARNING) {
+        return;
+    }
+    let today = crate::assertion::unix_seconds(now) / 86_400;
+    let marker = cache_dir.join(format!("{profile}.certificate-warned"));
+    if std::fs::read_to_string(&marker).is_ok_and(|day| day.trim() == today.to_string()) {
+        return;
+    }
+    let when = crate::token::rfc3339(certificate.not_after);
+    let verb = if certificate.not_after <= now { "expired" } else { "expires" };
+    crate::diag::warn(&format!(
+        "the certificate of profile {profile:?} {verb} on {when}: make a new one with \
+         sfcred keygen --profile {profile} --force, upload it to the connected app, then log in again"
+    ));
+    let _ = crate::fs::write_atomically(&marker, today.to_string().as_bytes());
+}

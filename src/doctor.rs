@@ -1,0 +1,268 @@
+//! `sfcred doctor`: a checklist of everything a profile needs, each check saying what
+//! to do when it does not pass. Checks run in order; later ones that depend on an
+//! earlier failure are skipped.
+
+use std::path::Path;
+use std::time::{Duration, SystemTime};
+
+use serde::Serialize;
+
+use crate::certificate::{self, EXPIRY_WARNING};
+use crate::keychain::{Keychain, StoreKind};
+use crate::profile::{LoginUrl, Profile, default_audience};
+use crate::settings::Settings;
+use crate::token::rfc3339;
+
+/// Clocks further apart than this make Salesforce see assertions as expired or early.
+pub const CLOCK_TOLERANCE: Duration = Duration::from_secs(60);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    Pass,
+    Warn,
+    Fail,
+    Skip,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Check {
+    pub name: &'static str,
+    pub status: Status,
+    pub detail: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fix: Option<String>,
+}
+
+fn check(name: &'static str, status: Status, detail: impl Into<String>, fix: Option<String>) -> Check {
+    Check { name, status, detail: detail.into(), fix }
+}
+
+fn failed(name: &'static str, error: &crate::Error) -> Check {
+    check(name, Status::Fail, error.to_string(), error.hint())
+}
+
+/// Runs every check for `profile_name`. `progress` hears about the slow (network) steps.
+pub fn run(settings_dir: &Path, profile_name: &str, offline: bool, progress: &dyn Fn(&str)) -> Vec<Check> {
+    let mut checks = Vec::new();
+    let settings = match Settings::load(settings_dir) {
+        Ok(settings) => settings,
+        Err(e) => return vec![failed("settings", &e.into())],
+    };
+    let profile = match settings.profile(profile_name) {
+        Ok(profile) => profile,
+        Err(e) => return vec![failed("settings", &e.into())],
+    };
+    checks.push(check("settings", Status::Pass, format!("profile {profile_name:?} is set up"), None));
+
+    let keychain = StoreKind::from_env_or(profile.store).map_err(crate::Error::from).and_then(|store| {
+        let keychain = Keychain::open(store)?;
+        keychain.round_trip()?;
+        Ok(keychain)
+    });
+    let keychain = match keychain {
+        Ok(keychain) => {
+            let detail = format!("{}: a probe entry was written, read back and deleted", keychain.kind());
+            checks.push(check("keychain", Status::Pass, detail, None));
+            Some(keychain)
+        }
+        Err(e) => {
+            checks.push(failed("keychain", &e));
+            None
+        }
+    };
+
+    let key = keychain.as_ref().map(|k| k.read_private_key(&profile.name));
+    let key = match key {
+        None => {
+            checks.push(check("private key", Status::Skip, "the keychain is not usable", None));
+            None
+        }
+        Some(Err(e)) => {
+            checks.push(failed("private key", &e.into()));
+            None
+        }
+        Some(Ok(key)) if key.bits() < 2048 => {
+            let fix = format!("make a stronger key: sfcred keygen --profile {} --force", profile.name);
+            checks.push(check(
+                "private key",
+                Status::Fail,
+                format!("RSA, only {} bits", key.bits()),
+                Some(fix),
+            ));
+            None
+        }
+        Some(Ok(key)) => {
+            checks.push(check("private key", Status::Pass, format!("RSA, {} bits", key.bits()), None));
+            Some(key)
+        }
+    };
+    if let Some(keychain) = &keychain {
+        match keychain.read(&profile.name) {
+            Ok(_) => checks.push(check("consumer key", Status::Pass, "present", None)),
+            Err(e) if key.is_some() => checks.push(failed("consumer key", &e.into())),
+            Err(_) => {}
+        }
+    }
+
+    let now = SystemTime::now();
+    checks.extend(certificate_checks(settings_dir, profile, key.as_ref(), now));
+    checks.push(audience_check(&profile.login_url, &profile.audience));
+    if offline {
+        for name in ["login URL", "clock", "live mint"] {
+            checks.push(check(name, Status::Skip, "--offline", None));
+        }
+        return checks;
+    }
+    progress(&format!("reaching {}", profile.login_url));
+    checks.extend(network_checks(profile));
+    progress("minting a token");
+    checks.push(match crate::mint::mint_for_profile(profile, SystemTime::now()) {
+        Ok(token) => check(
+            "live mint",
+            Status::Pass,
+            format!("a token for {} at {}", token.username, token.instance_url),
+            None,
+        ),
+        Err(e) => failed("live mint", &e),
+    });
+    checks
+}
+
+fn certificate_checks(
+    settings_dir: &Path,
+    profile: &Profile,
+    key: Option<&crate::private_key::RsaPrivateKey>,
+    now: SystemTime,
+) -> Vec<Check> {
+    let certificate = match certificate::load(settings_dir, &profile.name) {
+        Ok(Some(certificate)) => certificate,
+        Ok(None) => {
+            let detail =
+                "not known to sfcred; give it with sfcred login --cert PATH to check expiry and key match";
+            return vec![check("certificate", Status::Skip, detail, None)];
+        }
+        Err(e) => return vec![check("certificate", Status::Fail, e.to_string(), e.hint())],
+    };
+    let renew = Some(format!(
+        "make a new key and certificate: sfcred keygen --profile {} --force; upload the certificate to the \
+         connected app; then sfcred login --profile {}",
+        profile.name, profile.name
+    ));
+    let until = rfc3339(certificate.not_after);
+    let expiry = if certificate.not_after <= now {
+        check("certificate", Status::Fail, format!("expired on {until}"), renew)
+    } else if certificate.expires_within(now, EXPIRY_WARNING) {
+        check("certificate", Status::Warn, format!("expires soon, on {until}"), renew)
+    } else {
+        check("certificate", Status::Pass, format!("valid until {until}"), None)
+    };
+    let matching = match key {
+        None => check("key matches certificate", Status::Skip, "no usable key", None),
+        Some(key) if certificate.matches(key) => check("key matches certificate", Status::Pass, "yes", None),
+        Some(_) => check(
+            "key matches certificate",
+            Status::Fail,
+            "the key in the keychain is not the certificate's",
+            Some(format!(
+                "log in again with the key of this certificate (sfcred login --profile {} --key-file KEY), \
+                 or upload the certificate of the key you have",
+                profile.name
+            )),
+        ),
+    };
+    vec![expiry, matching]
+}
+
+/// A sandbox login host with the production audience, or the reverse, is refused by
+/// Salesforce with "audience is invalid".
+pub fn audience_check(login_url: &LoginUrl, audience: &str) -> Check {
+    let expected = default_audience(login_url);
+    let known = [crate::profile::PRODUCTION_LOGIN_URL, crate::profile::SANDBOX_LOGIN_URL];
+    let salesforce_host = login_url.host().ends_with("salesforce.com");
+    if audience == expected || !salesforce_host || !known.contains(&audience) {
+        let detail = format!("{audience} for {}", login_url.host());
+        return check("audience", Status::Pass, detail, None);
+    }
+    let detail = format!("{audience} does not fit {}, which expects {expected}", login_url.host());
+    let fix = Some(format!("log in again with --audience {expected} (or without --audience)"));
+    check("audience", Status::Warn, detail, fix)
+}
+
+fn network_checks(profile: &Profile) -> Vec<Check> {
+    let probe = match crate::exchange::probe(profile) {
+        Ok(probe) => probe,
+        Err(e) => {
+            let e = crate::Error::from(e);
+            return vec![
+                failed("login URL", &e),
+                check("clock", Status::Skip, "the server did not answer", None),
+            ];
+        }
+    };
+    let scheme =
+        if profile.login_url.as_str().starts_with("https:") { "HTTPS" } else { "plain http (loopback)" };
+    let reach = format!("{} answered over {scheme} in {} ms", profile.login_url, probe.elapsed.as_millis());
+    let reachable = check("login URL", Status::Pass, reach, None);
+    let clock = match probe.server_date {
+        None => check("clock", Status::Skip, "the server sent no Date header", None),
+        Some(date) => clock_check(probe.local_date, date),
+    };
+    vec![reachable, clock]
+}
+
+pub fn clock_check(local: SystemTime, server: SystemTime) -> Check {
+    let apart = local.duration_since(server).unwrap_or_else(|e| e.duration());
+    let detail = format!("{}s from the server's clock", apart.as_secs());
+    match apart > CLOCK_TOLERANCE {
+        true => check(
+            "clock",
+            Status::Warn,
+            detail,
+            Some("set this machine's clock right (timedatectl set-ntp true)".into()),
+        ),
+        false => check("clock", Status::Pass, detail, None),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn audience_status(url: &str, audience: &str) -> Status {
+        audience_check(&LoginUrl::parse(url).unwrap(), audience).status
+    }
+
+    #[test]
+    fn audience_must_fit_the_org_type() {
+        assert_eq!(
+            audience_status("https://login.salesforce.com", "https://login.salesforce.com"),
+            Status::Pass
+        );
+        assert_eq!(
+            audience_status("https://test.salesforce.com", "https://login.salesforce.com"),
+            Status::Warn
+        );
+        assert_eq!(
+            audience_status("https://acme--uat.sandbox.my.salesforce.com", "https://login.salesforce.com"),
+            Status::Warn
+        );
+        assert_eq!(
+            audience_status("https://acme.my.salesforce.com", "https://test.salesforce.com"),
+            Status::Warn
+        );
+        assert_eq!(
+            audience_status("https://acme.my.salesforce.com", "https://acme.my.site.com/portal"),
+            Status::Pass
+        );
+        assert_eq!(audience_status("http://127.0.0.1:8080", "https://test.salesforce.com"), Status::Pass);
+    }
+
+    #[test]
+    fn clocks_may_differ_by_a_minute() {
+        let t = SystemTime::UNIX_EPOCH + Duration::from_secs(1_000_000);
+        assert_eq!(clock_check(t, t + Duration::from_secs(60)).status, Status::Pass);
+        assert_eq!(clock_check(t + Duration::from_secs(61), t).status, Status::Warn);
+        assert_eq!(clock_check(t, t + Duration::from_secs(3600)).status, Status::Warn);
+    }
+}

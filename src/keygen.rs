@@ -1,0 +1,75 @@
+//! `sfcred keygen`: an RSA key and a self-signed certificate, made in-process. The key
+//! goes straight into the keychain; only the certificate (public) is written out.
+
+use std::time::{Duration, SystemTime};
+
+use crate::certificate::Certificate;
+use crate::private_key::RsaPrivateKey;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum KeyBits {
+    #[value(name = "2048")]
+    Rsa2048,
+    #[value(name = "3072")]
+    Rsa3072,
+    #[value(name = "4096")]
+    Rsa4096,
+}
+
+impl KeyBits {
+    pub fn bits(self) -> u32 {
+        match self {
+            KeyBits::Rsa2048 => 2048,
+            KeyBits::Rsa3072 => 3072,
+            KeyBits::Rsa4096 => 4096,
+        }
+    }
+
+    fn rcgen(self) -> rcgen::RsaKeySize {
+        match self {
+            KeyBits::Rsa2048 => rcgen::RsaKeySize::_2048,
+            KeyBits::Rsa3072 => rcgen::RsaKeySize::_3072,
+            KeyBits::Rsa4096 => rcgen::RsaKeySize::_4096,
+        }
+    }
+}
+
+/// A new key pair: the key for the keychain, and its certificate.
+#[derive(Debug)]
+pub struct KeyPair {
+    pub key: RsaPrivateKey,
+    /// PKCS#8 PEM, only for `--key-out`.
+    pub key_pem: secrecy::SecretString,
+    pub certificate: Certificate,
+}
+
+/// Makes a key of `bits` and a certificate for `common_name`, valid from `now` for `days`.
+pub fn generate(bits: KeyBits, common_name: &str, days: u32, now: SystemTime) -> Result<KeyPair, String> {
+    let pair =
+        rcgen::KeyPair::generate_rsa_for(&rcgen::PKCS_RSA_SHA256, bits.rcgen()).map_err(|e| e.to_string())?;
+    let mut params = rcgen::CertificateParams::default();
+    params.distinguished_name.push(rcgen::DnType::CommonName, common_name);
+    params.not_before = time::OffsetDateTime::from(now);
+    params.not_after = time::OffsetDateTime::from(now + Duration::from_secs(u64::from(days) * 86_400));
+    let certificate = params.self_signed(&pair).map_err(|e| e.to_string())?;
+    let certificate = Certificate::parse(&certificate.pem())?;
+    let pkcs8 = secrecy::SecretSlice::from(pair.serialize_der());
+    let key = RsaPrivateKey::from_pkcs8_der(secrecy::ExposeSecret::expose_secret(&pkcs8))?;
+    Ok(KeyPair { key, key_pem: pair.serialize_pem().into(), certificate })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_certificate_holds_the_keys_public_half_and_the_asked_validity() {
+        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000);
+        let pair = generate(KeyBits::Rsa2048, "sfcred test", 10, now).unwrap();
+        assert!(pair.certificate.matches(&pair.key));
+        assert_eq!(pair.key.bits(), 2048);
+        assert_eq!(pair.certificate.not_after, now + Duration::from_secs(10 * 86_400));
+        let other = generate(KeyBits::Rsa2048, "other", 10, now).unwrap();
+        assert!(!pair.certificate.matches(&other.key));
+    }
+}

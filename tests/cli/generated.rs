@@ -1,0 +1,167 @@
+//! completions/ and man/ are generated from the command line's definition and
+//! committed. These tests fail when they fall behind; `SFCRED_UPDATE_GENERATED=1 cargo
+//! test generated` rewrites them.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use clap::CommandFactory;
+use sfcred::cli::Cli;
+
+use crate::support::{Run, TestEnv};
+
+const SHELLS: [(&str, &str); 5] = [
+    ("bash", "sfcred.bash"),
+    ("zsh", "_sfcred"),
+    ("fish", "sfcred.fish"),
+    ("powershell", "sfcred.ps1"),
+    ("elvish", "sfcred.elv"),
+];
+
+fn repo(relative: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join(relative)
+}
+
+/// Compares `expected` (file name → content) with `dir`, or rewrites `dir` when asked.
+fn check_generated(dir: &str, expected: BTreeMap<String, Vec<u8>>) {
+    let dir = repo(dir);
+    if std::env::var_os("SFCRED_UPDATE_GENERATED").is_some() {
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        for (name, content) in &expected {
+            std::fs::write(dir.join(name), content).unwrap();
+        }
+        return;
+    }
+    let mut actual = BTreeMap::new();
+    for entry in std::fs::read_dir(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display())) {
+        let path = entry.unwrap().path();
+        actual
+            .insert(path.file_name().unwrap().to_string_lossy().into_owned(), std::fs::read(&path).unwrap());
+    }
+    let names = |m: &BTreeMap<String, Vec<u8>>| m.keys().cloned().collect::<Vec<_>>();
+    assert_eq!(
+        names(&actual),
+        names(&expected),
+        "{} is stale: SFCRED_UPDATE_GENERATED=1 cargo test",
+        dir.display()
+    );
+    for (name, content) in &expected {
+        assert!(
+            actual[name] == *content,
+            "{name} is stale: run SFCRED_UPDATE_GENERATED=1 cargo test generated"
+        );
+    }
+}
+
+#[test]
+fn completions_are_current() {
+    let env = TestEnv::without_keychain();
+    let mut expected = BTreeMap::new();
+    for (shell, file) in SHELLS {
+        let run = Run::of(env.sfcred().env("COMPLETE", shell).output().unwrap()).success();
+        expected.insert(file.to_owned(), run.stdout.into_bytes());
+    }
+    check_generated("completions", expected);
+}
+
+#[test]
+fn man_pages_are_current() {
+    let out = tempfile::tempdir().unwrap();
+    clap_mangen::generate_to(Cli::command(), out.path()).unwrap();
+    let mut expected = BTreeMap::new();
+    for entry in std::fs::read_dir(out.path()).unwrap() {
+        let path = entry.unwrap().path();
+        expected
+            .insert(path.file_name().unwrap().to_string_lossy().into_owned(), std::fs::read(&path).unwrap());
+    }
+    assert!(expected.contains_key("sfcred-token.1") && expected.contains_key("sfcred-credential.1"));
+    check_generated("man", expected);
+}
+
+#[test]
+fn man_pages_render() {
+    for entry in std::fs::read_dir(repo("man")).unwrap() {
+        let path = entry.unwrap().path();
+        let out = Command::new("man")
+            .arg("-l")
+            .arg(&path)
+            .env("MANPAGER", "cat")
+            .env("MANWIDTH", "100")
+            .output()
+            .expect("man runs (scripts/test installs man-db)");
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(out.status.success(), "{}: {}", path.display(), String::from_utf8_lossy(&out.stderr));
+        assert!(text.contains("NAME") && text.contains("SYNOPSIS"), "{}: {text}", path.display());
+    }
+}
+
+#[test]
+fn the_token_man_page_documents_its_options() {
+    let page = std::fs::read_to_string(repo("man/sfcred-token.1")).unwrap();
+    for option in ["\\-\\-min\\-valid", "\\-\\-refresh", "exec\\-credential"] {
+        assert!(page.contains(option), "{option} missing");
+    }
+    let page = std::fs::read_to_string(repo("man/sfcred-credential.1")).unwrap();
+    assert!(page.contains("min_valid_secs") && page.contains("not_logged_in"), "protocol documented");
+}
+
+/// A shell with sfcred on its PATH and two profiles in the settings.
+fn completion_env() -> TestEnv {
+    let env = TestEnv::new();
+    env.login("prod-eu").success();
+    let mut args = env.login_args("sandbox1");
+    args.push("--no-verify".into());
+    env.run(&args.iter().map(String::as_str).collect::<Vec<_>>()).success();
+    env
+}
+
+fn shell(env: &TestEnv, program: &str, script: &str) -> Run {
+    let bin_dir = Path::new(env!("CARGO_BIN_EXE_sfcred")).parent().unwrap().to_owned();
+    let path = std::env::join_paths(
+        std::iter::once(bin_dir).chain(std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default())),
+    )
+    .unwrap();
+    Run::of(env.command(program).env("PATH", path).arg("-c").arg(script).output().unwrap())
+}
+
+#[test]
+fn bash_completes_profile_names_and_subcommands() {
+    let env = completion_env();
+    let script = format!(
+        r#"source '{}'
+complete_line() {{
+  COMP_LINE="$1"; COMP_POINT=${{#COMP_LINE}}
+  read -ra COMP_WORDS <<< "$COMP_LINE"; [[ "$COMP_LINE" == *" " ]] && COMP_WORDS+=("")
+  COMP_CWORD=$(( ${{#COMP_WORDS[@]}} - 1 ))
+  fn=$(complete -p sfcred | sed -E 's/.* -F ([^ ]+) .*/\1/')
+  COMPREPLY=(); "$fn" sfcred "${{COMP_WORDS[COMP_CWORD]}}" "${{COMP_WORDS[COMP_CWORD-1]}}"
+  printf '%s\n' "${{COMPREPLY[@]}}"
+}}
+complete_line "sfcred token --profile "
+echo ---
+complete_line "sfcred tok"
+"#,
+        repo("completions/sfcred.bash").display()
+    );
+    let run = shell(&env, "bash", &script).success();
+    let (profiles, subcommands) = run.stdout.split_once("---\n").unwrap();
+    let mut profiles: Vec<&str> = profiles.lines().map(str::trim).collect();
+    profiles.sort();
+    assert_eq!(profiles, ["prod-eu", "sandbox1"], "{run:?}");
+    assert_eq!(subcommands.trim(), "token", "{run:?}");
+}
+
+#[test]
+fn fish_completes_profile_names() {
+    let env = completion_env();
+    let script = format!(
+        "source '{}'; complete -C 'sfcred token --profile '",
+        repo("completions/sfcred.fish").display()
+    );
+    let run = shell(&env, "fish", &script).success();
+    let mut names: Vec<&str> = run.stdout.lines().map(|l| l.split('\t').next().unwrap()).collect();
+    names.sort();
+    assert_eq!(names, ["prod-eu", "sandbox1"], "{run:?}");
+}
