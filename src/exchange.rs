@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use reqwest::Url;
+pub use reqwest::Url;
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
@@ -210,20 +210,76 @@ pub fn probe(profile: &Profile) -> Result<Probe, ExchangeError> {
     })
 }
 
+/// Connection failures, timeouts and 5xx answers are retried this many times at most;
+/// Salesforce's refusals (4xx) never are.
+const MAX_RETRIES: u32 = 2;
+
+/// Whether a failed attempt may succeed if tried again.
+pub fn is_transient(error: &ExchangeError) -> bool {
+    match error {
+        ExchangeError::Unreachable { .. } | ExchangeError::TimedOut { .. } => true,
+        ExchangeError::BadAnswer { status, .. } => *status >= 500,
+        ExchangeError::Rejected { .. } | ExchangeError::Redirected { .. } => false,
+    }
+}
+
+/// Exponential backoff from 200 ms, spread by `jitter` (0 to 1) so that many callers
+/// do not retry in step.
+pub fn retry_delay(attempt: u32, jitter: f64) -> Duration {
+    Duration::from_millis(200 << attempt).mul_f64(0.5 + jitter.clamp(0.0, 1.0))
+}
+
+fn jitter() -> f64 {
+    let mut byte = [0u8; 1];
+    aws_lc_rs::rand::fill(&mut byte).map_or(0.5, |()| f64::from(byte[0]) / 255.0)
+}
+
+/// Posts the assertion, retrying transient failures while the request timeout allows.
 async fn post(
     profile: &Profile,
     url: &Url,
     assertion: &SecretString,
 ) -> Result<TokenResponse, ExchangeError> {
-    let network = |e: reqwest::Error| network_error(url, profile.request_timeout, e);
     let client = client(profile, url)?;
+    let deadline = std::time::Instant::now() + profile.request_timeout;
+    let mut attempt = 0;
+    loop {
+        let remaining = deadline.saturating_duration_since(std::time::Instant::now());
+        let outcome = post_once(&client, profile, url, assertion, remaining).await;
+        let delay = retry_delay(attempt, jitter());
+        match outcome {
+            Err(e)
+                if is_transient(&e)
+                    && attempt < MAX_RETRIES
+                    && std::time::Instant::now() + delay < deadline =>
+            {
+                crate::diag::verbose(|| format!("{e}; retrying in {} ms", delay.as_millis()));
+                tokio::time::sleep(delay).await;
+                attempt += 1;
+            }
+            outcome => return outcome,
+        }
+    }
+}
+
+async fn post_once(
+    client: &reqwest::Client,
+    profile: &Profile,
+    url: &Url,
+    assertion: &SecretString,
+    timeout: Duration,
+) -> Result<TokenResponse, ExchangeError> {
+    let network = |e: reqwest::Error| network_error(url, profile.request_timeout, e);
+    if timeout.is_zero() {
+        return Err(ExchangeError::TimedOut { url: url.clone(), timeout: profile.request_timeout });
+    }
     let form = [("grant_type", GRANT_TYPE), ("assertion", assertion.expose_secret())];
     let started = std::time::Instant::now();
     crate::diag::verbose(|| {
         let size = assertion.expose_secret().len();
         format!("POST {url} (grant_type={GRANT_TYPE}, assertion: {size} bytes, not shown)")
     });
-    let mut response = client.post(url.clone()).form(&form).send().await.map_err(network)?;
+    let mut response = client.post(url.clone()).form(&form).timeout(timeout).send().await.map_err(network)?;
     let status = response.status();
     if status.is_redirection() {
         let location = response.headers().get(reqwest::header::LOCATION);
@@ -327,6 +383,25 @@ mod tests {
         ] {
             assert!(rejection_hint(error, description).is_some(), "{error} / {description}");
         }
+    }
+
+    #[test]
+    fn only_transient_failures_are_retried() {
+        let bad = |status| ExchangeError::BadAnswer { url: url(), status, what: String::new() };
+        assert!(is_transient(&bad(503)) && is_transient(&bad(500)));
+        assert!(!is_transient(&bad(200)) && !is_transient(&bad(404)));
+        let rejected = ExchangeError::Rejected { error: "invalid_grant".into(), description: String::new() };
+        assert!(!is_transient(&rejected));
+        assert!(is_transient(&ExchangeError::Unreachable { url: url(), reason: String::new() }));
+        assert!(is_transient(&ExchangeError::TimedOut { url: url(), timeout: Duration::from_secs(1) }));
+    }
+
+    #[test]
+    fn backoff_doubles_and_jitters() {
+        assert_eq!(retry_delay(0, 0.0), Duration::from_millis(100));
+        assert_eq!(retry_delay(0, 1.0), Duration::from_millis(300));
+        assert_eq!(retry_delay(1, 0.5), Duration::from_millis(400));
+        assert_eq!(retry_delay(1, 7.0), Duration::from_millis(600), "jitter is clamped");
     }
 
     #[test]

@@ -27,6 +27,9 @@ pub enum StoreKind {
     MacosKeychain,
     /// Windows Credential Manager.
     WindowsCredentialManager,
+    /// No store: the secrets come from SFCRED_* environment variables (CI, containers).
+    #[value(skip)]
+    Environment,
 }
 
 impl StoreKind {
@@ -55,10 +58,14 @@ impl StoreKind {
             StoreKind::Keyutils => "keyutils",
             StoreKind::MacosKeychain => "macos-keychain",
             StoreKind::WindowsCredentialManager => "windows-credential-manager",
+            StoreKind::Environment => "environment",
         }
     }
 
     fn open(self) -> Result<Arc<CredentialStore>, String> {
+        if self == StoreKind::Environment {
+            return Err("the environment holds secrets, it does not store them".into());
+        }
         let unsupported = || Err(format!("the {} store is not available on this system", self.name()));
         match self {
             #[cfg(target_os = "linux")]
@@ -111,9 +118,14 @@ impl KeychainError {
     pub fn hint(&self) -> Option<String> {
         Some(match self {
             KeychainError::Unavailable { store: StoreKind::SecretService, .. } => {
-                "start a Secret Service (GNOME Keyring or KWallet) in your D-Bus session, or use the kernel \
-                 keyring, which needs no daemon but forgets keys at reboot: sfcred login --store keyutils"
+                "start a Secret Service (GNOME Keyring or KWallet) in your D-Bus session; or use the kernel \
+                 keyring, which needs no daemon but forgets keys at reboot: sfcred login --store keyutils; \
+                 or, in CI and containers, give the profile in SFCRED_CLIENT_ID, SFCRED_USERNAME and \
+                 SFCRED_PRIVATE_KEY (see README)"
                     .into()
+            }
+            KeychainError::Unavailable { store: StoreKind::Environment, .. } => {
+                "set SFCRED_CLIENT_ID, SFCRED_USERNAME and SFCRED_PRIVATE_KEY instead of storing secrets".into()
             }
             KeychainError::Unavailable { .. } => "choose another store with --store or SFCRED_STORE".into(),
             KeychainError::TimedOut { .. } => {

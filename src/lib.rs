@@ -12,6 +12,7 @@ pub mod certificate;
 pub mod cli;
 pub mod diag;
 pub mod doctor;
+pub mod environment;
 pub mod error;
 pub mod exchange;
 pub mod fetch;

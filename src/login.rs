@@ -115,7 +115,7 @@ pub fn save(dir: &Path, mut new: NewProfile, verify: bool, now: SystemTime) -> R
     Ok(token)
 }
 
-fn read_key_file(path: &Path) -> Result<RsaPrivateKey, Error> {
+pub fn read_key_file(path: &Path) -> Result<RsaPrivateKey, Error> {
     let unreadable = |reason: String| KeyError::Unreadable { path: path.display().to_string(), reason };
     let file = std::fs::File::open(path).map_err(|e| unreadable(e.to_string()))?;
     Ok(read_key(file, &path.display().to_string())?)

@@ -220,8 +220,7 @@ fn run_doctor(args: DoctorArgs) -> Result<(), Failure> {
 }
 
 fn run_token(args: TokenArgs) -> Result<(), Failure> {
-    let settings = Settings::load(&settings_dir()?)?;
-    let profile = settings.profile(&args.profile.profile)?;
+    let profile = &load_profile(&args.profile.profile)?;
     let need = Need { min_valid: parse_duration(&args.min_valid)?, refresh: args.refresh };
     // The caller's format is checked before any token is minted.
     let exec_info = match args.format {
@@ -240,6 +239,14 @@ fn run_token(args: TokenArgs) -> Result<(), Failure> {
         None if args.format == TokenFormat::Token => print(&format!("{}\n", token.secret())),
         None => print(&format!("{}\n", token.to_json())),
     }
+}
+
+/// The profile a token is served for: the environment's (CI, containers), else the named one.
+fn load_profile(name: &str) -> Result<Profile, Error> {
+    if let Some(profile) = sfcred::environment::profile()? {
+        return Ok(profile);
+    }
+    Ok(Settings::load(&settings_dir()?)?.profile(name)?.clone())
 }
 
 fn bad_request(protocol: &'static str, reason: impl ToString) -> Error {
@@ -265,9 +272,8 @@ fn read_request(protocol: &'static str) -> Result<Vec<u8>, Error> {
 fn run_credential(args: CredentialArgs) -> Result<(), Failure> {
     let answer = || -> Result<sfcred::token::Token, Error> {
         let request = json::parse_request(&read_request("JSON")?).map_err(|e| bad_request("JSON", e))?;
-        let settings = Settings::load(&settings_dir()?)?;
-        let profile = settings.profile(request.profile.as_deref().unwrap_or(&args.profile.profile))?;
-        fetch::token(profile, request.need(), &SystemTime::now)
+        let profile = load_profile(request.profile.as_deref().unwrap_or(&args.profile.profile))?;
+        fetch::token(&profile, request.need(), &SystemTime::now)
     };
     match answer() {
         Ok(token) => print(&format!("{}\n", json::token_response(&token))),
@@ -285,11 +291,10 @@ fn run_git_credential(args: GitCredentialArgs) -> Result<(), Failure> {
     if args.operation == GitOperation::Store {
         return Ok(());
     }
-    let settings = Settings::load(&settings_dir()?)?;
-    let profile = match &args.profile {
-        Some(name) => settings.profile(name)?,
+    let profile = &match &args.profile {
+        Some(name) => load_profile(name)?,
         // No profile for this host: say nothing, so git asks its next helper.
-        None => match profile_for_host(&settings, &request)? {
+        None => match profile_for_host(&request)? {
             Some(profile) => profile,
             None => return Ok(()),
         },
@@ -307,17 +312,18 @@ fn run_git_credential(args: GitCredentialArgs) -> Result<(), Failure> {
 }
 
 /// The profile whose instance (from its last token) or login host is git's host.
-fn profile_for_host<'a>(
-    settings: &'a Settings,
-    request: &git::Request,
-) -> Result<Option<&'a Profile>, Error> {
+fn profile_for_host(request: &git::Request) -> Result<Option<Profile>, Error> {
     let Some(host) = request.host_name() else { return Ok(None) };
     if request.protocol.as_deref().is_some_and(|p| p != "https") {
         return Ok(None);
     }
     let host_of = |url: &str| reqwest::Url::parse(url).ok()?.host_str().map(str::to_ascii_lowercase);
-    for profile in settings.profiles() {
-        let cached_instance = fetch::cached(profile)?.map(|t| t.instance_url);
+    let candidates: Vec<Profile> = match sfcred::environment::profile()? {
+        Some(profile) => vec![profile],
+        None => Settings::load(&settings_dir()?)?.profiles().cloned().collect(),
+    };
+    for profile in candidates {
+        let cached_instance = fetch::cached(&profile)?.map(|t| t.instance_url);
         let known = [
             Some(profile.login_url.host().to_ascii_lowercase()),
             profile.instance_url.as_deref().and_then(host_of),
@@ -331,8 +337,7 @@ fn profile_for_host<'a>(
 }
 
 fn run_exec(args: ExecArgs) -> Result<(), Failure> {
-    let settings = Settings::load(&settings_dir()?)?;
-    let token = fetch::token(settings.profile(&args.profile.profile)?, Need::default(), &SystemTime::now)?;
+    let token = fetch::token(&load_profile(&args.profile.profile)?, Need::default(), &SystemTime::now)?;
     let (program, rest) = args.command.split_first().expect("clap requires a command");
     let mut command = std::process::Command::new(program);
     command.args(rest).envs(env::variables(&token));
@@ -352,15 +357,13 @@ fn run_exec(args: ExecArgs) -> Result<(), Failure> {
 }
 
 fn run_env(args: EnvArgs) -> Result<(), Failure> {
-    let settings = Settings::load(&settings_dir()?)?;
-    let token = fetch::token(settings.profile(&args.profile.profile)?, Need::default(), &SystemTime::now)?;
+    let token = fetch::token(&load_profile(&args.profile.profile)?, Need::default(), &SystemTime::now)?;
     let shell = args.shell.unwrap_or_else(env::Shell::from_env);
     print(&env::export_lines(shell, &env::variables(&token)))
 }
 
 fn run_invalidate(args: InvalidateArgs) -> Result<(), Failure> {
-    let settings = Settings::load(&settings_dir()?)?;
-    fetch::invalidate(settings.profile(&args.profile.profile)?)?;
+    fetch::invalidate(&load_profile(&args.profile.profile)?)?;
     Ok(())
 }
 

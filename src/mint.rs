@@ -35,7 +35,9 @@ pub fn mint(profile: &Profile, secrets: &ProfileSecrets, now: SystemTime) -> Res
 
 /// Mints a token for a saved profile, reading its secrets from its keychain.
 pub fn mint_for_profile(profile: &Profile, now: SystemTime) -> Result<Token, Error> {
-    let store = crate::keychain::StoreKind::from_env_or(profile.store)?;
-    let secrets = crate::keychain::Keychain::open(store)?.read(&profile.name)?;
+    let secrets = match crate::keychain::StoreKind::from_env_or(profile.store)? {
+        crate::keychain::StoreKind::Environment => crate::environment::secrets()?,
+        store => crate::keychain::Keychain::open(store)?.read(&profile.name)?,
+    };
     mint(profile, &secrets, now)
 }

@@ -92,9 +92,13 @@ impl Settings {
     /// Writes the settings atomically: a reader sees the old file or the new one.
     pub fn save(&self, dir: &Path) -> Result<(), SettingsError> {
         let path = dir.join(FILE_NAME);
-        let text = format!("{HEADER}{}", toml::to_string(self).expect("settings serialize to TOML"));
-        crate::fs::write_atomically(&path, text.as_bytes())
+        crate::fs::write_atomically(&path, self.to_text().as_bytes())
             .map_err(|source| SettingsError::Write { path, source })
+    }
+
+    /// The file's text, as `save` writes it.
+    pub fn to_text(&self) -> String {
+        format!("{HEADER}{}", toml::to_string(self).expect("settings serialize to TOML"))
     }
 
     pub fn profile(&self, name: &str) -> Result<&Profile, SettingsError> {

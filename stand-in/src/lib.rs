@@ -35,6 +35,12 @@ pub enum Behaviour {
     MaintenancePage,
     /// Accept the request and never answer (until the stand-in is dropped).
     Hang,
+    /// An internal error page: HTTP 500 with HTML.
+    ServerErrorPage,
+    /// HTTP 200 with a token body cut off half way.
+    TruncatedJson,
+    /// HTTP 200 with JSON that has no access_token.
+    NoAccessToken,
 }
 
 /// What the stand-in saw in a token request, for tests to check.
@@ -54,7 +60,11 @@ struct State {
     apps: HashMap<String, (ConnectedApp, DecodingKey)>,
     audience: String,
     behaviour: Behaviour,
+    /// Behaviours for the next requests, before `behaviour` applies again.
+    queued: std::collections::VecDeque<Behaviour>,
     seen: Vec<SeenClaims>,
+    /// Every assertion received, as sent: tests look for them where they must not be.
+    assertions: Vec<String>,
     token_requests: usize,
     /// How long each answered token request took the stand-in, from its arrival to the answer.
     handling: Vec<std::time::Duration>,
@@ -83,7 +93,9 @@ impl StandIn {
                 apps: by_key,
                 audience: PRODUCTION_AUDIENCE.to_owned(),
                 behaviour: Behaviour::Salesforce,
+                queued: Default::default(),
                 seen: Vec::new(),
+                assertions: Vec::new(),
                 token_requests: 0,
                 handling: Vec::new(),
                 held: Vec::new(),
@@ -106,11 +118,12 @@ impl StandIn {
                 } else {
                     state.token_requests += 1;
                     arrived.notify_all();
-                    if state.behaviour == Behaviour::Hang {
+                    let behaviour = state.queued.pop_front().unwrap_or(state.behaviour);
+                    if behaviour == Behaviour::Hang {
                         state.held.push(request);
                         continue;
                     }
-                    answer(&mut state, &body)
+                    answer(&mut state, behaviour, &body)
                 };
                 drop(state);
                 let header = Header::from_bytes("Content-Type", content_type).unwrap();
@@ -163,6 +176,16 @@ impl StandIn {
         self.state().behaviour = behaviour;
     }
 
+    /// Answers the next requests with `behaviours`, one each, then as before.
+    pub fn queue_behaviours(&self, behaviours: &[Behaviour]) {
+        self.state().queued.extend(behaviours);
+    }
+
+    /// Every assertion received, as sent.
+    pub fn assertions(&self) -> Vec<String> {
+        self.state().assertions.clone()
+    }
+
     /// Serves until the process ends.
     pub fn wait(self) {
         loop {
@@ -188,12 +211,38 @@ fn salesforce_error(error: &str, description: &str) -> (u16, &'static str, Strin
     (400, "application/json;charset=UTF-8", body.to_string())
 }
 
-fn answer(state: &mut State, body: &[u8]) -> (u16, &'static str, String) {
-    if state.behaviour == Behaviour::MaintenancePage {
-        let page = "<!DOCTYPE html><html><head><title>Down for maintenance</title></head><body>Salesforce is down for maintenance.</body></html>";
-        return (503, "text/html", page.to_owned());
-    }
+fn answer(state: &mut State, behaviour: Behaviour, body: &[u8]) -> (u16, &'static str, String) {
     let form: HashMap<String, String> = form_urlencoded::parse(body).into_owned().collect();
+    if let Some(assertion) = form.get("assertion") {
+        state.assertions.push(assertion.clone());
+    }
+    let json = "application/json;charset=UTF-8";
+    match behaviour {
+        Behaviour::Salesforce | Behaviour::Hang => {}
+        Behaviour::MaintenancePage => {
+            let page = "<!DOCTYPE html><html><head><title>Down for maintenance</title></head><body>Salesforce is down for maintenance.</body></html>";
+            return (503, "text/html", page.to_owned());
+        }
+        Behaviour::ServerErrorPage => {
+            return (
+                500,
+                "text/html",
+                "<html><body><h1>An internal server error occurred</h1></body></html>".into(),
+            );
+        }
+        Behaviour::TruncatedJson => {
+            return (
+                200,
+                json,
+                r#"{"access_token":"00DSTANDIN000001!ARtrunc","instance_url":"https://stan"#.into(),
+            );
+        }
+        Behaviour::NoAccessToken => {
+            let body =
+                r#"{"instance_url":"https://standin.my.salesforce.com","id":"x","token_type":"Bearer"}"#;
+            return (200, json, body.into());
+        }
+    }
     if form.get("grant_type").map(String::as_str) != Some(GRANT_TYPE) {
         return salesforce_error("unsupported_grant_type", "grant type not supported");
     }

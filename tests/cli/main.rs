@@ -6,6 +6,8 @@ mod support;
 mod cache;
 mod daily;
 mod errors;
+mod faults;
 mod generated;
+mod hardening;
 mod login_and_token;
 mod protocols;

@@ -220,3 +220,37 @@ impl TestEnv {
         std::fs::write(self.cache_file(profile), entry.to_string()).unwrap();
     }
 }
+
+/// A server that reads a request and resets the connection (TCP RST) without answering.
+pub fn resetting_server() -> String {
+    use std::io::Read;
+    use std::os::fd::AsRawFd;
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        for mut stream in listener.incoming().flatten() {
+            let _ = stream.read(&mut [0u8; 4096]);
+            let linger = libc::linger { l_onoff: 1, l_linger: 0 };
+            // SAFETY: a valid socket, and a linger struct of the size passed.
+            unsafe {
+                libc::setsockopt(
+                    stream.as_raw_fd(),
+                    libc::SOL_SOCKET,
+                    libc::SO_LINGER,
+                    (&raw const linger).cast(),
+                    std::mem::size_of::<libc::linger>() as libc::socklen_t,
+                );
+            }
+        }
+    });
+    url
+}
+
+impl TestEnv {
+    /// Rewrites the settings file with `edit` (tests that break a setting on purpose).
+    pub fn edit_settings(&self, edit: impl FnOnce(String) -> String) {
+        let path = self.path("config/sfcred/config.toml");
+        let text = std::fs::read_to_string(&path).unwrap();
+        std::fs::write(&path, edit(text)).unwrap();
+    }
+}

@@ -1,0 +1,144 @@
+//! The fault matrix: every way the network or the server can fail, through each way a
+//! token is asked for. Each ends within its timeout with exit code 5, leaves the still
+//! valid cached token exactly as it was, and shows no secret.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use sfcred_stand_in::Behaviour;
+
+use crate::support::{CONSUMER_KEY, Run, TestEnv, resetting_server};
+
+#[derive(Debug, Clone, Copy)]
+enum Fault {
+    Status503,
+    Html500,
+    TruncatedJson,
+    NoAccessToken,
+    NeverAnswers,
+    ConnectionReset,
+    ConnectionRefused,
+    UnresolvableHost,
+}
+
+const FAULTS: [Fault; 8] = [
+    Fault::Status503,
+    Fault::Html500,
+    Fault::TruncatedJson,
+    Fault::NoAccessToken,
+    Fault::NeverAnswers,
+    Fault::ConnectionReset,
+    Fault::ConnectionRefused,
+    Fault::UnresolvableHost,
+];
+
+/// A logged-in profile whose cached token is valid for 30 s more (under the 60 s
+/// callers ask for, so every call tries to mint), with one-second timeouts.
+fn set_up() -> TestEnv {
+    let env = TestEnv::new();
+    env.login("default").success();
+    let mut entry = env.cache_entry("default");
+    let now_ms = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_millis() as u64;
+    entry["expires_at"] = (now_ms + 30_000).into();
+    env.set_cache_entry("default", &entry);
+    env.edit_settings(|text| {
+        text.replace("connect_timeout = \"10s\"", "connect_timeout = \"1s\"")
+            .replace("request_timeout = \"30s\"", "request_timeout = \"1s\"")
+    });
+    env
+}
+
+fn apply(env: &TestEnv, fault: Fault) {
+    let point_at = |url: &str| env.edit_settings(|text| text.replace(env.stand_in.url(), url));
+    match fault {
+        Fault::Status503 => env.stand_in.set_behaviour(Behaviour::MaintenancePage),
+        Fault::Html500 => env.stand_in.set_behaviour(Behaviour::ServerErrorPage),
+        Fault::TruncatedJson => env.stand_in.set_behaviour(Behaviour::TruncatedJson),
+        Fault::NoAccessToken => env.stand_in.set_behaviour(Behaviour::NoAccessToken),
+        Fault::NeverAnswers => env.stand_in.set_behaviour(Behaviour::Hang),
+        Fault::ConnectionReset => point_at(&resetting_server()),
+        Fault::ConnectionRefused => {
+            let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            let url = format!("http://{}", closed.local_addr().unwrap());
+            drop(closed);
+            point_at(&url);
+        }
+        Fault::UnresolvableHost => point_at("https://sfcred-fault-test.invalid"),
+    }
+}
+
+fn run_with_stdin(env: &TestEnv, args: &[&str], input: &str) -> Run {
+    use std::io::Write;
+    use std::process::Stdio;
+    let mut child = env
+        .sfcred()
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let _ = child.stdin.take().unwrap().write_all(input.as_bytes());
+    Run::of(child.wait_with_output().unwrap())
+}
+
+#[test]
+fn every_fault_through_every_interface_fails_cleanly() {
+    for fault in FAULTS {
+        let env = set_up();
+        let cached = std::fs::read(env.cache_file("default")).unwrap();
+        let token = env.cache_entry("default")["access_token"].as_str().unwrap().to_owned();
+        apply(&env, fault);
+
+        let runs = [
+            ("token", env.run(&["token"])),
+            ("credential", run_with_stdin(&env, &["credential"], "{}")),
+            (
+                "git-credential",
+                run_with_stdin(
+                    &env,
+                    &["git-credential", "get", "-p", "default"],
+                    "protocol=https\nhost=x\n\n",
+                ),
+            ),
+        ];
+        for (interface, run) in runs {
+            let context = format!("{fault:?} via {interface}: {run:?}");
+            assert_eq!(run.code, 5, "{context}");
+            assert!(run.stderr.contains("hint: "), "{context}");
+            for secret in [token.as_str(), CONSUMER_KEY] {
+                assert!(
+                    !run.stdout.contains(secret) && !run.stderr.contains(secret),
+                    "secret shown: {context}"
+                );
+            }
+            if interface == "credential" {
+                assert_eq!(run.json()["error"]["kind"], "unavailable", "{context}");
+            } else {
+                assert_eq!(run.stdout, "", "{context}");
+            }
+            assert_eq!(
+                std::fs::read(env.cache_file("default")).unwrap(),
+                cached,
+                "cache untouched: {context}"
+            );
+        }
+        // The untouched token is still served to whoever can use it.
+        env.run(&["token", "--min-valid", "10s"]).success();
+    }
+}
+
+#[test]
+fn a_passing_503_is_retried_and_a_refusal_is_not() {
+    let env = TestEnv::new();
+    env.login("default").success();
+    env.stand_in.queue_behaviours(&[Behaviour::MaintenancePage, Behaviour::ServerErrorPage]);
+    let run = env.run(&["token", "--refresh", "-v"]).success();
+    assert_eq!(env.stand_in.token_requests(), 4, "two failures, then a token: {run:?}");
+    assert!(run.stderr.contains("retrying in"), "{run:?}");
+
+    let mut args = env.login_args("wrong");
+    args[6] = "3MVG9WRONG".into();
+    let before = env.stand_in.token_requests();
+    env.run(&args.iter().map(String::as_str).collect::<Vec<_>>()).failure(4);
+    assert_eq!(env.stand_in.token_requests() - before, 1, "4xx is final");
+}
