@@ -8,7 +8,7 @@ use std::time::{Duration, SystemTime};
 use serde::Serialize;
 
 use crate::certificate::{self, EXPIRY_WARNING};
-use crate::keychain::{Keychain, StoreKind};
+use crate::keychain::Keychain;
 use crate::profile::{LoginUrl, Profile, default_audience};
 use crate::settings::Settings;
 use crate::token::rfc3339;
@@ -55,11 +55,8 @@ pub fn run(settings_dir: &Path, profile_name: &str, offline: bool, progress: &dy
     };
     checks.push(check("settings", Status::Pass, format!("profile {profile_name:?} is set up"), None));
 
-    let keychain = StoreKind::from_env_or(profile.store).map_err(crate::Error::from).and_then(|store| {
-        let keychain = Keychain::open(store)?;
-        keychain.round_trip()?;
-        Ok(keychain)
-    });
+    let keychain =
+        Keychain::for_profile(profile).and_then(|keychain| keychain.round_trip().map(|()| keychain));
     let keychain = match keychain {
         Ok(keychain) => {
             let detail = format!("{}: a probe entry was written, read back and deleted", keychain.kind());
@@ -67,7 +64,7 @@ pub fn run(settings_dir: &Path, profile_name: &str, offline: bool, progress: &dy
             Some(keychain)
         }
         Err(e) => {
-            checks.push(failed("keychain", &e));
+            checks.push(failed("keychain", &e.into()));
             None
         }
     };

@@ -9,7 +9,7 @@ use std::time::{Duration, SystemTime};
 
 use crate::cache::{self, CacheKind, FileCache, TokenStore};
 use crate::error::Error;
-use crate::keychain::{Keychain, StoreKind};
+use crate::keychain::Keychain;
 use crate::profile::Profile;
 use crate::token::Token;
 
@@ -83,7 +83,7 @@ pub fn invalidate(profile: &Profile) -> Result<(), Error> {
 fn token_store(profile: &Profile) -> Result<Option<Box<dyn TokenStore>>, Error> {
     Ok(match profile.cache {
         CacheKind::File => Some(Box::new(FileCache::new(cache::cache_dir()?))),
-        CacheKind::Keyring => Some(Box::new(Keychain::open(StoreKind::from_env_or(profile.store)?)?)),
+        CacheKind::Keyring => Some(Box::new(Keychain::for_profile(profile)?)),
         CacheKind::None => None,
     })
 }

@@ -188,6 +188,11 @@ impl Keychain {
         Ok(Keychain { store, kind, timeout })
     }
 
+    /// The keychain a saved profile uses (`SFCRED_STORE` overriding its setting).
+    pub fn for_profile(profile: &crate::profile::Profile) -> Result<Keychain, KeychainError> {
+        Keychain::open(StoreKind::from_env_or(profile.store)?)
+    }
+
     pub fn kind(&self) -> StoreKind {
         self.kind
     }

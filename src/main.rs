@@ -379,7 +379,7 @@ fn run_logout(args: LogoutArgs) -> Result<(), Failure> {
         // Secrets go first: settings without secrets can be logged into again,
         // secrets without settings would be forgotten in the keychain.
         fetch::invalidate(profile)?;
-        Keychain::open(StoreKind::from_env_or(profile.store)?)?.delete(name)?;
+        Keychain::for_profile(profile)?.delete(name)?;
         settings.remove(name);
         settings.save(&dir)?;
         eprintln!("sfcred: logged out profile {name:?}");

@@ -223,7 +223,7 @@ fn cache_none_mints_every_time_and_keyring_cache_writes_no_file() {
     let env = TestEnv::new();
     let mut args = env.login_args("nocache");
     args.extend(["--cache".into(), "none".into()]);
-    env.run(&args.iter().map(String::as_str).collect::<Vec<_>>()).success();
+    env.run(&args).success();
     env.run(&["token", "-p", "nocache"]).success();
     env.run(&["token", "-p", "nocache"]).success();
     assert_eq!(env.stand_in.token_requests(), 3);
@@ -231,7 +231,7 @@ fn cache_none_mints_every_time_and_keyring_cache_writes_no_file() {
 
     let mut args = env.login_args("kr");
     args.extend(["--cache".into(), "keyring".into()]);
-    env.run(&args.iter().map(String::as_str).collect::<Vec<_>>()).success();
+    env.run(&args).success();
     let first = token_of(&env.run(&["token", "-p", "kr"]).success());
     assert_eq!(token_of(&env.run(&["token", "-p", "kr"]).success()), first);
     assert_eq!(env.stand_in.token_requests(), 4);

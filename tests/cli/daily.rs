@@ -128,7 +128,7 @@ fn doctor_names_the_fix_for_each_broken_setting() {
     let expiring = env.path("other.crt");
     let mut args = env.login_args("prod");
     args.extend(["--cert".into(), expiring.to_str().unwrap().into()]);
-    let run = env.run(&args.iter().map(String::as_str).collect::<Vec<_>>()).failure(2);
+    let run = env.run(&args).failure(2);
     assert!(run.stderr.contains("the key does not match the certificate"), "login refuses: {run:?}");
     env.login("prod").success();
     let certificates = env.path("config/sfcred/certificates");
@@ -155,7 +155,7 @@ fn doctor_reports_network_and_refusals() {
     let mut args = env.login_args("prod");
     args[6] = "3MVG9WRONG".into();
     args.push("--no-verify".into());
-    env.run(&args.iter().map(String::as_str).collect::<Vec<_>>()).success();
+    env.run(&args).success();
     let (run, checks) = doctor(&env, &["-p", "prod"]);
     assert_eq!(run.code, 1);
     assert_eq!(status_of(&checks, "login URL"), "pass");

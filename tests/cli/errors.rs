@@ -10,7 +10,7 @@ fn login_with(env: &TestEnv, replace: &[(&str, &str)]) -> Run {
         let at = args.iter().position(|a| a == flag).expect("a login flag");
         args[at + 1] = (*value).to_owned();
     }
-    env.run(&args.iter().map(String::as_str).collect::<Vec<_>>())
+    env.run(&args)
 }
 
 #[test]
@@ -39,7 +39,7 @@ fn sandbox_org_with_production_audience_is_explained() {
 
     let mut args = env.login_args("uat");
     args.extend(["--audience".into(), "https://test.salesforce.com".into()]);
-    env.run(&args.iter().map(String::as_str).collect::<Vec<_>>()).success();
+    env.run(&args).success();
 }
 
 #[test]
@@ -160,7 +160,7 @@ fn bad_flags_are_usage_errors() {
     assert!(run.stderr.contains("invalid profile name"), "{run:?}");
     let mut args = env.login_args("prod");
     args.extend(["--ttl".into(), "soon".into()]);
-    let run = env.run(&args.iter().map(String::as_str).collect::<Vec<_>>()).failure(2);
+    let run = env.run(&args).failure(2);
     assert!(run.stderr.contains("like 90s, 30m or 2h"), "{run:?}");
 }
 

@@ -6,7 +6,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use sfcred_stand_in::Behaviour;
 
-use crate::support::{CONSUMER_KEY, Run, TestEnv, resetting_server};
+use crate::support::{CONSUMER_KEY, TestEnv, resetting_server};
 
 #[derive(Debug, Clone, Copy)]
 enum Fault {
@@ -66,21 +66,6 @@ fn apply(env: &TestEnv, fault: Fault) {
     }
 }
 
-fn run_with_stdin(env: &TestEnv, args: &[&str], input: &str) -> Run {
-    use std::io::Write;
-    use std::process::Stdio;
-    let mut child = env
-        .sfcred()
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let _ = child.stdin.take().unwrap().write_all(input.as_bytes());
-    Run::of(child.wait_with_output().unwrap())
-}
-
 #[test]
 fn every_fault_through_every_interface_fails_cleanly() {
     for fault in FAULTS {
@@ -91,13 +76,12 @@ fn every_fault_through_every_interface_fails_cleanly() {
 
         let runs = [
             ("token", env.run(&["token"])),
-            ("credential", run_with_stdin(&env, &["credential"], "{}")),
+            ("credential", env.run_with_stdin(&["credential"], b"{}")),
             (
                 "git-credential",
-                run_with_stdin(
-                    &env,
+                env.run_with_stdin(
                     &["git-credential", "get", "-p", "default"],
-                    "protocol=https\nhost=x\n\n",
+                    b"protocol=https\nhost=x\n\n",
                 ),
             ),
         ];
@@ -139,6 +123,6 @@ fn a_passing_503_is_retried_and_a_refusal_is_not() {
     let mut args = env.login_args("wrong");
     args[6] = "3MVG9WRONG".into();
     let before = env.stand_in.token_requests();
-    env.run(&args.iter().map(String::as_str).collect::<Vec<_>>()).failure(4);
+    env.run(&args).failure(4);
     assert_eq!(env.stand_in.token_requests() - before, 1, "4xx is final");
 }

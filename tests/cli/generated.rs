@@ -113,7 +113,7 @@ fn completion_env() -> TestEnv {
     env.login("prod-eu").success();
     let mut args = env.login_args("sandbox1");
     args.push("--no-verify".into());
-    env.run(&args.iter().map(String::as_str).collect::<Vec<_>>()).success();
+    env.run(&args).success();
     env
 }
 

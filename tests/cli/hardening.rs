@@ -1,8 +1,6 @@
 //! Headless machines, hostile files, and the leak test.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::Stdio;
 
 use crate::support::{CONSUMER_KEY, Run, TestEnv, USERNAME, app_keys};
 
@@ -97,13 +95,13 @@ fn huge_or_binary_key_files_are_refused() {
     std::fs::write(&huge, vec![b'A'; 10 << 20]).unwrap();
     let mut args = env.login_args("prod");
     args[8] = huge.to_str().unwrap().into();
-    let run = env.run(&args.iter().map(String::as_str).collect::<Vec<_>>()).failure(2);
+    let run = env.run(&args).failure(2);
     assert!(run.stderr.contains("too large for a key"), "{run:?}");
 
     let binary = env.path("binary.key");
     std::fs::write(&binary, [0u8, 159, 146, 150, 255, 0, 1]).unwrap();
     args[8] = binary.to_str().unwrap().into();
-    let run = env.run(&args.iter().map(String::as_str).collect::<Vec<_>>()).failure(2);
+    let run = env.run(&args).failure(2);
     assert!(run.stderr.contains("is not a PEM file"), "{run:?}");
 }
 
@@ -205,17 +203,8 @@ fn no_secret_appears_anywhere_it_should_not() {
     ];
     let mut runs = Vec::new();
     for step in steps.drain(..) {
-        let mut child = env
-            .sfcred()
-            .current_dir(env.home.path())
-            .args(&step.args)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let _ = child.stdin.take().unwrap().write_all(step.stdin.unwrap_or_default().as_bytes());
-        runs.push((step.args, step.token_out, Run::of(child.wait_with_output().unwrap())));
+        let run = env.run_with_stdin(&step.args, step.stdin.unwrap_or_default().as_bytes());
+        runs.push((step.args, step.token_out, run));
     }
     std::fs::remove_file(&key_file).unwrap();
 

@@ -60,7 +60,7 @@ fn a_failed_verification_saves_nothing() {
     let env = TestEnv::new();
     let mut args = env.login_args("prod");
     args[6] = "3MVG9WRONG".into();
-    env.run(&args.iter().map(String::as_str).collect::<Vec<_>>()).failure(4);
+    env.run(&args).failure(4);
     assert!(!env.path("config/sfcred/config.toml").exists());
     assert_eq!(env.secret_service_lookup("prod/client-id"), None);
     assert_eq!(env.secret_service_lookup("prod/private-key"), None);
@@ -72,7 +72,7 @@ fn logging_in_again_replaces_the_profile() {
     env.login("prod").success();
     let mut args = env.login_args("prod");
     args.extend(["--ttl".into(), "2h".into()]);
-    env.run(&args.iter().map(String::as_str).collect::<Vec<_>>()).success();
+    env.run(&args).success();
     let list = env.run(&["profiles", "--json"]).success().json();
     assert_eq!(list.as_array().unwrap().len(), 1);
     assert_eq!(list[0]["ttl"], "2h");
@@ -83,7 +83,7 @@ fn no_verify_saves_without_a_request() {
     let env = TestEnv::new();
     let mut args = env.login_args("offline");
     args.push("--no-verify".into());
-    let run = env.run(&args.iter().map(String::as_str).collect::<Vec<_>>()).success();
+    let run = env.run(&args).success();
     assert!(run.stderr.contains("not verified"), "{run:?}");
     assert_eq!(env.stand_in.token_requests(), 0);
     env.run(&["token", "-p", "offline"]).success();
@@ -92,18 +92,10 @@ fn no_verify_saves_without_a_request() {
 #[test]
 fn the_key_can_come_from_stdin() {
     let env = TestEnv::new();
-    let mut child = env
-        .sfcred()
-        .args(["login", "-p", "piped", "--username", USERNAME, "--client-id", CONSUMER_KEY, "--key-stdin"])
-        .args(["--login-url", env.stand_in.url()])
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    use std::io::Write;
-    child.stdin.take().unwrap().write_all(app_keys().0.as_bytes()).unwrap();
-    Run::of(child.wait_with_output().unwrap()).success();
+    let args = ["login", "-p", "piped", "--username", USERNAME, "--client-id", CONSUMER_KEY, "--key-stdin"];
+    let run = env
+        .run_with_stdin(&[&args[..], &["--login-url", env.stand_in.url()]].concat(), app_keys().0.as_bytes());
+    run.success();
 }
 
 #[test]
@@ -113,7 +105,7 @@ fn profiles_lists_settings_without_secrets() {
     env.login("prod").success();
     let mut args = env.login_args("uat");
     args.extend(["--audience".into(), "https://test.salesforce.com".into(), "--no-verify".into()]);
-    env.run(&args.iter().map(String::as_str).collect::<Vec<_>>()).success();
+    env.run(&args).success();
 
     // Ephemeral ports have five digits, so the columns do not move.
     let port = env.stand_in.url().rsplit(':').next().unwrap();
@@ -151,7 +143,7 @@ fn keyutils_store_works_without_a_daemon() {
     let profile = format!("ku-{}", std::process::id());
     let mut args = env.login_args(&profile);
     args.extend(["--store".into(), "keyutils".into()]);
-    let run = env.run(&args.iter().map(String::as_str).collect::<Vec<_>>()).success();
+    let run = env.run(&args).success();
     assert!(run.stderr.contains("forgets its keys at reboot"), "{run:?}");
     env.run(&["token", "-p", &profile, "--refresh"]).success();
     assert_eq!(env.stand_in.token_requests(), 2, "the refresh read the key from the kernel keyring");
@@ -171,4 +163,46 @@ fn sfcred_store_overrides_the_profile_setting() {
         .unwrap();
     let run = Run::of(out).failure(3);
     assert!(run.stderr.contains("keyutils keychain has no private key"), "{run:?}");
+}
+
+/// A person at a terminal: login asks for each missing value (the consumer key hidden).
+/// `script` gives sfcred a pseudo-terminal; each answer is typed once its prompt shows.
+#[test]
+fn login_prompts_at_a_terminal() {
+    use std::io::{Read, Write};
+    let env = TestEnv::new();
+    let key = env.key_file();
+    let command =
+        format!("{} login -p typed --login-url {}", env!("CARGO_BIN_EXE_sfcred"), env.stand_in.url());
+    let mut child = env
+        .command("script")
+        .args(["-qec", &command, "/dev/null"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("script runs (util-linux)");
+    let mut stdin = child.stdin.take().unwrap();
+    let mut stdout = child.stdout.take().unwrap();
+    let mut screen = String::new();
+    let mut wait_for = |prompt: &str| {
+        let mut buf = [0u8; 256];
+        while !screen.contains(prompt) {
+            let n = stdout.read(&mut buf).unwrap();
+            assert!(n > 0, "the terminal closed before {prompt:?}: {screen}");
+            screen.push_str(&String::from_utf8_lossy(&buf[..n]));
+        }
+    };
+    for (prompt, answer) in [
+        ("Salesforce username", USERNAME),
+        ("Consumer key of the connected app", CONSUMER_KEY),
+        ("Path to the RSA private key", key.as_str()),
+    ] {
+        wait_for(prompt);
+        stdin.write_all(format!("{answer}\r").as_bytes()).unwrap();
+    }
+    wait_for("logged in profile \"typed\"");
+    assert!(child.wait().unwrap().success());
+    assert!(screen.contains("checking the setup with"), "progress shows on a terminal: {screen}");
+    assert!(!screen.contains(CONSUMER_KEY), "the consumer key is not echoed: {screen}");
+    env.run(&["token", "-p", "typed"]).success();
 }

@@ -6,21 +6,6 @@ use std::process::{Command, Stdio};
 
 use crate::support::{Run, TestEnv, USERNAME};
 
-/// Runs sfcred with `input` on stdin (closed afterwards).
-fn run_with_stdin(env: &TestEnv, args: &[&str], input: &[u8]) -> Run {
-    let mut child = env
-        .sfcred()
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    // A child that stops reading early closes the pipe; that is its answer, not ours.
-    let _ = child.stdin.take().unwrap().write_all(input);
-    Run::of(child.wait_with_output().unwrap())
-}
-
 fn logged_in() -> TestEnv {
     let env = TestEnv::new();
     env.login("default").success();
@@ -32,7 +17,7 @@ fn logged_in() -> TestEnv {
 #[test]
 fn credential_answers_empty_input_with_the_default_profile() {
     let env = logged_in();
-    let run = run_with_stdin(&env, &["credential"], b"").success();
+    let run = env.run_with_stdin(&["credential"], b"").success();
     let answer = run.json();
     assert_eq!(answer["v"], 1);
     assert_eq!(answer["profile"], "default");
@@ -47,7 +32,7 @@ fn credential_honours_every_request_field_and_ignores_unknown_ones() {
     let env = logged_in();
     env.login("prod").success();
     let request = br#"{"v":1,"profile":"prod","min_valid_secs":300,"refresh":true,"from":"a newer caller"}"#;
-    let answer = run_with_stdin(&env, &["credential"], request).success().json();
+    let answer = env.run_with_stdin(&["credential"], request).success().json();
     assert_eq!(answer["profile"], "prod");
     assert_eq!(env.stand_in.token_requests(), 3, "refresh minted");
 }
@@ -72,7 +57,7 @@ fn credential_errors_are_machine_readable() {
         (br#"{"min_valid_secs":86400}"#, 2, "bad_request", "not shorter than"),
     ];
     for (input, code, kind, message) in cases {
-        let run = run_with_stdin(&env, &["credential"], input);
+        let run = env.run_with_stdin(&["credential"], input);
         assert_eq!(run.code, code, "{run:?}");
         let (got_kind, got_message) = credential_error(&run);
         assert_eq!(got_kind, kind, "{run:?}");
@@ -85,7 +70,7 @@ fn credential_errors_are_machine_readable() {
 fn credential_refuses_oversized_input() {
     let env = logged_in();
     let huge = format!(r#"{{"v":1,"pad":"{}"}}"#, "x".repeat(70 * 1024));
-    let run = run_with_stdin(&env, &["credential"], huge.as_bytes());
+    let run = env.run_with_stdin(&["credential"], huge.as_bytes());
     assert_eq!(run.code, 2);
     let (kind, message) = credential_error(&run);
     assert_eq!((kind.as_str(), message.contains("over 64 KiB")), ("bad_request", true), "{message}");
@@ -97,8 +82,8 @@ fn credential_reports_a_refusal_as_rejected() {
     let mut args = env.login_args("default");
     args[6] = "3MVG9NOTTHEAPP".into();
     args.push("--no-verify".into());
-    env.run(&args.iter().map(String::as_str).collect::<Vec<_>>()).success();
-    let run = run_with_stdin(&env, &["credential"], b"{}");
+    env.run(&args).success();
+    let run = env.run_with_stdin(&["credential"], b"{}");
     assert_eq!(run.code, 4);
     let (kind, message) = credential_error(&run);
     assert_eq!(kind, "rejected");
@@ -200,7 +185,7 @@ fn git_reject_drops_the_token_it_saw() {
 fn git_erase_keeps_a_newer_token() {
     let env = logged_in();
     let input = "protocol=https\nhost=standin.my.salesforce.com\npassword=an-older-token\n\n";
-    run_with_stdin(&env, &["git-credential", "erase"], input.as_bytes()).success();
+    env.run_with_stdin(&["git-credential", "erase"], input.as_bytes()).success();
     assert!(env.cache_file("default").exists());
 }
 
@@ -210,32 +195,32 @@ fn git_helper_stays_silent_for_other_hosts_and_protocols() {
     for input in
         ["protocol=https\nhost=github.com\n\n", "protocol=http\nhost=standin.my.salesforce.com\n\n", ""]
     {
-        let run = run_with_stdin(&env, &["git-credential", "get"], input.as_bytes()).success();
+        let run = env.run_with_stdin(&["git-credential", "get"], input.as_bytes()).success();
         assert_eq!(run.stdout, "", "{input:?}");
     }
     let run =
-        run_with_stdin(&env, &["git-credential", "store"], b"protocol=https\nhost=x\npassword=p\n").success();
+        env.run_with_stdin(&["git-credential", "store"], b"protocol=https\nhost=x\npassword=p\n").success();
     assert_eq!(run.stdout, "");
 }
 
 #[test]
 fn git_helper_refuses_hostile_input() {
     let env = logged_in();
-    let run = run_with_stdin(&env, &["git-credential", "get"], b"protocol=https\nnot a pair\n").failure(2);
+    let run = env.run_with_stdin(&["git-credential", "get"], b"protocol=https\nnot a pair\n").failure(2);
     assert!(run.stderr.contains("line 2 of git's request has no '='"), "{run:?}");
-    let run = run_with_stdin(&env, &["git-credential", "get"], b"host=standin\0.evil\n").failure(2);
+    let run = env.run_with_stdin(&["git-credential", "get"], b"host=standin\0.evil\n").failure(2);
     assert!(run.stderr.contains("NUL"), "{run:?}");
     let big = "host=x\n".repeat(20_000);
-    run_with_stdin(&env, &["git-credential", "get"], big.as_bytes()).failure(2);
+    env.run_with_stdin(&["git-credential", "get"], big.as_bytes()).failure(2);
 }
 
 #[test]
 fn git_helper_with_an_explicit_profile() {
     let env = logged_in();
     let input = b"protocol=https\nhost=anything.example\n\n";
-    let run = run_with_stdin(&env, &["git-credential", "get", "--profile", "default"], input).success();
+    let run = env.run_with_stdin(&["git-credential", "get", "--profile", "default"], input).success();
     assert!(run.stdout.contains("password=00DSTANDIN"), "{run:?}");
-    run_with_stdin(&env, &["git-credential", "get", "--profile", "nope"], input).failure(3);
+    env.run_with_stdin(&["git-credential", "get", "--profile", "nope"], input).failure(3);
 }
 
 // --- env and exec ---

@@ -70,6 +70,7 @@ impl TestEnv {
             .env("XDG_DATA_HOME", self.path("data"))
             .env("XDG_CACHE_HOME", self.path("cache"))
             .env("XDG_RUNTIME_DIR", self.path("run"))
+            .current_dir(self.home.path())
             .stdin(Stdio::null());
         cmd
     }
@@ -90,8 +91,24 @@ impl TestEnv {
         cmd
     }
 
-    pub fn run(&self, args: &[&str]) -> Run {
+    pub fn run(&self, args: &[impl AsRef<std::ffi::OsStr>]) -> Run {
         Run::of(self.sfcred().args(args).output().unwrap())
+    }
+
+    /// Runs sfcred with `input` on its stdin, closed afterwards.
+    pub fn run_with_stdin(&self, args: &[impl AsRef<std::ffi::OsStr>], input: &[u8]) -> Run {
+        use std::io::Write;
+        let mut child = self
+            .sfcred()
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        // A child that stops reading early closes the pipe; that is its answer, not ours.
+        let _ = child.stdin.take().unwrap().write_all(input);
+        Run::of(child.wait_with_output().unwrap())
     }
 
     /// Writes a file into the home directory and returns its path as text.
@@ -125,8 +142,7 @@ impl TestEnv {
     }
 
     pub fn login(&self, profile: &str) -> Run {
-        let args = self.login_args(profile);
-        self.run(&args.iter().map(String::as_str).collect::<Vec<_>>())
+        self.run(&self.login_args(profile))
     }
 
     /// What the real Secret Service holds for `account`, read with libsecret's own tool.
