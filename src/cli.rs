@@ -21,8 +21,9 @@ pub use crate::protocols::git::Operation as GitOperation;
     long_about = "sfcred signs in to Salesforce with the OAuth 2.0 JWT bearer flow. It keeps the \
                   private key and the consumer key in the OS keychain and prints access tokens for \
                   scripts and tools.",
-    after_help = "Exit codes: 0 ok, 1 other error, 2 usage, 3 not logged in, 4 refused by Salesforce, \
-                  5 network or server, 6 keychain."
+    after_help = "Exit codes: 0 ok, 1 other error (or a failing doctor check), 2 usage, 3 not logged in, \
+                  4 refused by Salesforce, 5 network or server, 6 keychain. exec exits with its \
+                  command's code (127: not found, 126: cannot run)."
 )]
 pub struct Cli {
     /// Print diagnostics on stderr (the HTTP exchange, without the assertion or token)
