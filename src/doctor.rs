@@ -126,6 +126,25 @@ pub fn run(settings_dir: &Path, profile_name: &str, offline: bool, progress: &dy
     checks
 }
 
+/// The checklist for a person: one line per check, its fix below it.
+pub fn render(profile: &str, checks: &[Check], color: bool) -> String {
+    let mut out = format!("sfcred doctor: profile {profile:?}\n");
+    for check in checks {
+        let (label, code) = match check.status {
+            Status::Pass => ("ok  ", "32"),
+            Status::Warn => ("warn", "33"),
+            Status::Fail => ("FAIL", "31"),
+            Status::Skip => ("skip", "2"),
+        };
+        let label = if color { format!("\x1b[{code}m{label}\x1b[0m") } else { label.to_owned() };
+        out.push_str(&format!("  {label}  {:<24} {}\n", check.name, check.detail));
+        if let Some(fix) = &check.fix {
+            out.push_str(&format!("        {:<24} fix: {fix}\n", ""));
+        }
+    }
+    out
+}
+
 fn certificate_checks(
     settings_dir: &Path,
     profile: &Profile,
@@ -253,6 +272,20 @@ mod tests {
             Status::Pass
         );
         assert_eq!(audience_status("http://127.0.0.1:8080", "https://test.salesforce.com"), Status::Pass);
+    }
+
+    #[test]
+    fn the_checklist_reads_well_and_colours_only_when_asked() {
+        let checks = [
+            check("keychain", Status::Pass, "keyutils works", None),
+            check("certificate", Status::Fail, "expired", Some("make a new one".into())),
+        ];
+        assert_eq!(
+            render("prod", &checks, false),
+            "sfcred doctor: profile \"prod\"\n  ok    keychain                 keyutils works\n  \
+             FAIL  certificate              expired\n                                 fix: make a new one\n"
+        );
+        assert!(render("prod", &checks, true).contains("\x1b[31mFAIL\x1b[0m"));
     }
 
     #[test]

@@ -11,6 +11,7 @@ use crate::cache::{self, CacheKind, FileCache, TokenStore};
 use crate::error::Error;
 use crate::keychain::Keychain;
 use crate::profile::Profile;
+use crate::settings::{Settings, settings_dir};
 use crate::token::Token;
 
 pub const DEFAULT_MIN_VALID: Duration = Duration::from_secs(60);
@@ -63,6 +64,39 @@ pub fn token(profile: &Profile, need: Need, clock: &dyn Fn() -> SystemTime) -> R
         crate::diag::warn(&format!("the new token was not cached: {e}"));
     }
     Ok(token)
+}
+
+/// The profile a token is served for: the environment's (CI, containers), else the named one.
+pub fn profile(name: &str) -> Result<Profile, Error> {
+    if let Some(profile) = crate::environment::profile()? {
+        return Ok(profile);
+    }
+    Ok(Settings::load(&settings_dir()?)?.profile(name)?.clone())
+}
+
+/// The profile whose instance (from its last token) or login host is git's host, if any.
+pub fn profile_for_host(request: &crate::protocols::git::Request) -> Result<Option<Profile>, Error> {
+    let Some(host) = request.host_name() else { return Ok(None) };
+    if request.protocol.as_deref().is_some_and(|p| p != "https") {
+        return Ok(None);
+    }
+    let host_of = |url: &str| reqwest::Url::parse(url).ok()?.host_str().map(str::to_ascii_lowercase);
+    let candidates: Vec<Profile> = match crate::environment::profile()? {
+        Some(profile) => vec![profile],
+        None => Settings::load(&settings_dir()?)?.profiles().cloned().collect(),
+    };
+    for profile in candidates {
+        let cached_instance = cached(&profile)?.map(|t| t.instance_url);
+        let known = [
+            Some(profile.login_url.host().to_ascii_lowercase()),
+            profile.instance_url.as_deref().and_then(host_of),
+            cached_instance.as_deref().and_then(host_of),
+        ];
+        if known.iter().flatten().any(|known| *known == host) {
+            return Ok(Some(profile));
+        }
+    }
+    Ok(None)
 }
 
 /// The cached token, valid or not, for display.

@@ -27,3 +27,17 @@ pub fn create_private_dir(dir: &Path) -> std::io::Result<()> {
     std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
     builder.create(dir)
 }
+
+/// Writes a new file for the user, replacing one only when `replace`; `private` files
+/// are 0600.
+pub fn write_new(path: &Path, bytes: &[u8], replace: bool, private: bool) -> std::io::Result<()> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true);
+    match replace {
+        true => options.create(true).truncate(true),
+        false => options.create_new(true),
+    };
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, if private { 0o600 } else { 0o644 });
+    options.open(path)?.write_all(bytes)
+}

@@ -14,7 +14,7 @@ use sfcred::diag::Progress;
 use sfcred::doctor::{self, Status};
 use sfcred::fetch::{self, Need};
 use sfcred::keychain::{Keychain, StoreKind};
-use sfcred::profile::{Profile, format_duration, parse_duration};
+use sfcred::profile::{format_duration, parse_duration};
 use sfcred::protocols::{env, exec_credential, git, json};
 use sfcred::settings::{Settings, settings_dir};
 use sfcred::token::rfc3339;
@@ -140,14 +140,10 @@ fn run_keygen(args: KeygenArgs) -> Result<(), Failure> {
             .map_err(Error::Sign)?
     };
     // Files first: if one cannot be written, the keychain keeps the key it had.
-    write_new_file(&cert_out, pair.certificate.pem.as_bytes(), args.force, false)?;
+    write_keygen_file(&cert_out, pair.certificate.pem.as_bytes(), args.force, false)?;
     if let Some(key_out) = &args.key_out {
-        write_new_file(
-            key_out,
-            secrecy::ExposeSecret::expose_secret(&pair.key_pem).as_bytes(),
-            args.force,
-            true,
-        )?;
+        let pem = secrecy::ExposeSecret::expose_secret(&pair.key_pem);
+        write_keygen_file(key_out, pem.as_bytes(), args.force, true)?;
     }
     keychain.write_private_key(&name, &pair.key)?;
     sfcred::certificate::save(&dir, &name, &pair.certificate)?;
@@ -172,18 +168,8 @@ fn run_keygen(args: KeygenArgs) -> Result<(), Failure> {
     Ok(())
 }
 
-/// Writes a file keygen made, refusing to replace one unless forced.
-fn write_new_file(path: &std::path::Path, bytes: &[u8], force: bool, private: bool) -> Result<(), Error> {
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true);
-    match force {
-        true => options.create(true).truncate(true),
-        false => options.create_new(true),
-    };
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, if private { 0o600 } else { 0o644 });
-    let written = options.open(path).and_then(|mut file| file.write_all(bytes));
-    written.map_err(|source| match source.kind() {
+fn write_keygen_file(path: &std::path::Path, bytes: &[u8], force: bool, private: bool) -> Result<(), Error> {
+    sfcred::fs::write_new(path, bytes, force, private).map_err(|source| match source.kind() {
         std::io::ErrorKind::AlreadyExists => Error::WouldReplace { what: path.display().to_string() },
         _ => Error::Write { path: path.to_owned(), source },
     })
@@ -197,21 +183,7 @@ fn run_doctor(args: DoctorArgs) -> Result<(), Failure> {
         print(&format!("{}\n", serde_json::to_string(&checks).expect("checks serialize")))?;
     } else {
         let color = sfcred::diag::use_color(std::io::stdout().is_terminal());
-        let mut out = format!("sfcred doctor: profile {:?}\n", args.profile.profile);
-        for check in &checks {
-            let (label, code) = match check.status {
-                Status::Pass => ("ok  ", "32"),
-                Status::Warn => ("warn", "33"),
-                Status::Fail => ("FAIL", "31"),
-                Status::Skip => ("skip", "2"),
-            };
-            let label = if color { format!("\x1b[{code}m{label}\x1b[0m") } else { label.to_owned() };
-            out.push_str(&format!("  {label}  {:<24} {}\n", check.name, check.detail));
-            if let Some(fix) = &check.fix {
-                out.push_str(&format!("        {:<24} fix: {fix}\n", ""));
-            }
-        }
-        print(&out)?;
+        print(&doctor::render(&args.profile.profile, &checks, color))?;
     }
     match checks.iter().any(|c| c.status == Status::Fail) {
         true => Err(Failure::Quiet(ExitCode::from(1))),
@@ -220,7 +192,7 @@ fn run_doctor(args: DoctorArgs) -> Result<(), Failure> {
 }
 
 fn run_token(args: TokenArgs) -> Result<(), Failure> {
-    let profile = &load_profile(&args.profile.profile)?;
+    let profile = &fetch::profile(&args.profile.profile)?;
     let need = Need { min_valid: parse_duration(&args.min_valid)?, refresh: args.refresh };
     // The caller's format is checked before any token is minted.
     let exec_info = match args.format {
@@ -239,14 +211,6 @@ fn run_token(args: TokenArgs) -> Result<(), Failure> {
         None if args.format == TokenFormat::Token => print(&format!("{}\n", token.secret())),
         None => print(&format!("{}\n", token.to_json())),
     }
-}
-
-/// The profile a token is served for: the environment's (CI, containers), else the named one.
-fn load_profile(name: &str) -> Result<Profile, Error> {
-    if let Some(profile) = sfcred::environment::profile()? {
-        return Ok(profile);
-    }
-    Ok(Settings::load(&settings_dir()?)?.profile(name)?.clone())
 }
 
 fn bad_request(protocol: &'static str, reason: impl ToString) -> Error {
@@ -272,7 +236,7 @@ fn read_request(protocol: &'static str) -> Result<Vec<u8>, Error> {
 fn run_credential(args: CredentialArgs) -> Result<(), Failure> {
     let answer = || -> Result<sfcred::token::Token, Error> {
         let request = json::parse_request(&read_request("JSON")?).map_err(|e| bad_request("JSON", e))?;
-        let profile = load_profile(request.profile.as_deref().unwrap_or(&args.profile.profile))?;
+        let profile = fetch::profile(request.profile.as_deref().unwrap_or(&args.profile.profile))?;
         fetch::token(&profile, request.need(), &SystemTime::now)
     };
     match answer() {
@@ -292,9 +256,9 @@ fn run_git_credential(args: GitCredentialArgs) -> Result<(), Failure> {
         return Ok(());
     }
     let profile = &match &args.profile {
-        Some(name) => load_profile(name)?,
+        Some(name) => fetch::profile(name)?,
         // No profile for this host: say nothing, so git asks its next helper.
-        None => match profile_for_host(&request)? {
+        None => match fetch::profile_for_host(&request)? {
             Some(profile) => profile,
             None => return Ok(()),
         },
@@ -311,33 +275,8 @@ fn run_git_credential(args: GitCredentialArgs) -> Result<(), Failure> {
     }
 }
 
-/// The profile whose instance (from its last token) or login host is git's host.
-fn profile_for_host(request: &git::Request) -> Result<Option<Profile>, Error> {
-    let Some(host) = request.host_name() else { return Ok(None) };
-    if request.protocol.as_deref().is_some_and(|p| p != "https") {
-        return Ok(None);
-    }
-    let host_of = |url: &str| reqwest::Url::parse(url).ok()?.host_str().map(str::to_ascii_lowercase);
-    let candidates: Vec<Profile> = match sfcred::environment::profile()? {
-        Some(profile) => vec![profile],
-        None => Settings::load(&settings_dir()?)?.profiles().cloned().collect(),
-    };
-    for profile in candidates {
-        let cached_instance = fetch::cached(&profile)?.map(|t| t.instance_url);
-        let known = [
-            Some(profile.login_url.host().to_ascii_lowercase()),
-            profile.instance_url.as_deref().and_then(host_of),
-            cached_instance.as_deref().and_then(host_of),
-        ];
-        if known.iter().flatten().any(|known| *known == host) {
-            return Ok(Some(profile));
-        }
-    }
-    Ok(None)
-}
-
 fn run_exec(args: ExecArgs) -> Result<(), Failure> {
-    let token = fetch::token(&load_profile(&args.profile.profile)?, Need::default(), &SystemTime::now)?;
+    let token = fetch::token(&fetch::profile(&args.profile.profile)?, Need::default(), &SystemTime::now)?;
     let (program, rest) = args.command.split_first().expect("clap requires a command");
     let mut command = std::process::Command::new(program);
     command.args(rest).envs(env::variables(&token));
@@ -357,13 +296,13 @@ fn run_exec(args: ExecArgs) -> Result<(), Failure> {
 }
 
 fn run_env(args: EnvArgs) -> Result<(), Failure> {
-    let token = fetch::token(&load_profile(&args.profile.profile)?, Need::default(), &SystemTime::now)?;
+    let token = fetch::token(&fetch::profile(&args.profile.profile)?, Need::default(), &SystemTime::now)?;
     let shell = args.shell.unwrap_or_else(env::Shell::from_env);
     print(&env::export_lines(shell, &env::variables(&token)))
 }
 
 fn run_invalidate(args: InvalidateArgs) -> Result<(), Failure> {
-    fetch::invalidate(&load_profile(&args.profile.profile)?)?;
+    fetch::invalidate(&fetch::profile(&args.profile.profile)?)?;
     Ok(())
 }
 
