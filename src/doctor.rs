@@ -218,7 +218,12 @@ fn network_checks(profile: &Profile) -> Vec<Check> {
     };
     let scheme =
         if profile.login_url.as_str().starts_with("https:") { "HTTPS" } else { "plain http (loopback)" };
-    let reach = format!("{} answered over {scheme} in {} ms", profile.login_url, probe.elapsed.as_millis());
+    let reach = format!(
+        "{} answered HTTP {} over {scheme} in {} ms",
+        profile.login_url,
+        probe.status,
+        probe.elapsed.as_millis()
+    );
     let reachable = check("login URL", Status::Pass, reach, None);
     let clock = match probe.server_date {
         None => check("clock", Status::Skip, "the server sent no Date header", None),

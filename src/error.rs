@@ -30,6 +30,8 @@ pub enum Error {
     MissingInput { what: &'static str, flag: &'static str },
     #[error("cannot sign the assertion: {0}")]
     Sign(String),
+    #[error("cannot make a key pair: {0}")]
+    Keygen(String),
     #[error("bad {protocol} request: {reason}")]
     BadRequest { protocol: &'static str, reason: String },
     #[error("cannot run {program}: {source}")]
@@ -88,7 +90,7 @@ impl Error {
             Error::Cache(_) => ErrorClass::Other,
             Error::Exchange(ExchangeError::Rejected { .. }) => ErrorClass::Rejected,
             Error::Exchange(_) => ErrorClass::Unavailable,
-            Error::Sign(_) | Error::Output(_) | Error::Prompt { .. } => ErrorClass::Other,
+            Error::Sign(_) | Error::Keygen(_) | Error::Output(_) | Error::Prompt { .. } => ErrorClass::Other,
         }
     }
 
@@ -120,6 +122,9 @@ impl Error {
                 Some(format!("pass {flag}, or run in a terminal to be asked"))
             }
             Error::Sign(_) => Some("log in again to store the key afresh".into()),
+            Error::Keygen(_) => {
+                Some("try again; if it persists, make the key elsewhere and log in with --key-file".into())
+            }
             Error::Prompt { .. } => Some("pass the value as a flag".into()),
         }
     }

@@ -137,7 +137,7 @@ fn run_keygen(args: KeygenArgs) -> Result<(), Failure> {
     let pair = {
         let _progress = Progress::start(&format!("making a {}-bit RSA key", args.bits.bits()));
         sfcred::keygen::generate(args.bits, &common_name, args.days, SystemTime::now())
-            .map_err(Error::Sign)?
+            .map_err(Error::Keygen)?
     };
     // Files first: if one cannot be written, the keychain keeps the key it had.
     write_keygen_file(&cert_out, pair.certificate.pem.as_bytes(), args.force, false)?;
