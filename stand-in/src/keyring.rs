@@ -9,6 +9,9 @@ use std::process::{Command, Stdio};
 pub struct PrivateKeyring {
     address: String,
     bus_pid: String,
+    /// gnome-keyring-daemon forks away from us; it usually leaves with its bus, but not
+    /// always, so it is ended by pid too.
+    daemon_pids: Vec<libc::pid_t>,
 }
 
 impl PrivateKeyring {
@@ -38,7 +41,11 @@ impl PrivateKeyring {
         let (Some(address), Some(bus_pid)) = (lines.next(), lines.next()) else {
             return Err(format!("dbus-daemon said {text:?}"));
         };
-        let keyring = PrivateKeyring { address: address.to_owned(), bus_pid: bus_pid.to_owned() };
+        let mut keyring = PrivateKeyring {
+            address: address.to_owned(),
+            bus_pid: bus_pid.to_owned(),
+            daemon_pids: Vec::new(),
+        };
         let mut daemon = command("gnome-keyring-daemon")
             .env("DBUS_SESSION_BUS_ADDRESS", &keyring.address)
             .args(["--unlock", "--components=secrets"])
@@ -51,7 +58,10 @@ impl PrivateKeyring {
         drop(stdin);
         // It forks the daemon and exits once the daemon serves the bus.
         match daemon.wait() {
-            Ok(status) if status.success() => Ok(keyring),
+            Ok(status) if status.success() => {
+                keyring.daemon_pids = daemons_on(&keyring.address);
+                Ok(keyring)
+            }
             other => Err(format!("gnome-keyring-daemon failed to start: {other:?}")),
         }
     }
@@ -64,9 +74,25 @@ impl PrivateKeyring {
 
 impl Drop for PrivateKeyring {
     fn drop(&mut self) {
-        if let Ok(pid) = self.bus_pid.parse::<libc::pid_t>() {
-            // SAFETY: kill has no memory effects; the pid is the bus daemon we started.
+        let bus = self.bus_pid.parse::<libc::pid_t>().ok();
+        for pid in self.daemon_pids.iter().copied().chain(bus) {
+            // SAFETY: kill has no memory effects; the pids are daemons we started.
             unsafe { libc::kill(pid, libc::SIGTERM) };
         }
     }
+}
+
+/// The gnome-keyring-daemon processes serving the bus at `address`.
+fn daemons_on(address: &str) -> Vec<libc::pid_t> {
+    let wanted = format!("DBUS_SESSION_BUS_ADDRESS={address}");
+    let Ok(entries) = std::fs::read_dir("/proc") else { return Vec::new() };
+    entries
+        .flatten()
+        .filter_map(|entry| entry.file_name().to_str()?.parse::<libc::pid_t>().ok())
+        .filter(|pid| {
+            let comm = std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
+            let environ = std::fs::read(format!("/proc/{pid}/environ")).unwrap_or_default();
+            comm.starts_with("gnome-keyring") && environ.split(|&b| b == 0).any(|v| v == wanted.as_bytes())
+        })
+        .collect()
 }
