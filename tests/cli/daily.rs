@@ -223,3 +223,22 @@ fn version_names_the_version() {
     let run = env.run(&["--version"]).success();
     assert_eq!(run.stdout.trim(), format!("sfcred {}", env!("CARGO_PKG_VERSION")));
 }
+
+#[test]
+fn doctor_colours_a_terminal_unless_no_color_is_set() {
+    let env = TestEnv::new();
+    env.login("prod").success();
+    let on_terminal = |no_color: bool| {
+        let command = format!("{} doctor -p prod --offline", env!("CARGO_BIN_EXE_sfcred"));
+        let mut script = env.command("script");
+        script.args(["-qec", &command, "/dev/null"]);
+        if no_color {
+            script.env("NO_COLOR", "1");
+        }
+        Run::of(script.output().expect("script runs (util-linux)")).success()
+    };
+    let coloured = on_terminal(false);
+    assert!(coloured.stdout.contains("\x1b[32mok"), "{coloured:?}");
+    let plain = on_terminal(true);
+    assert!(plain.stdout.contains("ok    keychain") && !plain.stdout.contains("\x1b["), "{plain:?}");
+}

@@ -172,8 +172,7 @@ fn login_prompts_at_a_terminal() {
     use std::io::{Read, Write};
     let env = TestEnv::new();
     let key = env.key_file();
-    let command =
-        format!("{} login -p typed --login-url {}", env!("CARGO_BIN_EXE_sfcred"), env.stand_in.url());
+    let command = format!("{} login -p typed", env!("CARGO_BIN_EXE_sfcred"));
     let mut child = env
         .command("script")
         .args(["-qec", &command, "/dev/null"])
@@ -192,8 +191,11 @@ fn login_prompts_at_a_terminal() {
             screen.push_str(&String::from_utf8_lossy(&buf[..n]));
         }
     };
+    let my_domain = "\x1b[B\x1b[B"; // two arrow-downs: Production, Sandbox, My Domain URL
     for (prompt, answer) in [
         ("Salesforce username", USERNAME),
+        ("My Domain URL", my_domain),
+        ("My Domain URL:", env.stand_in.url()),
         ("Consumer key of the connected app", CONSUMER_KEY),
         ("Path to the RSA private key", key.as_str()),
     ] {
