@@ -95,7 +95,7 @@ pub fn run(settings_dir: &Path, profile_name: &str, offline: bool, progress: &dy
         }
     };
     if let Some(keychain) = &keychain {
-        match keychain.read(&profile.name) {
+        match keychain.read_client_id(&profile.name) {
             Ok(_) => checks.push(check("consumer key", Status::Pass, "present", None)),
             Err(e) if key.is_some() => checks.push(failed("consumer key", &e.into())),
             Err(_) => {}

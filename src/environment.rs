@@ -29,7 +29,7 @@ pub fn profile() -> Result<Option<Profile>, Error> {
     if var(CLIENT_ID).is_none() {
         return Ok(None);
     }
-    let username = var(USERNAME).ok_or(Error::MissingInput { what: "SFCRED_USERNAME", flag: USERNAME })?;
+    let username = var(USERNAME).ok_or(Error::MissingEnv { name: USERNAME })?;
     let sandbox = var(SANDBOX).is_some_and(|v| v != "0" && !v.eq_ignore_ascii_case("false"));
     let login_url = match (var(LOGIN_URL), sandbox) {
         (Some(url), _) => LoginUrl::parse(&url)?,
@@ -55,16 +55,12 @@ pub fn profile() -> Result<Option<Profile>, Error> {
 
 /// The consumer key and private key from the environment.
 pub fn secrets() -> Result<ProfileSecrets, Error> {
-    let client_id =
-        var(CLIENT_ID).ok_or(Error::MissingInput { what: "SFCRED_CLIENT_ID", flag: CLIENT_ID })?;
+    let client_id = var(CLIENT_ID).ok_or(Error::MissingEnv { name: CLIENT_ID })?;
     let private_key = match (var(PRIVATE_KEY), var(PRIVATE_KEY_FILE)) {
         (Some(pem), _) => RsaPrivateKey::from_pem(pem.as_bytes(), PRIVATE_KEY)?,
         (None, Some(path)) => crate::login::read_key_file(Path::new(&path))?,
         (None, None) => {
-            return Err(Error::MissingInput {
-                what: "SFCRED_PRIVATE_KEY",
-                flag: "SFCRED_PRIVATE_KEY or SFCRED_PRIVATE_KEY_FILE",
-            });
+            return Err(Error::MissingEnv { name: "SFCRED_PRIVATE_KEY or SFCRED_PRIVATE_KEY_FILE" });
         }
     };
     Ok(ProfileSecrets { private_key, client_id: SecretString::from(client_id.trim().to_owned()) })

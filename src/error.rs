@@ -28,6 +28,8 @@ pub enum Error {
     MinValidTooLong { min_valid: Duration, ttl: Duration, profile: String },
     #[error("missing {what}")]
     MissingInput { what: &'static str, flag: &'static str },
+    #[error("{name} is not set")]
+    MissingEnv { name: &'static str },
     #[error("cannot sign the assertion: {0}")]
     Sign(String),
     #[error("cannot make a key pair: {0}")]
@@ -79,7 +81,9 @@ impl Error {
                 ErrorClass::Usage
             }
             Error::Keychain(_) => ErrorClass::Keychain,
-            Error::Key(_) | Error::Invalid(_) | Error::MissingInput { .. } => ErrorClass::Usage,
+            Error::Key(_) | Error::Invalid(_) | Error::MissingInput { .. } | Error::MissingEnv { .. } => {
+                ErrorClass::Usage
+            }
             Error::BadRequest { .. } | Error::Exec { .. } => ErrorClass::Usage,
             Error::WouldReplace { .. } | Error::Certificate(_) | Error::KeyCertificateMismatch { .. } => {
                 ErrorClass::Usage
@@ -118,6 +122,10 @@ impl Error {
             Error::KeyCertificateMismatch { .. } => {
                 Some("give the certificate uploaded for this key, or the key of this certificate".into())
             }
+            Error::MissingEnv { name } => Some(format!(
+                "set {name} too: a profile from the environment needs SFCRED_CLIENT_ID, SFCRED_USERNAME and \
+                 SFCRED_PRIVATE_KEY or SFCRED_PRIVATE_KEY_FILE (README: CI jobs and containers)"
+            )),
             Error::MissingInput { flag, .. } => {
                 Some(format!("pass {flag}, or run in a terminal to be asked"))
             }

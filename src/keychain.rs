@@ -199,9 +199,12 @@ impl Keychain {
 
     pub fn read(&self, profile: &str) -> Result<ProfileSecrets, KeychainError> {
         let private_key = self.read_private_key(profile)?;
-        let client_id =
-            self.call(profile, CLIENT_ID_ACCOUNT, "reading the consumer key", |e| e.get_password())?;
-        Ok(ProfileSecrets { private_key, client_id: client_id.into() })
+        Ok(ProfileSecrets { private_key, client_id: self.read_client_id(profile)? })
+    }
+
+    pub fn read_client_id(&self, profile: &str) -> Result<SecretString, KeychainError> {
+        let id = self.call(profile, CLIENT_ID_ACCOUNT, "reading the consumer key", |e| e.get_password())?;
+        Ok(id.into())
     }
 
     pub fn read_private_key(&self, profile: &str) -> Result<RsaPrivateKey, KeychainError> {
