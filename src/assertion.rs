@@ -1,12 +1,15 @@
-//! The JWT bearer assertion: claims from a profile and a clock, signed RS256.
+//! The JWT bearer assertion: claims from a profile and a clock, signed RS256 by a
+//! [`Signer`]. This module builds the signing input and never sees key bytes.
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use jsonwebtoken::{Algorithm, Header};
 use secrecy::SecretString;
 use serde::Serialize;
 
-use crate::private_key::RsaPrivateKey;
+use crate::signer::{SignError, Signer};
 
 /// Salesforce wants `exp` within 3 minutes of now.
 pub const LIFETIME: Duration = Duration::from_secs(180);
@@ -39,13 +42,21 @@ impl Claims {
         }
     }
 
-    // The claims name the consumer key, so they are never printed.
-    pub fn sign(&self, key: &RsaPrivateKey) -> Result<SecretString, String> {
-        let key = EncodingKey::from_rsa_der(key.expose_der());
-        jsonwebtoken::encode(&Header::new(Algorithm::RS256), self, &key)
-            .map(SecretString::from)
-            .map_err(|e| e.to_string())
+    /// `header.claims`, base64url: what the signature covers.
+    pub fn signing_input(&self) -> String {
+        format!("{}.{}", encoded_part(&Header::new(Algorithm::RS256)), encoded_part(self))
     }
+
+    // The claims name the consumer key, so the assertion is a secret too.
+    pub fn sign(&self, signer: &dyn Signer) -> Result<SecretString, SignError> {
+        let input = self.signing_input();
+        let signature = signer.sign_rs256(input.as_bytes())?;
+        Ok(SecretString::from(format!("{input}.{}", URL_SAFE_NO_PAD.encode(signature))))
+    }
+}
+
+fn encoded_part(part: &impl Serialize) -> String {
+    URL_SAFE_NO_PAD.encode(serde_json::to_vec(part).expect("a JWT part serializes"))
 }
 
 /// 128 random bits as hex, for `jti`.
@@ -61,7 +72,10 @@ pub fn unix_seconds(time: SystemTime) -> u64 {
 
 #[cfg(test)]
 mod tests {
+    use secrecy::ExposeSecret;
+
     use super::*;
+    use crate::signer::{KeyOrigin, SoftwareKey};
 
     #[test]
     fn claims_are_seconds_and_expire_within_three_minutes() {
@@ -72,6 +86,24 @@ mod tests {
             json,
             r#"{"iss":"CK","sub":"u@x.com","aud":"https://test.salesforce.com","exp":1700000180,"iat":1700000000,"jti":"j1"}"#
         );
+    }
+
+    #[test]
+    fn a_signed_assertion_verifies_with_the_public_key() {
+        let pair =
+            crate::keygen::generate(crate::keygen::KeyBits::Rsa2048, "t", 1, SystemTime::now()).unwrap();
+        let public_der = pair.certificate.public_key.clone();
+        let signer = SoftwareKey::new(pair.key, KeyOrigin::Environment("TEST"));
+        let now = SystemTime::now();
+        let claims = Claims::new("CK", "u@x.com", "https://login.salesforce.com", now, random_jti());
+        let assertion = claims.sign(&signer).unwrap();
+        let mut validation = jsonwebtoken::Validation::new(Algorithm::RS256);
+        validation.set_audience(&["https://login.salesforce.com"]);
+        let key = jsonwebtoken::DecodingKey::from_rsa_der(&public_der);
+        let decoded =
+            jsonwebtoken::decode::<serde_json::Value>(assertion.expose_secret(), &key, &validation).unwrap();
+        assert_eq!(decoded.claims["sub"], "u@x.com");
+        assert_eq!(decoded.header.alg, Algorithm::RS256);
     }
 
     #[test]

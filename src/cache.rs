@@ -1,54 +1,38 @@
 //! The token cache: one small user-only file per profile, written atomically, and a
 //! per-profile lock file so that one process mints while the others wait and read.
 //!
-//! Reading the cache is the hot path: it opens one file and decodes it, nothing more.
+//! Reading the cache is the hot path: it checks the directory and reads one file.
 
+use std::cell::Cell;
 use std::fs::File;
-use std::io::Read;
-use std::path::{Path, PathBuf};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::path::PathBuf;
+use std::time::{Duration, SystemTime};
 
-use secrecy::{ExposeSecret, SecretString};
-use serde::{Deserialize, Serialize};
+use secrecy::ExposeSecret;
 
-use crate::token::Token;
+use crate::keychain::{Keychain, KeychainError};
+use crate::profile::MAX_DURATION;
+use crate::token::{Token, TokenOf, UnixMillis, Versioned};
 
 /// A cached token is a few hundred bytes; a larger file is not ours.
 const MAX_FILE_BYTES: u64 = 64 * 1024;
 const FORMAT_VERSION: u32 = 1;
-pub const DEFAULT_LOCK_WAIT: Duration = Duration::from_secs(60);
-
-/// Where a profile's token is kept between calls.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
-#[serde(rename_all = "kebab-case")]
-pub enum CacheKind {
-    /// A user-only file in the runtime (or cache) directory.
-    #[default]
-    File,
-    /// The profile's keychain.
-    Keyring,
-    /// No caching: every call mints.
-    None,
-}
 
 #[derive(Debug, thiserror::Error)]
 pub enum CacheError {
-    #[error("no cache directory: none of SFCRED_CACHE_DIR, XDG_RUNTIME_DIR, XDG_CACHE_HOME or HOME is set")]
-    NoDirectory,
     #[error("the cache directory {path} is unsafe: {reason}")]
     UnsafeDirectory { path: PathBuf, reason: String },
     #[error("cannot use the cache directory {path}: {source}")]
     Io { path: PathBuf, source: std::io::Error },
     #[error("another sfcred process has been refreshing profile {profile:?} for over {}s", waited.as_secs())]
     LockTimeout { profile: String, waited: Duration },
-    #[error("SFCRED_LOCK_TIMEOUT={value:?} is not a duration")]
-    BadLockWait { value: String },
+    #[error(transparent)]
+    Keychain(#[from] KeychainError),
 }
 
 impl CacheError {
     pub fn hint(&self) -> Option<String> {
         Some(match self {
-            CacheError::NoDirectory => "set SFCRED_CACHE_DIR to a directory of your own".into(),
             CacheError::UnsafeDirectory { path, .. } => format!(
                 "sfcred keeps tokens only in a directory that is yours alone (mode 0700, not a symlink): \
                  remove {} and let sfcred create it, or set SFCRED_CACHE_DIR",
@@ -58,60 +42,20 @@ impl CacheError {
             CacheError::LockTimeout { .. } => {
                 "the token endpoint may be slow or hung; try again (SFCRED_LOCK_TIMEOUT sets the wait)".into()
             }
-            CacheError::BadLockWait { .. } => "write it like 30s or 2m".into(),
+            CacheError::Keychain(e) => return e.hint(),
         })
     }
 }
 
-/// The cache directory: `SFCRED_CACHE_DIR`, else `$XDG_RUNTIME_DIR/sfcred` (memory-backed,
-/// per login), else the XDG cache directory.
-pub fn cache_dir() -> Result<PathBuf, CacheError> {
-    let from_env = |name: &str| std::env::var_os(name).filter(|v| !v.is_empty()).map(PathBuf::from);
-    if let Some(dir) = from_env("SFCRED_CACHE_DIR") {
-        return Ok(dir);
-    }
-    let base = from_env("XDG_RUNTIME_DIR")
-        .or_else(|| from_env("XDG_CACHE_HOME"))
-        .or_else(|| from_env("HOME").map(|home| home.join(".cache")))
-        .ok_or(CacheError::NoDirectory)?;
-    Ok(base.join("sfcred"))
-}
-
-/// What is on disk: the token and what `sfcred token` prints with it.
-#[derive(Serialize, Deserialize)]
-struct Entry<'a> {
-    v: u32,
-    access_token: &'a str,
-    token_type: &'a str,
-    instance_url: &'a str,
-    id: &'a str,
-    scope: Option<&'a str>,
-    /// Milliseconds since the epoch.
-    issued_at: u64,
-    expires_at: u64,
-    username: &'a str,
-    profile: &'a str,
-}
-
+/// The entry's bytes: the token, its times in milliseconds, after a format version.
 pub fn encode(token: &Token) -> Vec<u8> {
-    let entry = Entry {
-        v: FORMAT_VERSION,
-        access_token: token.access_token.expose_secret(),
-        token_type: &token.token_type,
-        instance_url: &token.instance_url,
-        id: &token.id,
-        scope: token.scope.as_deref(),
-        issued_at: unix_millis(token.issued_at),
-        expires_at: unix_millis(token.expires_at),
-        username: &token.username,
-        profile: &token.profile,
-    };
+    let entry = Versioned { v: FORMAT_VERSION, body: token.clone().map_times(UnixMillis::from) };
     serde_json::to_vec(&entry).expect("a cache entry serializes")
 }
 
 /// Decodes a cache entry; anything unexpected is a reason to treat it as a miss.
 pub fn decode(bytes: &[u8]) -> Result<Token, String> {
-    #[derive(Deserialize)]
+    #[derive(serde::Deserialize)]
     struct Version {
         v: u32,
     }
@@ -119,37 +63,49 @@ pub fn decode(bytes: &[u8]) -> Result<Token, String> {
     if version.v != FORMAT_VERSION {
         return Err(format!("format version {} is not {FORMAT_VERSION}", version.v));
     }
-    let entry: Entry = serde_json::from_slice(bytes).map_err(|_| "a damaged cache entry")?;
-    if entry.access_token.is_empty() {
+    let entry: TokenOf<UnixMillis> = serde_json::from_slice(bytes).map_err(|_| "a damaged cache entry")?;
+    if entry.access_token.expose_secret().is_empty() {
         return Err("an entry without a token".into());
     }
-    Ok(Token {
-        access_token: SecretString::from(entry.access_token),
-        token_type: entry.token_type.to_owned(),
-        instance_url: entry.instance_url.to_owned(),
-        id: entry.id.to_owned(),
-        scope: entry.scope.map(str::to_owned),
-        issued_at: UNIX_EPOCH + Duration::from_millis(entry.issued_at),
-        expires_at: UNIX_EPOCH + Duration::from_millis(entry.expires_at),
-        username: entry.username.to_owned(),
-        profile: entry.profile.to_owned(),
-    })
-}
-
-fn unix_millis(time: SystemTime) -> u64 {
-    time.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64)
+    let (issued_at, expires_at) = (entry.issued_at.to_time(), entry.expires_at.to_time());
+    let lifetime = issued_at.zip(expires_at).and_then(|(i, e)| e.duration_since(i).ok());
+    if lifetime.is_none_or(|lifetime| lifetime > MAX_DURATION) {
+        return Err("an entry with impossible times".into());
+    }
+    Ok(entry.map_times(|t| t.to_time().expect("checked above")))
 }
 
 /// A token may be served when it stays valid for `min_valid` after `now` and, when the
-/// caller wants a fresh one, was issued no earlier than `not_before`.
-pub fn usable(token: &Token, now: SystemTime, min_valid: Duration, not_before: Option<SystemTime>) -> bool {
-    let remaining = token.remaining(now);
+/// caller wants a fresh one, was issued no earlier than `not_before`. A token issued after
+/// `now` was minted before the clock stepped back: its age is unknown, so it is never
+/// served; and no token is trusted for longer than the profile's `ttl` from now.
+pub fn usable(
+    token: &Token,
+    now: SystemTime,
+    min_valid: Duration,
+    not_before: Option<SystemTime>,
+    ttl: Duration,
+) -> bool {
+    if token.issued_at > now {
+        return false;
+    }
+    let remaining = token.remaining(now).min(ttl);
     !remaining.is_zero() && remaining >= min_valid && not_before.is_none_or(|t| token.issued_at >= t)
+}
+
+/// Where tokens are kept between calls: a file, or the keychain.
+pub trait TokenCache {
+    /// The cached token, if any; a refused or damaged entry is a miss, with a warning.
+    fn load(&self, profile: &str) -> Result<Option<Token>, CacheError>;
+    fn save(&self, token: &Token) -> Result<(), CacheError>;
+    fn remove(&self, profile: &str) -> Result<(), CacheError>;
 }
 
 /// The per-user cache directory.
 pub struct FileCache {
     dir: PathBuf,
+    /// A damaged file is reported once per process, though read twice (before and after the lock).
+    warned: Cell<bool>,
 }
 
 /// Why a cache file was passed over; the caller says so and mints.
@@ -161,18 +117,27 @@ pub struct Refused {
 
 impl FileCache {
     pub fn new(dir: PathBuf) -> FileCache {
-        FileCache { dir }
+        FileCache { dir, warned: Cell::new(false) }
     }
 
     fn token_path(&self, profile: &str) -> PathBuf {
         self.dir.join(format!("{profile}.token"))
     }
 
-    /// The cached token, if there is a trustworthy one. `Err` says why a file was refused.
-    pub fn read(&self, profile: &str) -> Result<Option<Token>, Refused> {
+    /// The cached token, if there is a trustworthy one. `Ok(Err)` says why a file was
+    /// refused; `Err` is a directory that must not be used at all.
+    pub fn read(&self, profile: &str) -> Result<Result<Option<Token>, Refused>, CacheError> {
+        match self.check_dir()? {
+            DirState::Missing => return Ok(Ok(None)),
+            DirState::Safe => {}
+        }
+        Ok(self.read_file(profile))
+    }
+
+    fn read_file(&self, profile: &str) -> Result<Option<Token>, Refused> {
         let path = self.token_path(profile);
         let refused = |reason: String| Refused { path: path.clone(), reason };
-        let mut file = match open_no_follow(&path) {
+        let mut file = match crate::fs::open_for_reading(&path, false) {
             Ok(file) => file,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
             Err(e) => return Err(refused(e.to_string())),
@@ -182,8 +147,7 @@ impl FileCache {
         if meta.len() > MAX_FILE_BYTES {
             return Err(refused("it is too large to be a cached token".into()));
         }
-        let mut bytes = Vec::with_capacity(meta.len() as usize);
-        file.read_to_end(&mut bytes).map_err(|e| refused(e.to_string()))?;
+        let bytes = crate::fs::read_bounded(&mut file, MAX_FILE_BYTES).map_err(|e| refused(e.to_string()))?;
         let token = decode(&bytes).map_err(refused)?;
         if token.profile != profile {
             return Err(refused(format!("it holds profile {:?}", token.profile)));
@@ -197,15 +161,6 @@ impl FileCache {
         crate::fs::write_atomically(&path, &encode(token)).map_err(|source| CacheError::Io { path, source })
     }
 
-    /// Drops the profile's cached token; none there is fine.
-    pub fn remove(&self, profile: &str) -> Result<(), CacheError> {
-        let path = self.token_path(profile);
-        match std::fs::remove_file(&path) {
-            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(CacheError::Io { path, source: e }),
-            _ => Ok(()),
-        }
-    }
-
     /// Takes the profile's refresh lock, waiting at most `wait`. The OS releases it when
     /// the holder exits, even if it is killed.
     pub fn lock(&self, profile: &str, wait: Duration) -> Result<File, CacheError> {
@@ -214,8 +169,17 @@ impl FileCache {
         let mut options = std::fs::OpenOptions::new();
         options.read(true).write(true).create(true).truncate(false);
         #[cfg(unix)]
-        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-        let file = options.open(&path).map_err(|source| CacheError::Io { path, source })?;
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            // A symbolic link planted at the lock's path must not create or open its target.
+            options.mode(0o600).custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK);
+        }
+        let file = options.open(&path).map_err(|source| CacheError::Io { path: path.clone(), source })?;
+        let meta = file.metadata().map_err(|source| CacheError::Io { path: path.clone(), source })?;
+        if !meta.is_file() {
+            let source = std::io::Error::new(std::io::ErrorKind::InvalidInput, "it is not a regular file");
+            return Err(CacheError::Io { path, source });
+        }
         if file.try_lock().is_ok() {
             return Ok(file);
         }
@@ -232,86 +196,91 @@ impl FileCache {
         }
     }
 
-    /// The wait for another process's refresh: `SFCRED_LOCK_TIMEOUT`, else 60 s.
-    pub fn lock_wait() -> Result<Duration, CacheError> {
-        match std::env::var("SFCRED_LOCK_TIMEOUT") {
-            Ok(value) if !value.is_empty() => {
-                crate::profile::parse_duration(&value).map_err(|_| CacheError::BadLockWait { value })
+    /// Whether the directory exists and is safe: one `lstat`, on the hot path too.
+    fn check_dir(&self) -> Result<DirState, CacheError> {
+        let unsafe_dir = |reason: String| CacheError::UnsafeDirectory { path: self.dir.clone(), reason };
+        match std::fs::symlink_metadata(&self.dir) {
+            Ok(meta) if meta.file_type().is_symlink() => Err(unsafe_dir("it is a symbolic link".into())),
+            Ok(meta) => {
+                check_private(&meta, true, current_uid()).map(|()| DirState::Safe).map_err(unsafe_dir)
             }
-            _ => Ok(DEFAULT_LOCK_WAIT),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(DirState::Missing),
+            Err(source) => Err(CacheError::Io { path: self.dir.clone(), source }),
         }
     }
 
     /// Creates the directory user-only, or checks that an existing one is safe.
     fn ensure_dir(&self) -> Result<(), CacheError> {
-        let unsafe_dir = |reason: String| CacheError::UnsafeDirectory { path: self.dir.clone(), reason };
-        match std::fs::symlink_metadata(&self.dir) {
-            Ok(meta) if meta.file_type().is_symlink() => Err(unsafe_dir("it is a symbolic link".into())),
-            Ok(meta) => check_private(&meta, true, current_uid()).map_err(unsafe_dir),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => crate::fs::create_private_dir(&self.dir)
+        match self.check_dir()? {
+            DirState::Safe => Ok(()),
+            DirState::Missing => crate::fs::create_private_dir(&self.dir)
                 .map_err(|source| CacheError::Io { path: self.dir.clone(), source }),
-            Err(source) => Err(CacheError::Io { path: self.dir.clone(), source }),
         }
     }
 }
 
-/// Where tokens are kept: a file, or the keychain.
-pub trait TokenStore {
-    /// The cached token, if any; a refused or damaged entry is a miss, with a warning.
-    fn load(&self, profile: &str) -> Option<Token>;
-    fn save(&self, token: &Token) -> Result<(), crate::Error>;
-    fn remove(&self, profile: &str) -> Result<(), crate::Error>;
+enum DirState {
+    Missing,
+    Safe,
 }
 
-impl TokenStore for FileCache {
-    fn load(&self, profile: &str) -> Option<Token> {
-        self.read(profile).unwrap_or_else(|r| {
-            let warning =
-                format!("ignoring the cached token {}: {}; it will be replaced", r.path.display(), r.reason);
-            crate::diag::warn(&warning);
+impl TokenCache for FileCache {
+    fn load(&self, profile: &str) -> Result<Option<Token>, CacheError> {
+        Ok(self.read(profile)?.unwrap_or_else(|r| {
+            if !self.warned.replace(true) {
+                let path = r.path.display();
+                crate::diag::warn(&format!(
+                    "ignoring the cached token {path}: {}; it will be replaced",
+                    r.reason
+                ));
+            }
             None
-        })
+        }))
     }
 
-    fn save(&self, token: &Token) -> Result<(), crate::Error> {
-        Ok(self.write(token)?)
+    fn save(&self, token: &Token) -> Result<(), CacheError> {
+        self.write(token)
     }
 
-    fn remove(&self, profile: &str) -> Result<(), crate::Error> {
-        Ok(FileCache::remove(self, profile)?)
+    /// Drops the profile's cached token; none there is fine.
+    fn remove(&self, profile: &str) -> Result<(), CacheError> {
+        let path = self.token_path(profile);
+        match std::fs::remove_file(&path) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(CacheError::Io { path, source: e }),
+            _ => Ok(()),
+        }
     }
 }
 
-impl TokenStore for crate::keychain::Keychain {
-    fn load(&self, profile: &str) -> Option<Token> {
-        let bytes = match self.read_token(profile) {
-            Ok(bytes) => bytes?,
+/// Tokens kept in the profile's keychain (`cache = "keyring"`).
+pub struct KeychainCache(pub Keychain);
+
+impl TokenCache for KeychainCache {
+    fn load(&self, profile: &str) -> Result<Option<Token>, CacheError> {
+        let bytes = match self.0.read_token(profile) {
+            Ok(bytes) => bytes,
             Err(e) => {
                 crate::diag::warn(&format!("cannot read the cached token from the keychain: {e}"));
-                return None;
+                return Ok(None);
             }
         };
-        decode(&bytes)
-            .inspect_err(|reason| crate::diag::warn(&format!("ignoring the token in the keychain: {reason}")))
-            .ok()
-            .filter(|token| token.profile == profile)
+        Ok(bytes.and_then(|bytes| {
+            decode(&bytes)
+                .inspect_err(|reason| {
+                    crate::diag::warn(&format!("ignoring the token in the keychain: {reason}"))
+                })
+                .ok()
+                .filter(|token| token.profile == profile)
+        }))
     }
 
-    fn save(&self, token: &Token) -> Result<(), crate::Error> {
-        Ok(self.write_token(&token.profile, encode(token))?)
+    fn save(&self, token: &Token) -> Result<(), CacheError> {
+        Ok(self.0.write_token(&token.profile, encode(token))?)
     }
 
-    fn remove(&self, profile: &str) -> Result<(), crate::Error> {
-        Ok(self.delete_token(profile)?)
+    fn remove(&self, profile: &str) -> Result<(), CacheError> {
+        Ok(self.0.delete_token(profile)?)
     }
-}
-
-fn open_no_follow(path: &Path) -> std::io::Result<File> {
-    let mut options = std::fs::OpenOptions::new();
-    options.read(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::custom_flags(&mut options, libc::O_NOFOLLOW);
-    options.open(path)
 }
 
 #[cfg(unix)]
@@ -348,7 +317,13 @@ fn check_private(_meta: &std::fs::Metadata, _is_dir: bool, _uid: u32) -> Result<
 
 #[cfg(test)]
 mod tests {
+    use std::time::UNIX_EPOCH;
+
+    use secrecy::SecretString;
+
     use super::*;
+
+    const TTL: Duration = Duration::from_secs(1800);
 
     fn token(issued_secs: u64, ttl_secs: u64) -> Token {
         let issued_at = UNIX_EPOCH + Duration::from_secs(issued_secs);
@@ -373,21 +348,34 @@ mod tests {
     fn served_while_valid_for_min_valid_and_not_a_moment_less() {
         let t = token(1000, 1800); // expires at 2800
         let min = Duration::from_secs(60);
-        assert!(usable(&t, at(1000), min, None));
-        assert!(usable(&t, at(2740), min, None), "exactly min_valid left");
-        assert!(!usable(&t, at(2741), min, None), "one second short");
-        assert!(usable(&t, at(2799), Duration::ZERO, None));
-        assert!(!usable(&t, at(2800), Duration::ZERO, None), "expired, even when no margin is asked");
-        assert!(!usable(&t, at(3000), Duration::ZERO, None));
-        assert!(usable(&t, at(1500), Duration::from_secs(1300), None));
-        assert!(!usable(&t, at(1500), Duration::from_secs(1301), None));
+        assert!(usable(&t, at(1000), min, None, TTL));
+        assert!(usable(&t, at(2740), min, None, TTL), "exactly min_valid left");
+        assert!(!usable(&t, at(2741), min, None, TTL), "one second short");
+        assert!(usable(&t, at(2799), Duration::ZERO, None, TTL));
+        assert!(!usable(&t, at(2800), Duration::ZERO, None, TTL), "expired, even when no margin is asked");
+        assert!(!usable(&t, at(3000), Duration::ZERO, None, TTL));
+        assert!(usable(&t, at(1500), Duration::from_secs(1300), None, TTL));
+        assert!(!usable(&t, at(1500), Duration::from_secs(1301), None, TTL));
     }
 
     #[test]
     fn a_forced_refresh_accepts_only_tokens_issued_since() {
         let t = token(1000, 1800);
-        assert!(usable(&t, at(1001), Duration::ZERO, Some(at(1000))));
-        assert!(!usable(&t, at(1001), Duration::ZERO, Some(at(1001))));
+        assert!(usable(&t, at(1001), Duration::ZERO, Some(at(1000)), TTL));
+        assert!(!usable(&t, at(1001), Duration::ZERO, Some(at(1001)), TTL));
+    }
+
+    #[test]
+    fn a_token_from_before_a_clock_step_back_is_never_served() {
+        let t = token(1000, 1800);
+        assert!(!usable(&t, at(999), Duration::ZERO, None, TTL), "issued in the future");
+        assert!(!usable(&t, at(400), Duration::ZERO, Some(at(400)), TTL), "no proof of a refresh");
+        let short = Duration::from_secs(600);
+        assert!(usable(&t, at(1000), short, None, short), "trusted for the ttl");
+        assert!(
+            !usable(&t, at(1000), short + Duration::from_secs(1), None, short),
+            "never longer than the ttl"
+        );
     }
 
     #[test]
@@ -432,6 +420,8 @@ mod tests {
             &good.replace("\"v\":1", "\"v\":2"),
             &good.replace("00Dxx!secret", ""),
             r#"{"v":1}"#,
+            &good.replace("\"expires_at\":3000", "\"expires_at\":18446744073709551615"),
+            &good.replace("\"issued_at\":1000", "\"issued_at\":5000"),
         ] {
             assert!(decode(bad.as_bytes()).is_err(), "{bad:?}");
         }

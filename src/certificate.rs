@@ -8,6 +8,8 @@ use aws_lc_rs::signature::{KeyPair, RsaKeyPair};
 
 use crate::private_key::RsaPrivateKey;
 
+/// A certificate is a few KiB.
+const MAX_FILE_BYTES: u64 = 64 * 1024;
 /// Warn this long before a certificate expires.
 pub const EXPIRY_WARNING: Duration = Duration::from_secs(30 * 24 * 3600);
 
@@ -49,7 +51,7 @@ impl Certificate {
     pub fn read(path: &Path) -> Result<Certificate, CertificateError> {
         let unreadable = |reason: String| CertificateError::Unreadable { path: path.to_owned(), reason };
         let meta = std::fs::metadata(path).map_err(|e| unreadable(e.to_string()))?;
-        if meta.len() > 64 * 1024 {
+        if meta.len() > MAX_FILE_BYTES {
             return Err(unreadable("it is too large to be a certificate".into()));
         }
         let pem = std::fs::read_to_string(path).map_err(|e| unreadable(e.to_string()))?;
@@ -74,10 +76,16 @@ pub fn path_for(settings_dir: &Path, profile: &str) -> PathBuf {
 /// The profile's certificate, if sfcred knows it.
 pub fn load(settings_dir: &Path, profile: &str) -> Result<Option<Certificate>, CertificateError> {
     let path = path_for(settings_dir, profile);
-    match path.exists() {
-        true => Certificate::read(&path).map(Some),
-        false => Ok(None),
-    }
+    let unreadable = |reason: String| CertificateError::Unreadable { path: path.clone(), reason };
+    let Some(bytes) =
+        crate::fs::read_regular(&path, MAX_FILE_BYTES).map_err(|e| unreadable(e.to_string()))?
+    else {
+        return Ok(None);
+    };
+    let pem = String::from_utf8(bytes).map_err(|_| unreadable("it is not UTF-8 text".into()))?;
+    Certificate::parse(&pem)
+        .map(Some)
+        .map_err(|reason| CertificateError::Invalid { path: path.clone(), reason })
 }
 
 pub fn save(settings_dir: &Path, profile: &str, certificate: &Certificate) -> Result<(), CertificateError> {
@@ -92,7 +100,7 @@ pub fn warn_if_expiring(settings_dir: &Path, cache_dir: &Path, profile: &str, no
     if !certificate.expires_within(now, EXPIRY_WARNING) {
         return;
     }
-    let today = crate::assertion::unix_seconds(now) / 86_400;
+    let today = now.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs()) / 86_400;
     let marker = cache_dir.join(format!("{profile}.certificate-warned"));
     if std::fs::read_to_string(&marker).is_ok_and(|day| day.trim() == today.to_string()) {
         return;

@@ -1,17 +1,23 @@
 //! The command line, defined once: the binary parses it, and the man pages and shell
-//! completions are generated from it.
+//! completions are generated from it. Each command's arguments become that command's
+//! plain options here, so nothing below this module knows clap.
 
 use std::path::PathBuf;
+use std::str::FromStr;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser};
+use clap::{Args, Parser, Subcommand};
 use clap_complete::engine::{ArgValueCandidates, CompletionCandidate};
+use secrecy::SecretString;
 
-use crate::cache::CacheKind;
-use crate::keychain::StoreKind;
+use crate::commands;
+use crate::commands::login::KeySource;
+use crate::commands::token::Format;
+use crate::env_vars;
 use crate::keygen::KeyBits;
-use crate::profile::DEFAULT_PROFILE;
+use crate::profile::{CacheKind, DEFAULT_PROFILE, StoreKind};
 use crate::protocols::env::Shell;
-pub use crate::protocols::git::Operation as GitOperation;
+use crate::protocols::git::Operation;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -92,7 +98,7 @@ asks its next helper. erase drops the cached token git saw rejected; store does 
 pub struct ProfileArg {
     /// The profile to use
     #[arg(
-        long, short = 'p', env = "SFCRED_PROFILE", default_value = DEFAULT_PROFILE, value_name = "NAME",
+        long, short = 'p', env = env_vars::PROFILE.name, default_value = DEFAULT_PROFILE, value_name = "NAME",
         add = ArgValueCandidates::new(profile_names)
     )]
     pub profile: String,
@@ -100,7 +106,10 @@ pub struct ProfileArg {
 
 /// Completes profile names from the settings at completion time.
 fn profile_names() -> Vec<CompletionCandidate> {
-    let settings = crate::settings::settings_dir().and_then(|dir| crate::settings::Settings::load(&dir));
+    let ctx = crate::context::Context::from_env();
+    let Ok(settings) = ctx.config_dir().map(|dir| crate::settings::Settings::load(dir)) else {
+        return Vec::new();
+    };
     let Ok(settings) = settings else { return Vec::new() };
     settings
         .profiles()
@@ -140,10 +149,13 @@ pub struct LoginArgs {
     #[arg(long, value_name = "DURATION", default_value = "30m")]
     pub ttl: String,
     /// Which keychain holds the secrets; keyutils forgets them at reboot
-    #[arg(long, value_enum, env = "SFCRED_STORE", value_name = "STORE", default_value_t = StoreKind::platform_default())]
+    #[arg(
+        long, env = env_vars::STORE.name, value_name = "STORE", default_value_t = StoreKind::platform_default(),
+        value_parser = stores()
+    )]
     pub store: StoreKind,
     /// Where tokens are cached: a user-only file, the keychain, or nowhere
-    #[arg(long, value_enum, value_name = "CACHE", default_value_t = CacheKind::File)]
+    #[arg(long, value_name = "CACHE", default_value_t = CacheKind::File, value_parser = caches())]
     pub cache: CacheKind,
     /// Save without checking the setup with Salesforce first
     #[arg(long)]
@@ -153,23 +165,13 @@ pub struct LoginArgs {
     pub no_input: bool,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum TokenFormat {
-    /// One JSON object with the token and its details
-    Json,
-    /// The bare access token
-    Token,
-    /// A Kubernetes-style ExecCredential (apiVersion from KUBERNETES_EXEC_INFO)
-    ExecCredential,
-}
-
 #[derive(Debug, Args)]
 pub struct TokenArgs {
     #[command(flatten)]
     pub profile: ProfileArg,
     /// What to print
-    #[arg(long, value_enum, default_value_t = TokenFormat::Json, value_name = "FORMAT")]
-    pub format: TokenFormat,
+    #[arg(long, default_value_t = Format::Json, value_name = "FORMAT", value_parser = formats())]
+    pub format: Format,
     /// Serve a cached token only if it stays valid this long, like 60s or 10m
     #[arg(long, value_name = "DURATION", default_value = "60s")]
     pub min_valid: String,
@@ -190,7 +192,7 @@ pub struct KeygenArgs {
     #[command(flatten)]
     pub profile: ProfileArg,
     /// The key size
-    #[arg(long, value_enum, default_value = "2048", value_name = "BITS")]
+    #[arg(long, default_value = "2048", value_name = "BITS", value_parser = key_sizes())]
     pub bits: KeyBits,
     /// How many days the certificate is valid
     #[arg(long, default_value_t = 365, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=3650))]
@@ -205,7 +207,10 @@ pub struct KeygenArgs {
     #[arg(long, value_name = "PATH")]
     pub key_out: Option<PathBuf>,
     /// Which keychain to store the key in
-    #[arg(long, value_enum, env = "SFCRED_STORE", value_name = "STORE", default_value_t = StoreKind::platform_default())]
+    #[arg(
+        long, env = env_vars::STORE.name, value_name = "STORE", default_value_t = StoreKind::platform_default(),
+        value_parser = stores()
+    )]
     pub store: StoreKind,
     /// Replace a key the profile already has
     #[arg(long)]
@@ -227,8 +232,8 @@ pub struct DoctorArgs {
 #[derive(Debug, Args)]
 pub struct GitCredentialArgs {
     /// What git asks
-    #[arg(value_enum)]
-    pub operation: GitOperation,
+    #[arg(value_parser = git_operations())]
+    pub operation: Operation,
     /// The profile to answer with; by default the one whose instance or login host is git's host
     #[arg(long, short = 'p', value_name = "NAME", add = ArgValueCandidates::new(profile_names))]
     pub profile: Option<String>,
@@ -248,7 +253,7 @@ pub struct EnvArgs {
     #[command(flatten)]
     pub profile: ProfileArg,
     /// The shell to print for; by default the one in $SHELL
-    #[arg(long, value_enum, value_name = "SHELL")]
+    #[arg(long, value_name = "SHELL", value_parser = shells())]
     pub shell: Option<Shell>,
 }
 
@@ -272,6 +277,123 @@ pub struct ProfilesArgs {
     /// Print JSON instead of a table
     #[arg(long)]
     pub json: bool,
+}
+
+/// A parser that offers `values` (name, help) and yields the domain type they name.
+fn choices<T>(
+    values: impl IntoIterator<Item = (&'static str, Option<&'static str>)>,
+) -> impl TypedValueParser<Value = T>
+where
+    T: FromStr + Clone + Send + Sync + 'static,
+    T::Err: std::fmt::Debug,
+{
+    let values = values.into_iter().map(|(name, help)| PossibleValue::new(name).help(help));
+    PossibleValuesParser::new(values).map(|name| name.parse::<T>().expect("every offered value parses"))
+}
+
+fn stores() -> impl TypedValueParser<Value = StoreKind> {
+    choices(StoreKind::CHOICES.map(|kind| (kind.name(), Some(kind.about()))))
+}
+
+fn caches() -> impl TypedValueParser<Value = CacheKind> {
+    choices(CacheKind::CHOICES.map(|kind| (kind.name(), Some(kind.about()))))
+}
+
+fn key_sizes() -> impl TypedValueParser<Value = KeyBits> {
+    choices([("2048", None), ("3072", None), ("4096", None)])
+}
+
+fn formats() -> impl TypedValueParser<Value = Format> {
+    choices(Format::ALL.map(|format| (format.name(), Some(format.about()))))
+}
+
+fn git_operations() -> impl TypedValueParser<Value = Operation> {
+    choices(Operation::ALL.map(|op| (op.name(), Some(op.about()))))
+}
+
+fn shells() -> impl TypedValueParser<Value = Shell> {
+    choices(Shell::ALL.map(|shell| (shell.name(), None)))
+}
+
+impl From<LoginArgs> for commands::login::Options {
+    fn from(args: LoginArgs) -> Self {
+        let key = match (args.key_file, args.key_stdin) {
+            (_, true) => KeySource::Stdin,
+            (Some(path), false) => KeySource::File(path),
+            (None, false) => KeySource::Stored,
+        };
+        commands::login::Options {
+            profile: args.profile.profile,
+            username: args.username,
+            client_id: args.client_id.map(|id| SecretString::from(id.trim().to_owned())),
+            key,
+            cert: args.cert,
+            sandbox: args.sandbox,
+            login_url: args.login_url,
+            audience: args.audience,
+            ttl: args.ttl,
+            store: args.store,
+            cache: args.cache,
+            verify: !args.no_verify,
+            no_input: args.no_input,
+        }
+    }
+}
+
+impl From<KeygenArgs> for commands::keygen::Options {
+    fn from(args: KeygenArgs) -> Self {
+        commands::keygen::Options {
+            profile: args.profile.profile,
+            bits: args.bits,
+            days: args.days,
+            common_name: args.cn,
+            cert_out: args.cert_out,
+            key_out: args.key_out,
+            store: args.store,
+            force: args.force,
+        }
+    }
+}
+
+impl From<DoctorArgs> for commands::doctor::Options {
+    fn from(args: DoctorArgs) -> Self {
+        commands::doctor::Options { profile: args.profile.profile, offline: args.offline, json: args.json }
+    }
+}
+
+impl From<TokenArgs> for commands::token::Options {
+    fn from(args: TokenArgs) -> Self {
+        commands::token::Options {
+            profile: args.profile.profile,
+            format: args.format,
+            min_valid: args.min_valid,
+            refresh: args.refresh,
+        }
+    }
+}
+
+impl From<GitCredentialArgs> for commands::git_credential::Options {
+    fn from(args: GitCredentialArgs) -> Self {
+        commands::git_credential::Options { operation: args.operation, profile: args.profile }
+    }
+}
+
+impl From<ExecArgs> for commands::exec::Options {
+    fn from(args: ExecArgs) -> Self {
+        commands::exec::Options { profile: args.profile.profile, command: args.command }
+    }
+}
+
+impl From<EnvArgs> for commands::env::Options {
+    fn from(args: EnvArgs) -> Self {
+        commands::env::Options { profile: args.profile.profile, shell: args.shell }
+    }
+}
+
+impl From<LogoutArgs> for commands::logout::Options {
+    fn from(args: LogoutArgs) -> Self {
+        commands::logout::Options { profile: args.profile.profile, all: args.all }
+    }
 }
 
 #[cfg(test)]

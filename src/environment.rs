@@ -3,43 +3,52 @@
 //! `SFCRED_PRIVATE_KEY_FILE`, and `SFCRED_LOGIN_URL` or `SFCRED_SANDBOX=1`. When
 //! `SFCRED_CLIENT_ID` is set, it is the profile; the settings file is not read.
 
-use std::path::Path;
+use secrecy::{ExposeSecret, SecretString};
 
-use secrecy::SecretString;
+use crate::context::EnvironmentProfile;
+use crate::env_vars;
+use crate::private_key::{self, KeyError, RsaPrivateKey};
+use crate::profile::{
+    self, CacheKind, InvalidSetting, LoginUrl, PRODUCTION_LOGIN_URL, Profile, SANDBOX_LOGIN_URL, StoreKind,
+};
+use crate::signer::{KeyOrigin, SoftwareKey};
 
-use crate::cache::CacheKind;
-use crate::error::Error;
-use crate::keychain::{ProfileSecrets, StoreKind};
-use crate::private_key::RsaPrivateKey;
-use crate::profile::{self, LoginUrl, PRODUCTION_LOGIN_URL, Profile, SANDBOX_LOGIN_URL};
-
-pub const CLIENT_ID: &str = "SFCRED_CLIENT_ID";
-pub const USERNAME: &str = "SFCRED_USERNAME";
-pub const PRIVATE_KEY: &str = "SFCRED_PRIVATE_KEY";
-pub const PRIVATE_KEY_FILE: &str = "SFCRED_PRIVATE_KEY_FILE";
-pub const LOGIN_URL: &str = "SFCRED_LOGIN_URL";
-pub const SANDBOX: &str = "SFCRED_SANDBOX";
-
-fn var(name: &str) -> Option<String> {
-    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
+#[derive(Debug, thiserror::Error)]
+pub enum EnvironmentError {
+    #[error("{name} is not set")]
+    Missing { name: &'static str },
+    #[error(transparent)]
+    Invalid(#[from] InvalidSetting),
+    #[error(transparent)]
+    Key(#[from] KeyError),
 }
 
-/// The environment's profile, when `SFCRED_CLIENT_ID` is set.
-pub fn profile() -> Result<Option<Profile>, Error> {
-    if var(CLIENT_ID).is_none() {
-        return Ok(None);
+impl EnvironmentError {
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            EnvironmentError::Missing { name } => Some(format!(
+                "set {name} too: a profile from the environment needs SFCRED_CLIENT_ID, SFCRED_USERNAME and \
+                 SFCRED_PRIVATE_KEY or SFCRED_PRIVATE_KEY_FILE (README: CI jobs and containers)"
+            )),
+            EnvironmentError::Invalid(_) => Some("see the accepted values in sfcred help COMMAND".into()),
+            EnvironmentError::Key(e) => e.hint(),
+        }
     }
-    let username = var(USERNAME).ok_or(Error::MissingEnv { name: USERNAME })?;
-    let sandbox = var(SANDBOX).is_some_and(|v| v != "0" && !v.eq_ignore_ascii_case("false"));
-    let login_url = match (var(LOGIN_URL), sandbox) {
-        (Some(url), _) => LoginUrl::parse(&url)?,
+}
+
+/// The environment's profile.
+pub fn profile(vars: &EnvironmentProfile) -> Result<Profile, EnvironmentError> {
+    let username =
+        vars.username.clone().ok_or(EnvironmentError::Missing { name: env_vars::USERNAME.name })?;
+    let login_url = match (&vars.login_url, vars.sandbox) {
+        (Some(url), _) => LoginUrl::parse(url)?,
         (None, true) => LoginUrl::parse(SANDBOX_LOGIN_URL)?,
         (None, false) => LoginUrl::parse(PRODUCTION_LOGIN_URL)?,
     };
     let audience = profile::default_audience(&login_url).to_owned();
     // Named after who and where, so that a changed environment never reuses a token.
     let name = format!("env-{:016x}", fnv1a(&format!("{username}\n{login_url}\n{audience}")));
-    Ok(Some(Profile {
+    Ok(Profile {
         name,
         username,
         login_url,
@@ -50,20 +59,27 @@ pub fn profile() -> Result<Option<Profile>, Error> {
         instance_url: None,
         connect_timeout: profile::DEFAULT_CONNECT_TIMEOUT,
         request_timeout: profile::DEFAULT_REQUEST_TIMEOUT,
-    }))
+    })
 }
 
-/// The consumer key and private key from the environment.
-pub fn secrets() -> Result<ProfileSecrets, Error> {
-    let client_id = var(CLIENT_ID).ok_or(Error::MissingEnv { name: CLIENT_ID })?;
-    let private_key = match (var(PRIVATE_KEY), var(PRIVATE_KEY_FILE)) {
-        (Some(pem), _) => RsaPrivateKey::from_pem(pem.as_bytes(), PRIVATE_KEY)?,
-        (None, Some(path)) => crate::login::read_key_file(Path::new(&path))?,
+/// The consumer key from the environment.
+pub fn client_id(vars: &EnvironmentProfile) -> Result<SecretString, EnvironmentError> {
+    vars.client_id.clone().ok_or(EnvironmentError::Missing { name: env_vars::CLIENT_ID.name })
+}
+
+/// The environment's key, as a signer.
+pub fn signer(vars: &EnvironmentProfile) -> Result<SoftwareKey, EnvironmentError> {
+    let (key, variable) = match (&vars.private_key, &vars.private_key_file) {
+        (Some(pem), _) => {
+            let name = env_vars::PRIVATE_KEY.name;
+            (RsaPrivateKey::from_pem(pem.expose_secret().as_bytes(), name)?, name)
+        }
+        (None, Some(path)) => (private_key::read_key_file(path)?, env_vars::PRIVATE_KEY_FILE.name),
         (None, None) => {
-            return Err(Error::MissingEnv { name: "SFCRED_PRIVATE_KEY or SFCRED_PRIVATE_KEY_FILE" });
+            return Err(EnvironmentError::Missing { name: "SFCRED_PRIVATE_KEY or SFCRED_PRIVATE_KEY_FILE" });
         }
     };
-    Ok(ProfileSecrets { private_key, client_id: SecretString::from(client_id.trim().to_owned()) })
+    Ok(SoftwareKey::new(key, KeyOrigin::Environment(variable)))
 }
 
 /// FNV-1a: a stable, dependency-free hash for naming, not for security.

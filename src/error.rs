@@ -1,17 +1,24 @@
-//! The one error type the binary reports, its class (which picks the exit code) and
-//! the hint that tells the user what to do next.
+//! The one error type the binary reports: each layer's error, wrapped, with its class
+//! (which owns the exit code and the JSON protocol's `kind`) and the hint that tells the
+//! user what to do next.
 
 use std::time::Duration;
 
 use crate::cache::CacheError;
+use crate::certificate::CertificateError;
+use crate::context::ContextError;
+use crate::environment::EnvironmentError;
 use crate::exchange::ExchangeError;
 use crate::keychain::KeychainError;
 use crate::private_key::KeyError;
 use crate::profile::{InvalidSetting, format_duration};
 use crate::settings::SettingsError;
+use crate::signer::SignError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
+    #[error(transparent)]
+    Context(#[from] ContextError),
     #[error(transparent)]
     Settings(#[from] SettingsError),
     #[error(transparent)]
@@ -19,19 +26,21 @@ pub enum Error {
     #[error(transparent)]
     Key(#[from] KeyError),
     #[error(transparent)]
+    Environment(#[from] EnvironmentError),
+    #[error(transparent)]
     Exchange(#[from] ExchangeError),
     #[error(transparent)]
     Cache(#[from] CacheError),
     #[error(transparent)]
     Invalid(#[from] InvalidSetting),
+    #[error(transparent)]
+    Sign(#[from] SignError),
+    #[error(transparent)]
+    Certificate(#[from] CertificateError),
     #[error("--min-valid {} is not shorter than profile {profile:?}'s token lifetime ({})", format_duration(*min_valid), format_duration(*ttl))]
     MinValidTooLong { min_valid: Duration, ttl: Duration, profile: String },
     #[error("missing {what}")]
     MissingInput { what: &'static str, flag: &'static str },
-    #[error("{name} is not set")]
-    MissingEnv { name: &'static str },
-    #[error("cannot sign the assertion: {0}")]
-    Sign(String),
     #[error("cannot make a key pair: {0}")]
     Keygen(String),
     #[error("bad {protocol} request: {reason}")]
@@ -42,8 +51,6 @@ pub enum Error {
     WouldReplace { what: String },
     #[error("cannot write {path}: {source}")]
     Write { path: std::path::PathBuf, source: std::io::Error },
-    #[error(transparent)]
-    Certificate(#[from] crate::certificate::CertificateError),
     #[error("the key does not match the certificate {path}")]
     KeyCertificateMismatch { path: std::path::PathBuf },
     #[error("cannot write the output: {0}")]
@@ -52,7 +59,7 @@ pub enum Error {
     Prompt { what: &'static str, reason: String },
 }
 
-/// What kind of failure: each class has its own exit code.
+/// What kind of failure: each class has its own exit code and JSON `kind`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ErrorClass {
     /// Bad flags, settings or input files.
@@ -68,20 +75,42 @@ pub enum ErrorClass {
     Other,
 }
 
+impl ErrorClass {
+    /// The exit code README documents for the class.
+    pub fn exit_code(self) -> u8 {
+        match self {
+            ErrorClass::Other => 1,
+            ErrorClass::Usage => 2,
+            ErrorClass::NotLoggedIn => 3,
+            ErrorClass::Rejected => 4,
+            ErrorClass::Unavailable => 5,
+            ErrorClass::Keychain => 6,
+        }
+    }
+
+    /// The `kind` of the JSON protocol's error object; stable across versions.
+    pub fn kind(self) -> &'static str {
+        match self {
+            ErrorClass::Usage => "bad_request",
+            ErrorClass::NotLoggedIn => "not_logged_in",
+            ErrorClass::Rejected => "rejected",
+            ErrorClass::Unavailable => "unavailable",
+            ErrorClass::Keychain => "keychain",
+            ErrorClass::Other => "other",
+        }
+    }
+}
+
 impl Error {
     pub fn class(&self) -> ErrorClass {
         match self {
+            Error::Context(ContextError::NoCacheDir) => ErrorClass::Other,
+            Error::Context(_) => ErrorClass::Usage,
             Error::Settings(SettingsError::UnknownProfile { .. }) => ErrorClass::NotLoggedIn,
-            Error::Settings(SettingsError::Parse { .. } | SettingsError::NoDirectory) => ErrorClass::Usage,
+            Error::Settings(SettingsError::Parse { .. }) => ErrorClass::Usage,
             Error::Settings(_) => ErrorClass::Other,
-            Error::Keychain(KeychainError::Missing { .. } | KeychainError::Damaged { .. }) => {
-                ErrorClass::NotLoggedIn
-            }
-            Error::Keychain(KeychainError::UnknownStore { .. } | KeychainError::BadTimeout { .. }) => {
-                ErrorClass::Usage
-            }
-            Error::Keychain(_) => ErrorClass::Keychain,
-            Error::Key(_) | Error::Invalid(_) | Error::MissingInput { .. } | Error::MissingEnv { .. } => {
+            Error::Keychain(e) | Error::Cache(CacheError::Keychain(e)) => keychain_class(e),
+            Error::Key(_) | Error::Invalid(_) | Error::Environment(_) | Error::MissingInput { .. } => {
                 ErrorClass::Usage
             }
             Error::BadRequest { .. } | Error::Exec { .. } => ErrorClass::Usage,
@@ -89,7 +118,7 @@ impl Error {
                 ErrorClass::Usage
             }
             Error::Write { .. } => ErrorClass::Other,
-            Error::MinValidTooLong { .. } | Error::Cache(CacheError::BadLockWait { .. }) => ErrorClass::Usage,
+            Error::MinValidTooLong { .. } => ErrorClass::Usage,
             Error::Cache(CacheError::LockTimeout { .. }) => ErrorClass::Unavailable,
             Error::Cache(_) => ErrorClass::Other,
             Error::Exchange(ExchangeError::Rejected { .. }) => ErrorClass::Rejected,
@@ -98,11 +127,23 @@ impl Error {
         }
     }
 
+    /// The process's exit code: the class's, except for a command `exec` could not run,
+    /// which exits as env(1) and shells do (127: not found, 126: cannot run).
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            Error::Exec { source, .. } if source.kind() == std::io::ErrorKind::NotFound => 127,
+            Error::Exec { .. } => 126,
+            _ => self.class().exit_code(),
+        }
+    }
+
     pub fn hint(&self) -> Option<String> {
         match self {
+            Error::Context(e) => Some(e.hint()),
             Error::Settings(e) => e.hint(),
             Error::Keychain(e) => e.hint(),
             Error::Key(e) => e.hint(),
+            Error::Environment(e) => e.hint(),
             Error::Exchange(e) => e.hint(),
             Error::Cache(e) => e.hint(),
             Error::MinValidTooLong { profile, .. } => Some(format!(
@@ -122,10 +163,6 @@ impl Error {
             Error::KeyCertificateMismatch { .. } => {
                 Some("give the certificate uploaded for this key, or the key of this certificate".into())
             }
-            Error::MissingEnv { name } => Some(format!(
-                "set {name} too: a profile from the environment needs SFCRED_CLIENT_ID, SFCRED_USERNAME and \
-                 SFCRED_PRIVATE_KEY or SFCRED_PRIVATE_KEY_FILE (README: CI jobs and containers)"
-            )),
             Error::MissingInput { flag, .. } => {
                 Some(format!("pass {flag}, or run in a terminal to be asked"))
             }
@@ -134,6 +171,38 @@ impl Error {
                 Some("try again; if it persists, make the key elsewhere and log in with --key-file".into())
             }
             Error::Prompt { .. } => Some("pass the value as a flag".into()),
+        }
+    }
+
+    /// Whoever read our output went away: nothing is left to say, and nothing failed.
+    pub fn is_broken_pipe(&self) -> bool {
+        matches!(self, Error::Output(e) if e.kind() == std::io::ErrorKind::BrokenPipe)
+    }
+}
+
+fn keychain_class(error: &KeychainError) -> ErrorClass {
+    match error {
+        KeychainError::Missing { .. } | KeychainError::Damaged { .. } => ErrorClass::NotLoggedIn,
+        _ => ErrorClass::Keychain,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_class_has_its_documented_code_and_kind() {
+        let classes = [
+            (ErrorClass::Other, 1, "other"),
+            (ErrorClass::Usage, 2, "bad_request"),
+            (ErrorClass::NotLoggedIn, 3, "not_logged_in"),
+            (ErrorClass::Rejected, 4, "rejected"),
+            (ErrorClass::Unavailable, 5, "unavailable"),
+            (ErrorClass::Keychain, 6, "keychain"),
+        ];
+        for (class, code, kind) in classes {
+            assert_eq!((class.exit_code(), class.kind()), (code, kind));
         }
     }
 }

@@ -22,6 +22,8 @@ pub enum ExchangeError {
     TimedOut { url: Url, timeout: Duration },
     #[error("{url} answered HTTP {status} with {what}, not a token")]
     BadAnswer { url: Url, status: u16, what: String },
+    #[error("{url} is not trusted: {reason}")]
+    Untrusted { url: Url, reason: String },
     #[error("{url} redirected the token request to {location}")]
     Redirected { url: Url, location: String },
 }
@@ -34,6 +36,12 @@ impl ExchangeError {
             }
             ExchangeError::Unreachable { .. } => Some(
                 "check the login URL and your network; proxies come from HTTPS_PROXY and NO_PROXY".into(),
+            ),
+            ExchangeError::Untrusted { .. } => Some(
+                "this machine does not trust the server's certificate. Behind a TLS-inspecting proxy or with \
+                 a private CA, add that CA's certificate to the OS trust store (update-ca-certificates) or \
+                 point SSL_CERT_FILE at a PEM bundle that holds it"
+                    .into(),
             ),
             ExchangeError::TimedOut { .. } => Some(
                 "try again; connect_timeout and request_timeout in the profile's settings set the waits"
@@ -219,7 +227,9 @@ pub fn is_transient(error: &ExchangeError) -> bool {
     match error {
         ExchangeError::Unreachable { .. } | ExchangeError::TimedOut { .. } => true,
         ExchangeError::BadAnswer { status, .. } => *status >= 500,
-        ExchangeError::Rejected { .. } | ExchangeError::Redirected { .. } => false,
+        ExchangeError::Rejected { .. }
+        | ExchangeError::Redirected { .. }
+        | ExchangeError::Untrusted { .. } => false,
     }
 }
 
@@ -329,12 +339,26 @@ fn network_error(url: &Url, timeout: Duration, error: reqwest::Error) -> Exchang
     }
     // reqwest's own message is generic; the innermost cause says what happened.
     let mut reason = error.to_string();
+    let mut untrusted = false;
     let mut source = std::error::Error::source(&error);
     while let Some(cause) = source {
         reason = cause.to_string();
+        untrusted |= is_certificate_error(cause);
         source = cause.source();
     }
-    ExchangeError::Unreachable { url: url.clone(), reason }
+    match untrusted {
+        true => ExchangeError::Untrusted { url: url.clone(), reason },
+        false => ExchangeError::Unreachable { url: url.clone(), reason },
+    }
+}
+
+/// A TLS handshake that failed on the server's certificate (rustls hides inside io::Error).
+fn is_certificate_error(cause: &(dyn std::error::Error + 'static)) -> bool {
+    let tls = cause.downcast_ref::<rustls::Error>().or_else(|| {
+        let inner = cause.downcast_ref::<std::io::Error>()?.get_ref()?;
+        inner.downcast_ref::<rustls::Error>()
+    });
+    matches!(tls, Some(rustls::Error::InvalidCertificate(_)))
 }
 
 #[cfg(test)]

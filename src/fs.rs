@@ -1,7 +1,50 @@
-//! File writes that never leave a half-written file behind.
+//! File reads that never block on a FIFO or device, and writes that never leave a
+//! half-written file behind.
 
-use std::io::Write;
+use std::fs::File;
+use std::io::{Read, Write};
 use std::path::Path;
+
+/// Opens `path` for reading without blocking (a FIFO would wait for a writer forever)
+/// and, unless `follow`, without following a symbolic link.
+pub fn open_for_reading(path: &Path, follow: bool) -> std::io::Result<File> {
+    let mut options = std::fs::OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    {
+        let no_follow = if follow { 0 } else { libc::O_NOFOLLOW };
+        std::os::unix::fs::OpenOptionsExt::custom_flags(&mut options, libc::O_NONBLOCK | no_follow);
+    }
+    #[cfg(not(unix))]
+    let _ = follow;
+    options.open(path)
+}
+
+/// Reads a regular file of at most `max_bytes`; `None` when there is none. Anything else
+/// at the path (a FIFO, a directory, a device) is an error, as is a larger file.
+pub fn read_regular(path: &Path, max_bytes: u64) -> std::io::Result<Option<Vec<u8>>> {
+    let mut file = match open_for_reading(path, true) {
+        Ok(file) => file,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(e),
+    };
+    let meta = file.metadata()?;
+    if !meta.is_file() {
+        return Err(std::io::Error::new(std::io::ErrorKind::InvalidInput, "it is not a regular file"));
+    }
+    read_bounded(&mut file, max_bytes).map(Some)
+}
+
+/// Reads to the end, refusing more than `max_bytes`.
+pub fn read_bounded(file: &mut impl Read, max_bytes: u64) -> std::io::Result<Vec<u8>> {
+    let mut bytes = Vec::new();
+    file.take(max_bytes + 1).read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > max_bytes {
+        let message = format!("it is over {} KiB", max_bytes / 1024);
+        return Err(std::io::Error::new(std::io::ErrorKind::InvalidData, message));
+    }
+    Ok(bytes)
+}
 
 /// Writes `bytes` to a temporary file beside `path`, syncs it and renames it over
 /// `path`, so readers see either the old content or the new. The file is user-only.
@@ -28,9 +71,17 @@ pub fn create_private_dir(dir: &Path) -> std::io::Result<()> {
     builder.create(dir)
 }
 
-/// Writes a new file for the user, replacing one only when `replace`; `private` files
-/// are 0600.
-pub fn write_new(path: &Path, bytes: &[u8], replace: bool, private: bool) -> std::io::Result<()> {
+/// Who may read a new file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Readers {
+    /// The user alone (0600): a private key.
+    User,
+    /// Anyone (0644): a certificate.
+    Anyone,
+}
+
+/// Writes a new file, replacing one only when `replace`.
+pub fn write_new(path: &Path, bytes: &[u8], replace: bool, readers: Readers) -> std::io::Result<()> {
     let mut options = std::fs::OpenOptions::new();
     options.write(true);
     match replace {
@@ -38,6 +89,37 @@ pub fn write_new(path: &Path, bytes: &[u8], replace: bool, private: bool) -> std
         false => options.create_new(true),
     };
     #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, if private { 0o600 } else { 0o644 });
+    std::os::unix::fs::OpenOptionsExt::mode(
+        &mut options,
+        if readers == Readers::User { 0o600 } else { 0o644 },
+    );
+    #[cfg(not(unix))]
+    let _ = readers;
     options.open(path)?.write_all(bytes)
+}
+
+#[cfg(all(test, unix))]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_fifo_is_refused_not_waited_on() {
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("f");
+        let c_path = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+        // SAFETY: a valid NUL-terminated path.
+        assert_eq!(unsafe { libc::mkfifo(c_path.as_ptr(), 0o600) }, 0);
+        let err = read_regular(&fifo, 1024).unwrap_err();
+        assert!(err.to_string().contains("not a regular file"), "{err}");
+        assert!(read_regular(&dir.path().join("none"), 1024).unwrap().is_none());
+    }
+
+    #[test]
+    fn large_files_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("big");
+        std::fs::write(&path, vec![b'x'; 2048]).unwrap();
+        assert!(read_regular(&path, 1024).unwrap_err().to_string().contains("over 1 KiB"));
+        assert_eq!(read_regular(&path, 2048).unwrap().unwrap().len(), 2048);
+    }
 }

@@ -8,91 +8,35 @@ use std::time::Duration;
 
 use keyring_core::{CredentialStore, Entry};
 use secrecy::{ExposeSecret, SecretString};
-use serde::{Deserialize, Serialize};
 
 use crate::private_key::RsaPrivateKey;
+use crate::profile::StoreKind;
 
 const SERVICE: &str = "sfcred";
-pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(20);
 
-/// Which keychain a profile's secrets live in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
-#[serde(rename_all = "kebab-case")]
-pub enum StoreKind {
-    /// Secret Service over D-Bus (GNOME Keyring, KWallet): the Linux default.
-    SecretService,
-    /// The Linux kernel key retention service: needs no daemon, forgets everything at reboot.
-    Keyutils,
-    /// The macOS login keychain.
-    MacosKeychain,
-    /// Windows Credential Manager.
-    WindowsCredentialManager,
-    /// No store: the secrets come from SFCRED_* environment variables (CI, containers).
-    #[value(skip)]
-    Environment,
-}
-
-impl StoreKind {
-    pub fn platform_default() -> StoreKind {
-        if cfg!(target_os = "macos") {
-            StoreKind::MacosKeychain
-        } else if cfg!(windows) {
-            StoreKind::WindowsCredentialManager
-        } else {
-            StoreKind::SecretService
-        }
-    }
-
-    /// `SFCRED_STORE` when set, else `configured`.
-    pub fn from_env_or(configured: StoreKind) -> Result<StoreKind, KeychainError> {
-        match std::env::var("SFCRED_STORE") {
-            Ok(name) if !name.is_empty() => <StoreKind as clap::ValueEnum>::from_str(&name, true)
-                .map_err(|_| KeychainError::UnknownStore { name }),
-            _ => Ok(configured),
-        }
-    }
-
-    pub fn name(self) -> &'static str {
-        match self {
-            StoreKind::SecretService => "secret-service",
-            StoreKind::Keyutils => "keyutils",
-            StoreKind::MacosKeychain => "macos-keychain",
-            StoreKind::WindowsCredentialManager => "windows-credential-manager",
-            StoreKind::Environment => "environment",
-        }
-    }
-
-    fn open(self) -> Result<Arc<CredentialStore>, String> {
-        if self == StoreKind::Environment {
-            return Err("the environment holds secrets, it does not store them".into());
-        }
-        let unsupported = || Err(format!("the {} store is not available on this system", self.name()));
-        match self {
-            #[cfg(target_os = "linux")]
-            StoreKind::SecretService => zbus_secret_service_keyring_store::Store::new()
-                .map(|s| s as Arc<CredentialStore>)
-                .map_err(|e| e.to_string()),
-            #[cfg(target_os = "linux")]
-            StoreKind::Keyutils => linux_keyutils_keyring_store::Store::new()
-                .map(|s| s as Arc<CredentialStore>)
-                .map_err(|e| e.to_string()),
-            #[cfg(target_os = "macos")]
-            StoreKind::MacosKeychain => apple_native_keyring_store::keychain::Store::new()
-                .map(|s| s as Arc<CredentialStore>)
-                .map_err(|e| e.to_string()),
-            #[cfg(windows)]
-            StoreKind::WindowsCredentialManager => windows_native_keyring_store::Store::new()
-                .map(|s| s as Arc<CredentialStore>)
-                .map_err(|e| e.to_string()),
-            #[allow(unreachable_patterns)]
-            _ => unsupported(),
-        }
-    }
-}
-
-impl std::fmt::Display for StoreKind {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.name())
+/// Opens the keyring-core store behind `kind`.
+fn open_store(kind: StoreKind) -> Result<Arc<CredentialStore>, String> {
+    let unsupported = || Err(format!("the {kind} store is not available on this system"));
+    match kind {
+        StoreKind::Environment => Err("the environment holds secrets, it does not store them".into()),
+        #[cfg(target_os = "linux")]
+        StoreKind::SecretService => zbus_secret_service_keyring_store::Store::new()
+            .map(|s| s as Arc<CredentialStore>)
+            .map_err(|e| e.to_string()),
+        #[cfg(target_os = "linux")]
+        StoreKind::Keyutils => linux_keyutils_keyring_store::Store::new()
+            .map(|s| s as Arc<CredentialStore>)
+            .map_err(|e| e.to_string()),
+        #[cfg(target_os = "macos")]
+        StoreKind::MacosKeychain => apple_native_keyring_store::keychain::Store::new()
+            .map(|s| s as Arc<CredentialStore>)
+            .map_err(|e| e.to_string()),
+        #[cfg(windows)]
+        StoreKind::WindowsCredentialManager => windows_native_keyring_store::Store::new()
+            .map(|s| s as Arc<CredentialStore>)
+            .map_err(|e| e.to_string()),
+        #[allow(unreachable_patterns)]
+        _ => unsupported(),
     }
 }
 
@@ -108,10 +52,6 @@ pub enum KeychainError {
     Damaged { store: StoreKind, profile: String, what: &'static str, reason: String },
     #[error("the {store} keychain failed while {action}: {reason}")]
     Failed { store: StoreKind, action: String, reason: String },
-    #[error("SFCRED_STORE={name:?} names no keychain store")]
-    UnknownStore { name: String },
-    #[error("SFCRED_KEYCHAIN_TIMEOUT={value:?} is not a duration")]
-    BadTimeout { value: String },
 }
 
 impl KeychainError {
@@ -142,10 +82,6 @@ impl KeychainError {
                     .into()
             }
             KeychainError::Failed { .. } => "is the keychain locked? unlock it and try again".into(),
-            KeychainError::UnknownStore { .. } => {
-                "use one of: secret-service, keyutils, macos-keychain, windows-credential-manager".into()
-            }
-            KeychainError::BadTimeout { .. } => "write it like 5s or 1m".into(),
         })
     }
 
@@ -153,14 +89,6 @@ impl KeychainError {
     pub fn is_missing(&self) -> bool {
         matches!(self, KeychainError::Missing { .. })
     }
-}
-
-/// What a profile keeps in the keychain.
-#[derive(Debug)]
-pub struct ProfileSecrets {
-    pub private_key: RsaPrivateKey,
-    /// The connected app's consumer key: the JWT `iss` claim.
-    pub client_id: SecretString,
 }
 
 const KEY_ACCOUNT: &str = "private-key";
@@ -176,30 +104,15 @@ pub struct Keychain {
 }
 
 impl Keychain {
-    pub fn open(kind: StoreKind) -> Result<Keychain, KeychainError> {
-        let timeout = match std::env::var("SFCRED_KEYCHAIN_TIMEOUT") {
-            Ok(value) if !value.is_empty() => {
-                crate::profile::parse_duration(&value).map_err(|_| KeychainError::BadTimeout { value })?
-            }
-            _ => DEFAULT_TIMEOUT,
-        };
-        let store = bounded(kind, timeout, "connecting", move || kind.open())?
+    /// Connects to the `kind` keychain; no call, this one included, waits over `timeout`.
+    pub fn open(kind: StoreKind, timeout: Duration) -> Result<Keychain, KeychainError> {
+        let store = bounded(kind, timeout, "connecting", move || open_store(kind))?
             .map_err(|reason| KeychainError::Unavailable { store: kind, reason })?;
         Ok(Keychain { store, kind, timeout })
     }
 
-    /// The keychain a saved profile uses (`SFCRED_STORE` overriding its setting).
-    pub fn for_profile(profile: &crate::profile::Profile) -> Result<Keychain, KeychainError> {
-        Keychain::open(StoreKind::from_env_or(profile.store)?)
-    }
-
     pub fn kind(&self) -> StoreKind {
         self.kind
-    }
-
-    pub fn read(&self, profile: &str) -> Result<ProfileSecrets, KeychainError> {
-        let private_key = self.read_private_key(profile)?;
-        Ok(ProfileSecrets { private_key, client_id: self.read_client_id(profile)? })
     }
 
     pub fn read_client_id(&self, profile: &str) -> Result<SecretString, KeychainError> {
@@ -217,9 +130,15 @@ impl Keychain {
         })
     }
 
-    pub fn write(&self, profile: &str, secrets: &ProfileSecrets) -> Result<(), KeychainError> {
-        self.write_private_key(profile, &secrets.private_key)?;
-        let client_id = secrets.client_id.expose_secret().to_owned();
+    /// Stores a profile's private key and consumer key.
+    pub fn write(
+        &self,
+        profile: &str,
+        key: &RsaPrivateKey,
+        client_id: &SecretString,
+    ) -> Result<(), KeychainError> {
+        self.write_private_key(profile, key)?;
+        let client_id = client_id.expose_secret().to_owned();
         self.call(profile, CLIENT_ID_ACCOUNT, "storing the consumer key", move |e| e.set_password(&client_id))
     }
 
@@ -336,20 +255,6 @@ fn bounded<T: Send + 'static>(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn store_names_match_their_settings_spelling() {
-        for kind in [
-            StoreKind::SecretService,
-            StoreKind::Keyutils,
-            StoreKind::MacosKeychain,
-            StoreKind::WindowsCredentialManager,
-        ] {
-            let toml_name = serde_json::to_value(kind).unwrap();
-            assert_eq!(toml_name, kind.name());
-            assert_eq!(<StoreKind as clap::ValueEnum>::from_str(kind.name(), false).unwrap(), kind);
-        }
-    }
 
     #[test]
     fn a_hung_operation_times_out() {

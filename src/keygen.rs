@@ -1,22 +1,20 @@
-//! `sfcred keygen`: an RSA key and a self-signed certificate, made in-process. The key
-//! goes straight into the keychain; only the certificate (public) is written out.
+//! A new RSA key and its self-signed certificate, made in-process (rcgen on aws-lc).
 
 use std::time::{Duration, SystemTime};
 
 use crate::certificate::Certificate;
 use crate::private_key::RsaPrivateKey;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum KeyBits {
-    #[value(name = "2048")]
     Rsa2048,
-    #[value(name = "3072")]
     Rsa3072,
-    #[value(name = "4096")]
     Rsa4096,
 }
 
 impl KeyBits {
+    pub const CHOICES: [KeyBits; 3] = [KeyBits::Rsa2048, KeyBits::Rsa3072, KeyBits::Rsa4096];
+
     pub fn bits(self) -> u32 {
         match self {
             KeyBits::Rsa2048 => 2048,
@@ -31,6 +29,22 @@ impl KeyBits {
             KeyBits::Rsa3072 => rcgen::RsaKeySize::_3072,
             KeyBits::Rsa4096 => rcgen::RsaKeySize::_4096,
         }
+    }
+}
+
+impl std::fmt::Display for KeyBits {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.bits())
+    }
+}
+
+impl std::str::FromStr for KeyBits {
+    type Err = String;
+    fn from_str(text: &str) -> Result<Self, String> {
+        KeyBits::CHOICES
+            .into_iter()
+            .find(|bits| bits.to_string() == text.trim())
+            .ok_or_else(|| "use 2048, 3072 or 4096".to_owned())
     }
 }
 

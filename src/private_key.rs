@@ -1,8 +1,14 @@
 //! The RSA private key that signs assertions, read from PEM once at login and kept as
 //! PKCS#1 DER: compact enough for every keychain (Windows caps a secret at 2560 bytes).
 
+use std::io::Read;
+use std::path::Path;
+
 use aws_lc_rs::signature::RsaKeyPair;
 use secrecy::{ExposeSecret, SecretBox, SecretSlice};
+
+/// A key file is a few KiB; anything much larger is not one.
+const MAX_KEY_BYTES: u64 = 64 * 1024;
 
 #[derive(Debug, thiserror::Error)]
 pub enum KeyError {
@@ -97,6 +103,29 @@ impl RsaPrivateKey {
     }
 }
 
+/// Reads a PEM key file. A pipe is fine (`--key-file <(vault read ...)`).
+pub fn read_key_file(path: &Path) -> Result<RsaPrivateKey, KeyError> {
+    let unreadable = |reason: String| KeyError::Unreadable { path: path.display().to_string(), reason };
+    let file = std::fs::File::open(path).map_err(|e| unreadable(e.to_string()))?;
+    read_key(file, &path.display().to_string())
+}
+
+/// Reads a PEM key from `source` (`name` names it in errors); the bytes read are zeroized.
+pub fn read_key(source: impl Read, name: &str) -> Result<RsaPrivateKey, KeyError> {
+    let mut bytes = Vec::new();
+    source
+        .take(MAX_KEY_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| KeyError::Unreadable { path: name.to_owned(), reason: e.to_string() })?;
+    if bytes.len() as u64 > MAX_KEY_BYTES {
+        let reason = format!("it is over {} KiB, too large for a key", MAX_KEY_BYTES / 1024);
+        return Err(KeyError::Unreadable { path: name.to_owned(), reason });
+    }
+    let key = RsaPrivateKey::from_pem(&bytes, name);
+    secrecy::zeroize::Zeroize::zeroize(&mut bytes);
+    key
+}
+
 /// The PKCS#1 key inside a PKCS#8 PrivateKeyInfo whose algorithm is rsaEncryption.
 fn pkcs8_rsa_inner(der: &[u8]) -> Option<&[u8]> {
     const RSA_ENCRYPTION_OID: &[u8] = &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01];
@@ -152,6 +181,13 @@ mod tests {
         assert!(matches!(RsaPrivateKey::from_pem(ec.as_bytes(), "k"), Err(KeyError::NotRsa { .. })));
         let enc = "-----BEGIN ENCRYPTED PRIVATE KEY-----\nAAAA\n-----END ENCRYPTED PRIVATE KEY-----\n";
         assert!(matches!(RsaPrivateKey::from_pem(enc.as_bytes(), "k"), Err(KeyError::Encrypted { .. })));
+    }
+
+    #[test]
+    fn oversized_key_input_is_refused_without_parsing() {
+        let huge = vec![b'A'; (MAX_KEY_BYTES + 10) as usize];
+        let err = read_key(&huge[..], "stdin").unwrap_err();
+        assert!(err.to_string().contains("too large"), "{err}");
     }
 
     #[test]

@@ -1,14 +1,13 @@
-//! A profile names one org user: who signs in, where, and for how long a token is
-//! trusted. Only non-secret settings live here; secrets are in [`crate::keychain`].
+//! A profile names one org user: who signs in, where, for how long a token is trusted,
+//! which keychain holds its secrets and where its tokens are cached. Plain data with the
+//! rules for its values; it imports nothing else of sfcred but [`crate::diag`].
 
 use std::net::IpAddr;
+use std::str::FromStr;
 use std::time::Duration;
 
 use reqwest::Url;
 use serde::{Deserialize, Serialize};
-
-use crate::cache::CacheKind;
-use crate::keychain::StoreKind;
 
 pub const DEFAULT_PROFILE: &str = "default";
 pub const PRODUCTION_LOGIN_URL: &str = "https://login.salesforce.com";
@@ -16,6 +15,9 @@ pub const SANDBOX_LOGIN_URL: &str = "https://test.salesforce.com";
 pub const DEFAULT_TTL: Duration = Duration::from_secs(30 * 60);
 pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+/// No duration sfcred takes is longer: Salesforce's longest session timeout is 24 hours,
+/// and a bound keeps every time computed from a duration in range.
+pub const MAX_DURATION: Duration = Duration::from_secs(24 * 3600);
 
 /// The settings of one profile, as stored in the settings file.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -54,6 +56,132 @@ fn default_request_timeout() -> Duration {
     DEFAULT_REQUEST_TIMEOUT
 }
 
+/// Which keychain a profile's secrets live in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum StoreKind {
+    /// Secret Service over D-Bus (GNOME Keyring, KWallet): the Linux default.
+    SecretService,
+    /// The Linux kernel key retention service: needs no daemon, forgets everything at reboot.
+    Keyutils,
+    /// The macOS login keychain.
+    MacosKeychain,
+    /// Windows Credential Manager.
+    WindowsCredentialManager,
+    /// No store: the secrets come from SFCRED_* environment variables (CI, containers).
+    Environment,
+}
+
+impl StoreKind {
+    /// The stores a user can choose (the environment is not chosen, it is set).
+    pub const CHOICES: [StoreKind; 4] = [
+        StoreKind::SecretService,
+        StoreKind::Keyutils,
+        StoreKind::MacosKeychain,
+        StoreKind::WindowsCredentialManager,
+    ];
+
+    pub fn platform_default() -> StoreKind {
+        if cfg!(target_os = "macos") {
+            StoreKind::MacosKeychain
+        } else if cfg!(windows) {
+            StoreKind::WindowsCredentialManager
+        } else {
+            StoreKind::SecretService
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            StoreKind::SecretService => "secret-service",
+            StoreKind::Keyutils => "keyutils",
+            StoreKind::MacosKeychain => "macos-keychain",
+            StoreKind::WindowsCredentialManager => "windows-credential-manager",
+            StoreKind::Environment => "environment",
+        }
+    }
+
+    pub fn about(self) -> &'static str {
+        match self {
+            StoreKind::SecretService => {
+                "Secret Service over D-Bus (GNOME Keyring, KWallet): the Linux default"
+            }
+            StoreKind::Keyutils => {
+                "The Linux kernel key retention service: needs no daemon, forgets everything at reboot"
+            }
+            StoreKind::MacosKeychain => "The macOS login keychain",
+            StoreKind::WindowsCredentialManager => "Windows Credential Manager",
+            StoreKind::Environment => "SFCRED_* environment variables",
+        }
+    }
+}
+
+impl std::fmt::Display for StoreKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for StoreKind {
+    type Err = String;
+    fn from_str(text: &str) -> Result<Self, String> {
+        let names = || StoreKind::CHOICES.map(StoreKind::name).join(", ");
+        StoreKind::CHOICES
+            .into_iter()
+            .find(|kind| kind.name().eq_ignore_ascii_case(text))
+            .ok_or_else(|| format!("use one of: {}", names()))
+    }
+}
+
+/// Where a profile's token is kept between calls.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum CacheKind {
+    /// A user-only file in the runtime (or cache) directory.
+    #[default]
+    File,
+    /// The profile's keychain.
+    Keyring,
+    /// No caching: every call mints.
+    None,
+}
+
+impl CacheKind {
+    pub const CHOICES: [CacheKind; 3] = [CacheKind::File, CacheKind::Keyring, CacheKind::None];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            CacheKind::File => "file",
+            CacheKind::Keyring => "keyring",
+            CacheKind::None => "none",
+        }
+    }
+
+    pub fn about(self) -> &'static str {
+        match self {
+            CacheKind::File => "A user-only file in the runtime (or cache) directory",
+            CacheKind::Keyring => "The profile's keychain",
+            CacheKind::None => "No caching: every call mints",
+        }
+    }
+}
+
+impl std::fmt::Display for CacheKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for CacheKind {
+    type Err = String;
+    fn from_str(text: &str) -> Result<Self, String> {
+        CacheKind::CHOICES
+            .into_iter()
+            .find(|kind| kind.name().eq_ignore_ascii_case(text))
+            .ok_or_else(|| "use one of: file, keyring, none".to_owned())
+    }
+}
+
 /// The audience Salesforce expects for a login host: by org type, never a My Domain.
 pub fn default_audience(login_url: &LoginUrl) -> &'static str {
     if is_sandbox_host(login_url.host()) { SANDBOX_LOGIN_URL } else { PRODUCTION_LOGIN_URL }
@@ -71,11 +199,11 @@ pub fn validate_audience(text: &str) -> Result<String, InvalidSetting> {
         Ok(url) if matches!(url.scheme(), "https" | "http") && url.host_str().is_some() => {
             Ok(text.to_owned())
         }
-        _ => Err(InvalidSetting {
-            what: "audience",
-            value: text.to_owned(),
-            reason: format!("use a URL such as {PRODUCTION_LOGIN_URL} or {SANDBOX_LOGIN_URL}"),
-        }),
+        _ => Err(InvalidSetting::new(
+            "audience",
+            text,
+            format!("use a URL such as {PRODUCTION_LOGIN_URL} or {SANDBOX_LOGIN_URL}"),
+        )),
     }
 }
 
@@ -83,21 +211,29 @@ pub fn validate_audience(text: &str) -> Result<String, InvalidSetting> {
 pub fn validate_profile_name(name: &str) -> Result<(), InvalidSetting> {
     let plain = |c: char| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.');
     if name.is_empty() || name.len() > 64 || !name.chars().all(plain) || name.starts_with('.') {
-        return Err(InvalidSetting {
-            what: "profile name",
-            value: name.to_owned(),
-            reason: "use 1 to 64 letters, digits, '-', '_' or '.' (not starting with '.')".into(),
-        });
+        return Err(InvalidSetting::new(
+            "profile name",
+            name,
+            "use 1 to 64 letters, digits, '-', '_' or '.' (not starting with '.')",
+        ));
     }
     Ok(())
 }
 
+/// A value that breaks a rule. The value is kept as it will be shown: credentials in a
+/// URL redacted, and cut to a printable length.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 #[error("invalid {what} {value:?}: {reason}")]
 pub struct InvalidSetting {
     pub what: &'static str,
     pub value: String,
     pub reason: String,
+}
+
+impl InvalidSetting {
+    pub fn new(what: &'static str, value: &str, reason: impl Into<String>) -> InvalidSetting {
+        InvalidSetting { what, value: crate::diag::shown_value(value), reason: reason.into() }
+    }
 }
 
 /// The base URL a token request goes to. Only https, except plain http to a loopback
@@ -108,11 +244,7 @@ pub struct LoginUrl(Url);
 
 impl LoginUrl {
     pub fn parse(text: &str) -> Result<Self, InvalidSetting> {
-        let invalid = |reason: &str| InvalidSetting {
-            what: "login URL",
-            value: text.to_owned(),
-            reason: reason.to_owned(),
-        };
+        let invalid = |reason: &str| InvalidSetting::new("login URL", text, reason);
         let url = Url::parse(text.trim())
             .map_err(|e| invalid(&format!("{e}; expected e.g. {PRODUCTION_LOGIN_URL}")))?;
         let Some(host) = url.host_str() else {
@@ -142,8 +274,19 @@ impl LoginUrl {
         self.0.join("/services/oauth2/token").expect("a fixed path joins any base URL")
     }
 
+    pub fn url(&self) -> &Url {
+        &self.0
+    }
+
     pub fn as_str(&self) -> &str {
         self.0.as_str().trim_end_matches('/')
+    }
+}
+
+impl FromStr for LoginUrl {
+    type Err = InvalidSetting;
+    fn from_str(text: &str) -> Result<Self, InvalidSetting> {
+        LoginUrl::parse(text)
     }
 }
 
@@ -171,13 +314,15 @@ fn is_loopback(host: &str) -> bool {
     host.eq_ignore_ascii_case("localhost") || bare.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
 }
 
-/// Durations read and write like `90s`, `30m`, `2h`.
+/// Durations read and write like `90s`, `30m`, `2h`, and are at most [`MAX_DURATION`].
 pub fn parse_duration(text: &str) -> Result<Duration, InvalidSetting> {
-    humantime::parse_duration(text.trim()).map_err(|e| InvalidSetting {
-        what: "duration",
-        value: text.to_owned(),
-        reason: format!("{e}; write it like 90s, 30m or 2h"),
-    })
+    let invalid = |reason: String| InvalidSetting::new("duration", text, reason);
+    let duration = humantime::parse_duration(text.trim())
+        .map_err(|e| invalid(format!("{e}; write it like 90s, 30m or 2h")))?;
+    if duration > MAX_DURATION {
+        return Err(invalid("it is over 24h, the longest session Salesforce has".into()));
+    }
+    Ok(duration)
 }
 
 pub fn format_duration(duration: Duration) -> String {
@@ -229,6 +374,13 @@ mod tests {
     }
 
     #[test]
+    fn credentials_in_a_refused_url_are_not_repeated() {
+        let err = LoginUrl::parse("https://alice:hunter2@acme.my.salesforce.com").unwrap_err();
+        assert!(!err.to_string().contains("hunter2"), "{err}");
+        assert!(err.to_string().contains("it must not carry credentials"), "{err}");
+    }
+
+    #[test]
     fn token_endpoint_and_text_form() {
         let url = LoginUrl::parse("https://acme.my.salesforce.com/").unwrap();
         assert_eq!(url.as_str(), "https://acme.my.salesforce.com");
@@ -242,6 +394,28 @@ mod tests {
         assert_eq!(format_duration(Duration::from_secs(30 * 60)), "30m");
         assert_eq!(format_duration(Duration::from_secs(5400)), "1h30m");
         assert!(parse_duration("soon").is_err());
+    }
+
+    #[test]
+    fn durations_are_bounded_by_a_day() {
+        assert_eq!(parse_duration("24h").unwrap(), MAX_DURATION);
+        for huge in ["24h1s", "100000h", "8000years", "18446744073709551615s"] {
+            let err = parse_duration(huge).unwrap_err();
+            assert!(err.reason.contains("over 24h") || err.reason.contains("90s"), "{huge}: {err}");
+        }
+    }
+
+    #[test]
+    fn stores_and_caches_read_and_write_their_names() {
+        for kind in StoreKind::CHOICES {
+            assert_eq!(kind.name().parse::<StoreKind>(), Ok(kind));
+            assert_eq!(serde_json::to_value(kind).unwrap(), kind.name());
+        }
+        assert!("environment".parse::<StoreKind>().is_err(), "the environment is not a choice");
+        for kind in CacheKind::CHOICES {
+            assert_eq!(kind.to_string().parse::<CacheKind>(), Ok(kind));
+            assert_eq!(serde_json::to_value(kind).unwrap(), kind.name());
+        }
     }
 
     #[test]

@@ -8,12 +8,12 @@ use serde::{Deserialize, Serialize};
 use crate::profile::Profile;
 
 const FILE_NAME: &str = "config.toml";
+/// Hand-written settings for many profiles fit in a few KiB.
+const MAX_FILE_BYTES: u64 = 1024 * 1024;
 const HEADER: &str = "# sfcred settings. Secrets are not here: they live in the OS keychain.\n\n";
 
 #[derive(Debug, thiserror::Error)]
 pub enum SettingsError {
-    #[error("no settings directory: neither SFCRED_CONFIG_DIR, XDG_CONFIG_HOME nor HOME is set")]
-    NoDirectory,
     #[error("cannot read {path}: {source}")]
     Read { path: PathBuf, source: std::io::Error },
     #[error("{path} is not valid sfcred settings: {reason}")]
@@ -27,7 +27,6 @@ pub enum SettingsError {
 impl SettingsError {
     pub fn hint(&self) -> Option<String> {
         match self {
-            SettingsError::NoDirectory => Some("set SFCRED_CONFIG_DIR to a directory sfcred may use".into()),
             SettingsError::Parse { .. } => Some("fix the file by hand, or remove it and log in again".into()),
             SettingsError::UnknownProfile { name, known } if known.is_empty() => {
                 Some(format!("log in first: sfcred login --profile {name}"))
@@ -51,32 +50,19 @@ pub struct Settings {
     profiles: BTreeMap<String, Profile>,
 }
 
-/// Where settings live: `SFCRED_CONFIG_DIR`, else the XDG config directory.
-pub fn settings_dir() -> Result<PathBuf, SettingsError> {
-    let from_env = |name: &str| std::env::var_os(name).filter(|v| !v.is_empty()).map(PathBuf::from);
-    if let Some(dir) = from_env("SFCRED_CONFIG_DIR") {
-        return Ok(dir);
-    }
-    if let Some(dir) = from_env("XDG_CONFIG_HOME") {
-        return Ok(dir.join("sfcred"));
-    }
-    if cfg!(windows)
-        && let Some(dir) = from_env("APPDATA")
-    {
-        return Ok(dir.join("sfcred"));
-    }
-    from_env("HOME").map(|home| home.join(".config").join("sfcred")).ok_or(SettingsError::NoDirectory)
-}
-
 impl Settings {
     /// Reads the settings in `dir`; a missing file is no profiles.
     pub fn load(dir: &Path) -> Result<Self, SettingsError> {
         let path = dir.join(FILE_NAME);
-        let text = match std::fs::read_to_string(&path) {
-            Ok(text) => text,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Settings::default()),
+        let bytes = match crate::fs::read_regular(&path, MAX_FILE_BYTES) {
+            Ok(Some(bytes)) => bytes,
+            Ok(None) => return Ok(Settings::default()),
             Err(source) => return Err(SettingsError::Read { path, source }),
         };
+        let text = String::from_utf8(bytes).map_err(|e| SettingsError::Parse {
+            path: path.clone(),
+            reason: format!("it is not UTF-8 text ({e})"),
+        })?;
         Self::parse(&text).map_err(|reason| SettingsError::Parse { path, reason })
     }
 

@@ -1,43 +1,53 @@
-//! A minted access token and the JSON that `sfcred token` prints.
+//! A minted access token, declared once and written in two time formats: RFC 3339 for
+//! what callers read (`sfcred token`, the JSON protocol), milliseconds for the cache.
 
-use std::time::{Duration, SystemTime};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use secrecy::{ExposeSecret, SecretString};
-use serde::Serialize;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use crate::exchange::TokenResponse;
-use crate::profile::Profile;
+pub const DEFAULT_MIN_VALID: Duration = Duration::from_secs(60);
 
-#[derive(Debug, Clone)]
-pub struct Token {
+/// A token and what sfcred knows of it. `T` is how its times are written.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct TokenOf<T> {
+    /// Exposed only when a token is written out: to stdout or the cache.
+    #[serde(serialize_with = "expose")]
     pub access_token: SecretString,
     pub token_type: String,
     pub instance_url: String,
     pub id: String,
     pub scope: Option<String>,
-    pub issued_at: SystemTime,
+    pub issued_at: T,
     /// An estimate: Salesforce does not say, so it is issue time plus the profile's ttl.
-    pub expires_at: SystemTime,
+    pub expires_at: T,
     pub username: String,
     pub profile: String,
 }
 
-impl Token {
-    /// `requested_at` is taken before the request, so the estimate errs early.
-    pub fn from_response(response: TokenResponse, profile: &Profile, requested_at: SystemTime) -> Token {
-        Token {
-            access_token: response.access_token,
-            token_type: response.token_type,
-            instance_url: response.instance_url,
-            id: response.id,
-            scope: response.scope,
-            issued_at: requested_at,
-            expires_at: requested_at + profile.ttl,
-            username: profile.username.clone(),
-            profile: profile.name.clone(),
+pub type Token = TokenOf<SystemTime>;
+
+fn expose<S: Serializer>(secret: &SecretString, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(secret.expose_secret())
+}
+
+impl<T> TokenOf<T> {
+    pub fn map_times<U>(self, f: impl Fn(T) -> U) -> TokenOf<U> {
+        TokenOf {
+            access_token: self.access_token,
+            token_type: self.token_type,
+            instance_url: self.instance_url,
+            id: self.id,
+            scope: self.scope,
+            issued_at: f(self.issued_at),
+            expires_at: f(self.expires_at),
+            username: self.username,
+            profile: self.profile,
         }
     }
+}
 
+impl Token {
     /// The token itself, for the outputs that hand it to a caller.
     pub fn secret(&self) -> &str {
         self.access_token.expose_secret()
@@ -48,41 +58,119 @@ impl Token {
         self.expires_at.duration_since(now).unwrap_or_default()
     }
 
-    /// The JSON object `sfcred token` prints. It holds the token: stdout only.
+    /// The token as callers read it. It holds the token: stdout only.
+    pub fn for_output(&self) -> TokenOf<Rfc3339> {
+        self.clone().map_times(Rfc3339)
+    }
+
+    /// The JSON object `sfcred token` prints.
     pub fn to_json(&self) -> String {
-        serde_json::to_string(&self.output()).expect("token output serializes")
-    }
-
-    /// The fields `sfcred token` prints, for protocols that print them too.
-    pub fn output(&self) -> TokenOutput<'_> {
-        TokenOutput {
-            access_token: self.access_token.expose_secret(),
-            token_type: &self.token_type,
-            instance_url: &self.instance_url,
-            id: &self.id,
-            scope: self.scope.as_deref(),
-            issued_at: rfc3339(self.issued_at),
-            expires_at: rfc3339(self.expires_at),
-            username: &self.username,
-            profile: &self.profile,
-        }
+        serde_json::to_string(&self.for_output()).expect("a token serializes")
     }
 }
 
-/// Field order is what a reader scanning the output expects first.
+/// A protocol or file version ahead of a token's fields: `{"v":1,"access_token":...}`.
 #[derive(Serialize)]
-pub struct TokenOutput<'a> {
-    access_token: &'a str,
-    token_type: &'a str,
-    instance_url: &'a str,
-    id: &'a str,
-    scope: Option<&'a str>,
-    issued_at: String,
-    expires_at: String,
-    username: &'a str,
-    profile: &'a str,
+pub struct Versioned<T> {
+    pub v: u32,
+    #[serde(flatten)]
+    pub body: T,
 }
 
+/// What the caller needs of a token.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Need {
+    /// The token must stay valid at least this long.
+    pub min_valid: Duration,
+    /// Mint a new token even if the cached one would do.
+    pub refresh: bool,
+}
+
+impl Default for Need {
+    fn default() -> Self {
+        Need { min_valid: DEFAULT_MIN_VALID, refresh: false }
+    }
+}
+
+/// A time written as RFC 3339, to the second.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Rfc3339(pub SystemTime);
+
+impl Serialize for Rfc3339 {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&rfc3339(self.0))
+    }
+}
+
+/// A time written as milliseconds since the epoch.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct UnixMillis(pub u64);
+
+impl From<SystemTime> for UnixMillis {
+    fn from(time: SystemTime) -> UnixMillis {
+        UnixMillis(
+            time.duration_since(UNIX_EPOCH).map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX)),
+        )
+    }
+}
+
+impl UnixMillis {
+    /// The time, unless it is past what a calendar date can show (year 9999).
+    pub fn to_time(self) -> Option<SystemTime> {
+        const YEAR_10000_MS: u64 = 253_402_300_800_000;
+        (self.0 < YEAR_10000_MS).then(|| UNIX_EPOCH + Duration::from_millis(self.0))
+    }
+}
+
+impl Serialize for UnixMillis {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_u64(self.0)
+    }
+}
+
+impl<'de> Deserialize<'de> for UnixMillis {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        u64::deserialize(d).map(UnixMillis)
+    }
+}
+
+/// RFC 3339 to the second; a time past year 9999 (which no valid token has) is shown as
+/// the last second of that year rather than failing.
 pub fn rfc3339(time: SystemTime) -> String {
-    humantime::format_rfc3339_seconds(time).to_string()
+    use std::fmt::Write;
+    let mut out = String::new();
+    match write!(out, "{}", humantime::format_rfc3339_seconds(time)) {
+        Ok(()) => out,
+        Err(_) => "9999-12-31T23:59:59Z".to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn times_past_the_calendar_print_without_failing() {
+        let far = UNIX_EPOCH + Duration::from_secs(400_000_000_000);
+        assert_eq!(rfc3339(far), "9999-12-31T23:59:59Z");
+        assert_eq!(rfc3339(UNIX_EPOCH + Duration::from_secs(1_700_000_000)), "2023-11-14T22:13:20Z");
+        assert_eq!(UnixMillis(u64::MAX).to_time(), None);
+    }
+
+    #[test]
+    fn debug_never_shows_the_token() {
+        let token = TokenOf {
+            access_token: SecretString::from("00D!secret"),
+            token_type: "Bearer".into(),
+            instance_url: "https://i".into(),
+            id: "id".into(),
+            scope: None,
+            issued_at: UNIX_EPOCH,
+            expires_at: UNIX_EPOCH,
+            username: "u".into(),
+            profile: "p".into(),
+        };
+        assert!(!format!("{token:?}").contains("secret"));
+        assert!(token.to_json().starts_with(r#"{"access_token":"00D!secret","token_type":"Bearer""#));
+    }
 }

@@ -3,7 +3,7 @@
 
 use crate::token::Token;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Shell {
     Bash,
     Zsh,
@@ -12,15 +12,41 @@ pub enum Shell {
 }
 
 impl Shell {
-    /// The user's shell from `$SHELL`, else bash.
-    pub fn from_env() -> Shell {
-        let shell = std::env::var("SHELL").unwrap_or_default();
-        match shell.rsplit('/').next().unwrap_or_default() {
+    pub const ALL: [Shell; 4] = [Shell::Bash, Shell::Zsh, Shell::Fish, Shell::Powershell];
+
+    /// The shell a `$SHELL` path names, else bash.
+    pub fn from_path(shell: Option<&str>) -> Shell {
+        match shell.unwrap_or_default().rsplit('/').next().unwrap_or_default() {
             "zsh" => Shell::Zsh,
             "fish" => Shell::Fish,
             "pwsh" | "powershell" => Shell::Powershell,
             _ => Shell::Bash,
         }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Shell::Bash => "bash",
+            Shell::Zsh => "zsh",
+            Shell::Fish => "fish",
+            Shell::Powershell => "powershell",
+        }
+    }
+}
+
+impl std::fmt::Display for Shell {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl std::str::FromStr for Shell {
+    type Err = String;
+    fn from_str(text: &str) -> Result<Self, String> {
+        Shell::ALL
+            .into_iter()
+            .find(|shell| shell.name().eq_ignore_ascii_case(text))
+            .ok_or_else(|| "use bash, zsh, fish or powershell".into())
     }
 }
 

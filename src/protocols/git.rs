@@ -1,16 +1,57 @@
 //! git's credential-helper protocol (gitcredentials(7), git-credential(1)): `key=value`
 //! lines on stdin ending with a blank line or end of input; `key[]=value` repeats.
 
+use std::io::BufRead;
+
 use crate::token::Token;
 
-#[derive(Debug, Clone, PartialEq, Eq, clap::ValueEnum)]
+/// A request is a few lines; more is not one.
+pub const MAX_REQUEST_BYTES: u64 = 64 * 1024;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Operation {
-    /// Answer with a token for the host git asks about
+    /// Answer with a token for the host git asks about.
     Get,
-    /// Nothing to do: sfcred mints its own tokens
+    /// Nothing to do: sfcred mints its own tokens.
     Store,
-    /// Drop the cached token (git saw it rejected)
+    /// Drop the cached token (git saw it rejected).
     Erase,
+}
+
+impl Operation {
+    pub const ALL: [Operation; 3] = [Operation::Get, Operation::Store, Operation::Erase];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Operation::Get => "get",
+            Operation::Store => "store",
+            Operation::Erase => "erase",
+        }
+    }
+
+    pub fn about(self) -> &'static str {
+        match self {
+            Operation::Get => "Answer with a token for the host git asks about",
+            Operation::Store => "Nothing to do: sfcred mints its own tokens",
+            Operation::Erase => "Drop the cached token (git saw it rejected)",
+        }
+    }
+}
+
+impl std::fmt::Display for Operation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl std::str::FromStr for Operation {
+    type Err = String;
+    fn from_str(text: &str) -> Result<Self, String> {
+        Operation::ALL
+            .into_iter()
+            .find(|op| op.name() == text)
+            .ok_or_else(|| "use get, store or erase".into())
+    }
 }
 
 /// What git tells a helper. Unknown keys are kept out: git adds keys over time.
@@ -32,6 +73,28 @@ pub enum BadRequest {
     Nul,
     #[error("git's request is not UTF-8")]
     NotUtf8,
+    #[error("git's request is over {} KiB", MAX_REQUEST_BYTES / 1024)]
+    TooLarge,
+    #[error("cannot read standard input: {0}")]
+    Unreadable(String),
+}
+
+/// Reads git's request up to its blank line (or end of input), so a caller that keeps
+/// the pipe open gets its answer.
+pub fn read_request(input: impl std::io::Read) -> Result<Request, BadRequest> {
+    let mut reader = std::io::BufReader::new(input.take(MAX_REQUEST_BYTES + 1));
+    let mut bytes = Vec::new();
+    loop {
+        let start = bytes.len();
+        let n = reader.read_until(b'\n', &mut bytes).map_err(|e| BadRequest::Unreadable(e.to_string()))?;
+        if bytes.len() as u64 > MAX_REQUEST_BYTES {
+            return Err(BadRequest::TooLarge);
+        }
+        if n == 0 || bytes[start..].strip_suffix(b"\n").is_some_and(|line| line.is_empty() || line == b"\r") {
+            break;
+        }
+    }
+    parse_request(&bytes)
 }
 
 pub fn parse_request(input: &[u8]) -> Result<Request, BadRequest> {
@@ -71,6 +134,11 @@ impl Request {
             _ => host,
         };
         Some(name.to_ascii_lowercase())
+    }
+
+    /// Whether git asks for this `username`'s credentials, or for anyone's.
+    pub fn is_for_user(&self, username: &str) -> bool {
+        self.username.as_deref().is_none_or(|asked| asked.is_empty() || asked == username)
     }
 
     fn wants_authtype(&self) -> bool {
@@ -129,6 +197,37 @@ mod tests {
         assert_eq!(request.capabilities, ["authtype", "state"]);
         assert_eq!(parse_request(b"").unwrap(), Request::default());
         assert_eq!(parse_request(b"password=a=b\n").unwrap().password.as_deref(), Some("a=b"));
+    }
+
+    #[test]
+    fn reading_stops_at_the_blank_line() {
+        struct ThenHang<'a>(&'a [u8]);
+        impl std::io::Read for ThenHang<'_> {
+            fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+                assert!(!self.0.is_empty(), "read past the blank line");
+                let n = buf.len().min(self.0.len()).min(7);
+                buf[..n].copy_from_slice(&self.0[..n]);
+                self.0 = &self.0[n..];
+                Ok(n)
+            }
+        }
+        let request = read_request(ThenHang(b"protocol=https\nhost=h\n\n")).unwrap();
+        assert_eq!(request.host.as_deref(), Some("h"));
+        assert_eq!(
+            read_request(&b"host=h"[..]).unwrap().host.as_deref(),
+            Some("h"),
+            "end of input ends it too"
+        );
+        let huge = format!("host={}\n", "x".repeat(70_000));
+        assert_eq!(read_request(huge.as_bytes()).unwrap_err(), BadRequest::TooLarge);
+    }
+
+    #[test]
+    fn only_the_profiles_user_or_anyone_is_answered() {
+        let anyone = parse_request(b"host=h\n").unwrap();
+        assert!(anyone.is_for_user("u@acme.com"));
+        assert!(parse_request(b"host=h\nusername=u@acme.com\n").unwrap().is_for_user("u@acme.com"));
+        assert!(!parse_request(b"host=h\nusername=mallory\n").unwrap().is_for_user("u@acme.com"));
     }
 
     #[test]

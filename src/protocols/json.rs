@@ -7,29 +7,23 @@
 //! Response: `{"v":1,"access_token":...}` with the fields of `sfcred token`, or
 //! `{"v":1,"error":{"kind":"not_logged_in","message":"...","hint":"..."}}`.
 
+use std::io::Read;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::error::{Error, ErrorClass};
-use crate::fetch::{DEFAULT_MIN_VALID, Need};
-use crate::token::{Token, TokenOutput};
+use crate::token::{DEFAULT_MIN_VALID, Need, Token, Versioned};
 
 pub const VERSION: u32 = 1;
 pub const SUPPORTED_VERSIONS: &[u32] = &[VERSION];
+/// Callers send a few hundred bytes; more is not a request.
+pub const MAX_REQUEST_BYTES: u64 = 64 * 1024;
 
 /// A parsed request: which profile, and what the caller needs of the token.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Request {
     pub profile: Option<String>,
-    pub min_valid: Duration,
-    pub refresh: bool,
-}
-
-impl Request {
-    pub fn need(&self) -> Need {
-        Need { min_valid: self.min_valid, refresh: self.refresh }
-    }
+    pub need: Need,
 }
 
 #[derive(Debug, thiserror::Error, PartialEq)]
@@ -38,26 +32,37 @@ pub enum BadRequest {
     NotJson(String),
     #[error("protocol version {0} is not supported; this sfcred speaks version {list}", list = supported())]
     Version(u64),
+    #[error("it is over {} KiB", MAX_REQUEST_BYTES / 1024)]
+    TooLarge,
+    #[error("cannot read standard input: {0}")]
+    Unreadable(String),
 }
 
 fn supported() -> String {
     SUPPORTED_VERSIONS.iter().map(u32::to_string).collect::<Vec<_>>().join(", ")
 }
 
-/// Reads a request; unknown fields are ignored so that newer callers keep working.
-pub fn parse_request(input: &[u8]) -> Result<Request, BadRequest> {
-    #[derive(Deserialize)]
-    struct Wire {
-        v: Option<u64>,
-        profile: Option<String>,
-        min_valid_secs: Option<u64>,
-        refresh: Option<bool>,
+#[derive(Default, Deserialize)]
+struct Wire {
+    v: Option<u64>,
+    profile: Option<String>,
+    min_valid_secs: Option<u64>,
+    refresh: Option<bool>,
+}
+
+/// Reads one request: one JSON value, or nothing before end of input. It stops at the
+/// end of the value, so a caller that keeps the pipe open gets its answer.
+pub fn read_request(input: impl Read) -> Result<Request, BadRequest> {
+    let mut counted = Counted { inner: std::io::BufReader::new(input), read: 0 };
+    let wire = serde_json::Deserializer::from_reader(&mut counted).into_iter::<Wire>().next();
+    if counted.read > MAX_REQUEST_BYTES {
+        return Err(BadRequest::TooLarge);
     }
-    let text = std::str::from_utf8(input).map_err(|_| BadRequest::NotJson("it is not UTF-8".into()))?;
-    let wire: Wire = if text.trim().is_empty() {
-        Wire { v: None, profile: None, min_valid_secs: None, refresh: None }
-    } else {
-        serde_json::from_str(text).map_err(|e| BadRequest::NotJson(e.to_string()))?
+    let wire = match wire {
+        None => Wire::default(),
+        Some(Ok(wire)) => wire,
+        Some(Err(e)) if e.is_io() => return Err(BadRequest::Unreadable(e.to_string())),
+        Some(Err(e)) => return Err(BadRequest::NotJson(e.to_string())),
     };
     match wire.v {
         None | Some(1) => {}
@@ -65,48 +70,38 @@ pub fn parse_request(input: &[u8]) -> Result<Request, BadRequest> {
     }
     Ok(Request {
         profile: wire.profile,
-        min_valid: wire.min_valid_secs.map_or(DEFAULT_MIN_VALID, Duration::from_secs),
-        refresh: wire.refresh.unwrap_or(false),
+        need: Need {
+            min_valid: wire.min_valid_secs.map_or(DEFAULT_MIN_VALID, Duration::from_secs),
+            refresh: wire.refresh.unwrap_or(false),
+        },
     })
+}
+
+/// A reader that stops (as at end of input) once it has given more than the request limit.
+struct Counted<R> {
+    inner: R,
+    read: u64,
+}
+
+impl<R: Read> Read for Counted<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if self.read > MAX_REQUEST_BYTES {
+            return Ok(0);
+        }
+        let n = self.inner.read(buf)?;
+        self.read += n as u64;
+        Ok(n)
+    }
 }
 
 /// The success response: `v` and the token's fields, as `sfcred token` prints them.
 pub fn token_response(token: &Token) -> String {
-    #[derive(Serialize)]
-    struct Response<'a> {
-        v: u32,
-        #[serde(flatten)]
-        token: TokenOutput<'a>,
-    }
-    serde_json::to_string(&Response { v: VERSION, token: token.output() }).expect("a response serializes")
+    let response = Versioned { v: VERSION, body: token.for_output() };
+    serde_json::to_string(&response).expect("a response serializes")
 }
 
-/// Error kinds, stable across versions; callers branch on them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ErrorKind {
-    BadRequest,
-    NotLoggedIn,
-    Rejected,
-    Unavailable,
-    Keychain,
-    Other,
-}
-
-impl From<ErrorClass> for ErrorKind {
-    fn from(class: ErrorClass) -> Self {
-        match class {
-            ErrorClass::Usage => ErrorKind::BadRequest,
-            ErrorClass::NotLoggedIn => ErrorKind::NotLoggedIn,
-            ErrorClass::Rejected => ErrorKind::Rejected,
-            ErrorClass::Unavailable => ErrorKind::Unavailable,
-            ErrorClass::Keychain => ErrorKind::Keychain,
-            ErrorClass::Other => ErrorKind::Other,
-        }
-    }
-}
-
-pub fn error_response(kind: ErrorKind, message: &str, hint: Option<&str>) -> String {
+/// The failure response; `kind` is the error class's (stable across versions).
+pub fn error_response(kind: &str, message: &str, hint: Option<&str>) -> String {
     #[derive(Serialize)]
     struct Response<'a> {
         v: u32,
@@ -114,7 +109,7 @@ pub fn error_response(kind: ErrorKind, message: &str, hint: Option<&str>) -> Str
     }
     #[derive(Serialize)]
     struct Body<'a> {
-        kind: ErrorKind,
+        kind: &'a str,
         message: &'a str,
         #[serde(skip_serializing_if = "Option::is_none")]
         hint: Option<&'a str>,
@@ -123,54 +118,69 @@ pub fn error_response(kind: ErrorKind, message: &str, hint: Option<&str>) -> Str
     serde_json::to_string(&response).expect("a response serializes")
 }
 
-pub fn error_response_for(error: &Error) -> String {
-    error_response(error.class().into(), &error.to_string(), error.hint().as_deref())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn parse(bytes: &[u8]) -> Result<Request, BadRequest> {
+        read_request(bytes)
+    }
+
     #[test]
     fn empty_input_means_defaults() {
-        let defaults = Request { profile: None, min_valid: DEFAULT_MIN_VALID, refresh: false };
-        assert_eq!(parse_request(b"").unwrap(), defaults);
-        assert_eq!(parse_request(b" \n").unwrap(), defaults);
-        assert_eq!(parse_request(b"{}").unwrap(), defaults);
+        let defaults = Request { profile: None, need: Need::default() };
+        assert_eq!(parse(b"").unwrap(), defaults);
+        assert_eq!(parse(b" \n").unwrap(), defaults);
+        assert_eq!(parse(b"{}").unwrap(), defaults);
     }
 
     #[test]
     fn fields_are_read_and_unknown_ones_ignored() {
-        let request = parse_request(
-            br#"{"v":1,"profile":"prod","min_valid_secs":300,"refresh":true,"future":{"x":1}}"#,
-        )
-        .unwrap();
-        assert_eq!(
-            request,
-            Request { profile: Some("prod".into()), min_valid: Duration::from_secs(300), refresh: true }
-        );
+        let request =
+            parse(br#"{"v":1,"profile":"prod","min_valid_secs":300,"refresh":true,"future":{"x":1}}"#)
+                .unwrap();
+        let need = Need { min_valid: Duration::from_secs(300), refresh: true };
+        assert_eq!(request, Request { profile: Some("prod".into()), need });
+    }
+
+    #[test]
+    fn one_value_is_read_and_what_follows_is_not() {
+        struct ThenHang<'a>(&'a [u8]);
+        impl Read for ThenHang<'_> {
+            fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+                assert!(
+                    !self.0.is_empty(),
+                    "read past the request: a caller keeping the pipe open would hang"
+                );
+                self.0.read(buf)
+            }
+        }
+        let request = read_request(ThenHang(br#"{"profile":"prod"}"#)).unwrap();
+        assert_eq!(request.profile.as_deref(), Some("prod"));
     }
 
     #[test]
     fn bad_requests_say_what_is_wrong() {
         assert_eq!(
-            parse_request(br#"{"v":2}"#).unwrap_err().to_string(),
+            parse(br#"{"v":2}"#).unwrap_err().to_string(),
             "protocol version 2 is not supported; this sfcred speaks version 1"
         );
-        assert!(matches!(parse_request(b"{\"v\":1"), Err(BadRequest::NotJson(_))));
-        assert!(matches!(parse_request(b"[1,2]"), Err(BadRequest::NotJson(_))));
-        assert!(matches!(parse_request(br#"{"min_valid_secs":-5}"#), Err(BadRequest::NotJson(_))));
-        assert!(matches!(parse_request(b"\xff\xfe"), Err(BadRequest::NotJson(_))));
+        assert!(matches!(parse(b"{\"v\":1"), Err(BadRequest::NotJson(_))));
+        assert!(matches!(parse(b"[1,2]"), Err(BadRequest::NotJson(_))));
+        assert!(matches!(parse(br#"{"min_valid_secs":-5}"#), Err(BadRequest::NotJson(_))));
+        assert!(matches!(parse(b"\xff\xfe"), Err(BadRequest::NotJson(_))));
+        let huge = format!("{{\"profile\":\"{}\"}}", "x".repeat(70_000));
+        assert_eq!(parse(huge.as_bytes()), Err(BadRequest::TooLarge));
     }
 
     #[test]
     fn error_responses_pin_their_json() {
         assert_eq!(
-            error_response(ErrorKind::NotLoggedIn, "no profile named \"x\"", Some("log in")),
+            error_response("not_logged_in", "no profile named \"x\"", Some("log in")),
             r#"{"v":1,"error":{"kind":"not_logged_in","message":"no profile named \"x\"","hint":"log in"}}"#
         );
         assert_eq!(
-            error_response(ErrorKind::BadRequest, "bad", None),
+            error_response("bad_request", "bad", None),
             r#"{"v":1,"error":{"kind":"bad_request","message":"bad"}}"#
         );
     }

@@ -2,12 +2,16 @@
 //! to do when it does not pass. Checks run in order; later ones that depend on an
 //! earlier failure are skipped.
 
+use std::io::IsTerminal;
 use std::path::Path;
 use std::time::{Duration, SystemTime};
 
 use serde::Serialize;
 
 use crate::certificate::{self, EXPIRY_WARNING};
+use crate::context::Context;
+use crate::diag::Progress;
+use crate::error::Error;
 use crate::keychain::Keychain;
 use crate::profile::{LoginUrl, Profile, default_audience};
 use crate::settings::Settings;
@@ -34,17 +38,46 @@ pub struct Check {
     pub fix: Option<String>,
 }
 
+/// Details and fixes quote user values: made printable, with URL credentials redacted.
 fn check(name: &'static str, status: Status, detail: impl Into<String>, fix: Option<String>) -> Check {
-    Check { name, status, detail: detail.into(), fix }
+    let printable = |text: &str| crate::diag::printable_message(text);
+    Check { name, status, detail: printable(&detail.into()), fix: fix.as_deref().map(printable) }
 }
 
-fn failed(name: &'static str, error: &crate::Error) -> Check {
+fn failed(name: &'static str, error: &Error) -> Check {
     check(name, Status::Fail, error.to_string(), error.hint())
 }
 
+#[derive(Debug)]
+pub struct Options {
+    pub profile: String,
+    /// Skip the checks that use the network.
+    pub offline: bool,
+    pub json: bool,
+}
+
+pub fn run(ctx: &Context, options: Options) -> Result<super::Outcome, Error> {
+    let progress = |step: &str| drop(Progress::start(step));
+    let checks = checks(ctx, &options.profile, options.offline, &progress);
+    if options.json {
+        super::print(&format!("{}\n", serde_json::to_string(&checks).expect("checks serialize")))?;
+    } else {
+        let color = crate::diag::use_color(std::io::stdout().is_terminal(), ctx.no_color);
+        super::print(&render(&options.profile, &checks, color))?;
+    }
+    match checks.iter().any(|c| c.status == Status::Fail) {
+        true => Ok(super::Outcome::ChecksFailed),
+        false => Ok(super::Outcome::Done),
+    }
+}
+
 /// Runs every check for `profile_name`. `progress` hears about the slow (network) steps.
-pub fn run(settings_dir: &Path, profile_name: &str, offline: bool, progress: &dyn Fn(&str)) -> Vec<Check> {
+pub fn checks(ctx: &Context, profile_name: &str, offline: bool, progress: &dyn Fn(&str)) -> Vec<Check> {
     let mut checks = Vec::new();
+    let settings_dir = match ctx.config_dir() {
+        Ok(dir) => dir,
+        Err(e) => return vec![failed("settings", &e.into())],
+    };
     let settings = match Settings::load(settings_dir) {
         Ok(settings) => settings,
         Err(e) => return vec![failed("settings", &e.into())],
@@ -55,8 +88,7 @@ pub fn run(settings_dir: &Path, profile_name: &str, offline: bool, progress: &dy
     };
     checks.push(check("settings", Status::Pass, format!("profile {profile_name:?} is set up"), None));
 
-    let keychain =
-        Keychain::for_profile(profile).and_then(|keychain| keychain.round_trip().map(|()| keychain));
+    let keychain = open_keychain(ctx, profile);
     let keychain = match keychain {
         Ok(keychain) => {
             let detail = format!("{}: a probe entry was written, read back and deleted", keychain.kind());
@@ -64,7 +96,7 @@ pub fn run(settings_dir: &Path, profile_name: &str, offline: bool, progress: &dy
             Some(keychain)
         }
         Err(e) => {
-            checks.push(failed("keychain", &e.into()));
+            checks.push(failed("keychain", &e));
             None
         }
     };
@@ -114,7 +146,7 @@ pub fn run(settings_dir: &Path, profile_name: &str, offline: bool, progress: &dy
     progress(&format!("reaching {}", profile.login_url));
     checks.extend(network_checks(profile));
     progress("minting a token");
-    checks.push(match crate::mint::mint_for_profile(profile, SystemTime::now()) {
+    checks.push(match crate::mint::mint_for_profile(ctx, profile, SystemTime::now()) {
         Ok(token) => check(
             "live mint",
             Status::Pass,
@@ -124,6 +156,13 @@ pub fn run(settings_dir: &Path, profile_name: &str, offline: bool, progress: &dy
         Err(e) => failed("live mint", &e),
     });
     checks
+}
+
+/// The profile's keychain, shown to work by writing, reading and deleting a probe.
+fn open_keychain(ctx: &Context, profile: &Profile) -> Result<Keychain, Error> {
+    let keychain = Keychain::open(ctx.store_for(profile.store)?, ctx.keychain_timeout()?)?;
+    keychain.round_trip()?;
+    Ok(keychain)
 }
 
 /// The checklist for a person: one line per check, its fix below it.
@@ -209,7 +248,7 @@ fn network_checks(profile: &Profile) -> Vec<Check> {
     let probe = match crate::exchange::probe(profile) {
         Ok(probe) => probe,
         Err(e) => {
-            let e = crate::Error::from(e);
+            let e = Error::from(e);
             return vec![
                 failed("login URL", &e),
                 check("clock", Status::Skip, "the server did not answer", None),

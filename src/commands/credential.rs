@@ -1,0 +1,33 @@
+//! `sfcred credential`: one JSON request on stdin, one JSON response on stdout.
+
+use std::time::SystemTime;
+
+use crate::context::Context;
+use crate::error::Error;
+use crate::fetch;
+use crate::protocols::json;
+use crate::token::Token;
+
+/// `default_profile` answers a request that names none.
+pub fn run(ctx: &Context, default_profile: &str) -> Result<super::Outcome, Error> {
+    let answer = || -> Result<Token, Error> {
+        let request =
+            json::read_request(std::io::stdin().lock()).map_err(|e| super::bad_request("JSON", e))?;
+        let profile = fetch::profile(ctx, request.profile.as_deref().unwrap_or(default_profile))?;
+        fetch::token(ctx, &profile, request.need, &SystemTime::now)
+    };
+    match answer() {
+        Ok(token) => {
+            super::print(&format!("{}\n", json::token_response(&token))).map(|()| super::Outcome::Done)
+        }
+        Err(error) => {
+            // The caller reads the error from stdout; a person reads it on stderr.
+            let hint = error.hint();
+            super::print(&format!(
+                "{}\n",
+                json::error_response(error.class().kind(), &error.to_string(), hint.as_deref())
+            ))?;
+            Err(error)
+        }
+    }
+}

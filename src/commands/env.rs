@@ -1,0 +1,24 @@
+//! `sfcred env`: the token variables of `exec`, as export lines for a shell.
+
+use std::time::SystemTime;
+
+use crate::context::Context;
+use crate::error::Error;
+use crate::fetch;
+use crate::protocols::env::{self, Shell};
+use crate::token::Need;
+
+#[derive(Debug)]
+pub struct Options {
+    pub profile: String,
+    /// By default the one `$SHELL` names.
+    pub shell: Option<Shell>,
+}
+
+pub fn run(ctx: &Context, options: Options) -> Result<super::Outcome, Error> {
+    let token =
+        fetch::token(ctx, &fetch::profile(ctx, &options.profile)?, Need::default(), &SystemTime::now)?;
+    let shell = options.shell.unwrap_or_else(|| Shell::from_path(ctx.shell.as_deref()));
+    super::print(&env::export_lines(shell, &env::variables(&token)))?;
+    Ok(super::Outcome::Done)
+}

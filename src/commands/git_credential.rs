@@ -1,0 +1,60 @@
+//! `sfcred git-credential`: git's credential-helper protocol.
+
+use std::time::SystemTime;
+
+use crate::context::Context;
+use crate::error::Error;
+use crate::fetch;
+use crate::protocols::git::{self, Operation};
+use crate::token::Need;
+
+#[derive(Debug)]
+pub struct Options {
+    pub operation: Operation,
+    /// Without one, the profile whose login or instance host is git's host answers.
+    pub profile: Option<String>,
+}
+
+pub fn run(ctx: &Context, options: Options) -> Result<super::Outcome, Error> {
+    let request =
+        git::read_request(std::io::stdin().lock()).map_err(|e| super::bad_request("git credential", e))?;
+    if options.operation == Operation::Store {
+        return Ok(super::Outcome::Done);
+    }
+    let profile = &match &options.profile {
+        Some(name) => fetch::profile(ctx, name)?,
+        // No profile for this host: say nothing, so git asks its next helper.
+        None => match host_profile(ctx, &request)? {
+            Some(profile) => profile,
+            None => return Ok(super::Outcome::Done),
+        },
+    };
+    if !request.is_for_user(&profile.username) {
+        crate::diag::verbose(|| {
+            format!("git asks for another user than profile {:?}'s: not answering", profile.name)
+        });
+        return Ok(super::Outcome::Done);
+    }
+    if options.operation == Operation::Get {
+        let token = fetch::token(ctx, profile, Need::default(), &SystemTime::now)?;
+        super::print(&git::get_response(&request, &token))?;
+        return Ok(super::Outcome::Done);
+    }
+    // Erase the token only if it is the one git saw fail, not a newer one.
+    let git_saw_no_secret = request.password.is_none() && request.credential.is_none();
+    if let Some(token) = fetch::cached(ctx, profile)?
+        && (git_saw_no_secret || request.carries(&token))
+    {
+        fetch::invalidate(ctx, profile)?;
+    }
+    Ok(super::Outcome::Done)
+}
+
+/// The profile for git's host, over https only.
+fn host_profile(ctx: &Context, request: &git::Request) -> Result<Option<crate::profile::Profile>, Error> {
+    let Some(host) = request.host_name() else { return Ok(None) };
+    if request.protocol.as_deref().is_some_and(|p| p != "https") {
+        return Ok(None);
+    }
+    fetch::profile_for_host(ctx, &host)
+}

@@ -1,0 +1,240 @@
+//! `sfcred login`: gather a profile's settings and secrets (from flags, else prompts),
+//! check them with Salesforce, and only then save them.
+
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::time::SystemTime;
+
+use secrecy::SecretString;
+
+use crate::certificate::Certificate;
+use crate::context::Context;
+use crate::diag::Progress;
+use crate::error::Error;
+use crate::keychain::Keychain;
+use crate::private_key::{self, RsaPrivateKey};
+use crate::profile::{
+    self, CacheKind, LoginUrl, PRODUCTION_LOGIN_URL, Profile, SANDBOX_LOGIN_URL, StoreKind,
+};
+use crate::settings::Settings;
+use crate::signer::{KeyOrigin, SoftwareKey};
+use crate::token::Token;
+
+/// Where the private key comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KeySource {
+    File(PathBuf),
+    Stdin,
+    /// The key `sfcred keygen` stored for the profile, else asked for.
+    Stored,
+}
+
+#[derive(Debug)]
+pub struct Options {
+    pub profile: String,
+    pub username: Option<String>,
+    pub client_id: Option<SecretString>,
+    pub key: KeySource,
+    /// The connected app's certificate, so that doctor can check expiry and key match.
+    pub cert: Option<PathBuf>,
+    pub sandbox: bool,
+    pub login_url: Option<String>,
+    pub audience: Option<String>,
+    /// Like `30m`: parsed here, so a bad value is reported as sfcred reports errors.
+    pub ttl: String,
+    pub store: StoreKind,
+    pub cache: CacheKind,
+    /// Check the setup with Salesforce before saving.
+    pub verify: bool,
+    pub no_input: bool,
+}
+
+/// Everything `login` saves.
+#[derive(Debug)]
+pub struct NewProfile {
+    pub profile: Profile,
+    pub client_id: SecretString,
+    pub key: SoftwareKey,
+    /// The connected app's certificate, when given with --cert.
+    pub certificate: Option<Certificate>,
+}
+
+pub fn run(ctx: &Context, options: Options) -> Result<super::Outcome, Error> {
+    let dir = ctx.config_dir()?;
+    let interactive = can_prompt(options.no_input, options.key == KeySource::Stdin);
+    let verify = options.verify;
+    let new = resolve(ctx, options, interactive)?;
+    if new.profile.store == StoreKind::Keyutils {
+        eprintln!(
+            "sfcred: note: the kernel keyring (keyutils) forgets its keys at reboot; log in again after one"
+        );
+    }
+    let (name, username, url) =
+        (new.profile.name.clone(), new.profile.username.clone(), new.profile.login_url.clone());
+    let verified = {
+        let _progress = verify.then(|| Progress::start(&format!("checking the setup with {url}")));
+        save(ctx, dir, new, verify, SystemTime::now())?
+    };
+    let check = match verified {
+        Some(token) => format!("verified with {url}: instance {}", token.instance_url),
+        None => "not verified (--no-verify)".to_owned(),
+    };
+    eprintln!("sfcred: logged in profile {name:?} as {username}; {check}");
+    Ok(super::Outcome::Done)
+}
+
+/// Builds the profile from the options, asking for what is missing when `interactive`.
+pub fn resolve(ctx: &Context, options: Options, interactive: bool) -> Result<NewProfile, Error> {
+    let name = options.profile;
+    profile::validate_profile_name(&name)?;
+    let ask = Ask { interactive };
+
+    let username = match options.username {
+        Some(username) => username,
+        None => ask.text("Salesforce username", "--username")?,
+    };
+    let login_url = match (&options.login_url, options.sandbox) {
+        (Some(url), _) => LoginUrl::parse(url)?,
+        (None, true) => LoginUrl::parse(SANDBOX_LOGIN_URL)?,
+        (None, false) if ask.interactive => ask.environment()?,
+        (None, false) => LoginUrl::parse(PRODUCTION_LOGIN_URL)?,
+    };
+    let audience = match &options.audience {
+        Some(audience) => profile::validate_audience(audience)?,
+        None => profile::default_audience(&login_url).to_owned(),
+    };
+    let client_id = match options.client_id {
+        Some(id) => id,
+        None => ask.secret("Consumer key of the connected app", "--client-id")?,
+    };
+    let key = match options.key {
+        KeySource::Stdin => private_key::read_key(std::io::stdin().lock(), "standard input")?,
+        KeySource::File(path) => private_key::read_key_file(&path)?,
+        KeySource::Stored => stored_or_asked_key(ctx, &name, options.store, &ask)?,
+    };
+    let certificate = match &options.cert {
+        Some(path) if !Certificate::read(path)?.matches(&key) => {
+            return Err(Error::KeyCertificateMismatch { path: path.clone() });
+        }
+        Some(path) => Some(Certificate::read(path)?),
+        None => None,
+    };
+    let profile = Profile {
+        name,
+        username,
+        login_url,
+        audience,
+        ttl: profile::parse_duration(&options.ttl)?,
+        store: options.store,
+        cache: options.cache,
+        instance_url: None,
+        connect_timeout: profile::DEFAULT_CONNECT_TIMEOUT,
+        request_timeout: profile::DEFAULT_REQUEST_TIMEOUT,
+    };
+    let key = SoftwareKey::new(key, KeyOrigin::Keychain(options.store));
+    Ok(NewProfile { profile, client_id, key, certificate })
+}
+
+/// A key that `sfcred keygen` stored for this profile, else one asked for.
+fn stored_or_asked_key(
+    ctx: &Context,
+    name: &str,
+    store: StoreKind,
+    ask: &Ask,
+) -> Result<RsaPrivateKey, Error> {
+    match Keychain::open(store, ctx.keychain_timeout()?)?.read_private_key(name) {
+        Ok(key) => Ok(key),
+        Err(e) if e.is_missing() => {
+            let path = ask.text("Path to the RSA private key (PEM)", "--key-file or --key-stdin")?;
+            Ok(private_key::read_key_file(Path::new(&path))?)
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Checks the setup with Salesforce (unless `verify` is false), then saves it,
+/// replacing any profile of the same name. On failure nothing is saved.
+pub fn save(
+    ctx: &Context,
+    dir: &Path,
+    mut new: NewProfile,
+    verify: bool,
+    now: SystemTime,
+) -> Result<Option<Token>, Error> {
+    let mut settings = Settings::load(dir)?;
+    let token = match verify {
+        true => Some(crate::mint::mint(ctx, &new.profile, &new.client_id, &new.key, now)?),
+        false => None,
+    };
+    new.profile.instance_url = token.as_ref().map(|t| t.instance_url.clone());
+    let timeout = ctx.keychain_timeout()?;
+    let keychain = Keychain::open(new.profile.store, timeout)?;
+    keychain.write(&new.profile.name, new.key.key(), &new.client_id)?;
+    // The replaced profile's token may be another user's: it must not be served.
+    match &token {
+        Some(token) => crate::fetch::remember(ctx, &new.profile, token)?,
+        None => crate::fetch::invalidate(ctx, &new.profile)?,
+    }
+    if let Some(certificate) = &new.certificate {
+        crate::certificate::save(dir, &new.profile.name, certificate)?;
+    }
+    let replaced = settings.put(new.profile);
+    settings.save(dir)?;
+    // Secrets left in a store the profile no longer uses would outlive a logout.
+    if let Some(old) = replaced.filter(|old| old.store != keychain.kind()) {
+        let _ = Keychain::open(old.store, timeout).and_then(|k| k.delete(&old.name));
+    }
+    Ok(token)
+}
+
+/// Prompts on the terminal, or explains which flag was missing.
+struct Ask {
+    interactive: bool,
+}
+
+impl Ask {
+    fn text(&self, what: &'static str, flag: &'static str) -> Result<String, Error> {
+        self.check(what, flag)?;
+        dialoguer::Input::<String>::new()
+            .with_prompt(what)
+            .interact_text()
+            .map(|s| s.trim().to_owned())
+            .map_err(|e| Error::Prompt { what, reason: e.to_string() })
+    }
+
+    fn secret(&self, what: &'static str, flag: &'static str) -> Result<SecretString, Error> {
+        self.check(what, flag)?;
+        dialoguer::Password::new()
+            .with_prompt(what)
+            .interact()
+            .map(|s| SecretString::from(s.trim().to_owned()))
+            .map_err(|e| Error::Prompt { what, reason: e.to_string() })
+    }
+
+    fn environment(&self) -> Result<LoginUrl, Error> {
+        let what = "the environment";
+        let choice = dialoguer::Select::new()
+            .with_prompt("Environment")
+            .items(["Production (login.salesforce.com)", "Sandbox (test.salesforce.com)", "My Domain URL"])
+            .default(0)
+            .interact()
+            .map_err(|e| Error::Prompt { what, reason: e.to_string() })?;
+        match choice {
+            0 => Ok(LoginUrl::parse(PRODUCTION_LOGIN_URL)?),
+            1 => Ok(LoginUrl::parse(SANDBOX_LOGIN_URL)?),
+            _ => Ok(LoginUrl::parse(&self.text("My Domain URL", "--login-url")?)?),
+        }
+    }
+
+    fn check(&self, what: &'static str, flag: &'static str) -> Result<(), Error> {
+        match self.interactive {
+            true => Ok(()),
+            false => Err(Error::MissingInput { what, flag }),
+        }
+    }
+}
+
+/// Prompts only when asked to and a person is there to answer.
+fn can_prompt(no_input: bool, key_from_stdin: bool) -> bool {
+    !no_input && !key_from_stdin && std::io::stdin().is_terminal() && std::io::stderr().is_terminal()
+}

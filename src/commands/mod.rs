@@ -1,0 +1,39 @@
+//! One module per command: each takes plain options (built by `cli.rs` from the command
+//! line), does its work, prints what its caller asked for, and returns how it ended.
+
+pub mod credential;
+pub mod doctor;
+pub mod env;
+pub mod exec;
+pub mod git_credential;
+pub mod invalidate;
+pub mod keygen;
+pub mod login;
+pub mod logout;
+pub mod profiles;
+pub mod token;
+
+use std::io::Write;
+
+use crate::error::Error;
+
+/// How a command ended, when no error stopped it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    Done,
+    /// Doctor found a failing check; its report on stdout says which.
+    ChecksFailed,
+    /// The command `exec` ran exited with this code (where exec() cannot replace us).
+    ChildExited(i32),
+}
+
+/// Writes what the caller asked for to stdout.
+pub fn print(text: &str) -> Result<(), Error> {
+    let mut out = std::io::stdout().lock();
+    out.write_all(text.as_bytes()).and_then(|()| out.flush()).map_err(Error::Output)
+}
+
+/// A protocol request that could not be read or parsed.
+fn bad_request(protocol: &'static str, reason: impl ToString) -> Error {
+    Error::BadRequest { protocol, reason: reason.to_string() }
+}

@@ -1,0 +1,93 @@
+//! `sfcred profiles`: every profile's settings and token state (never a secret).
+
+use std::time::SystemTime;
+
+use crate::context::Context;
+use crate::error::Error;
+use crate::fetch;
+use crate::profile::{Profile, format_duration};
+use crate::settings::Settings;
+use crate::token::rfc3339;
+
+/// A cell is cut to this many characters, so one odd value cannot flood the table.
+const MAX_CELL_CHARS: usize = 200;
+
+pub fn run(ctx: &Context, json: bool) -> Result<super::Outcome, Error> {
+    let settings = Settings::load(ctx.config_dir()?)?;
+    let now = SystemTime::now();
+    let mut listed = Vec::new();
+    for profile in settings.profiles() {
+        let valid_until =
+            fetch::cached(ctx, profile)?.filter(|t| !t.remaining(now).is_zero()).map(|t| t.expires_at);
+        listed.push((profile, valid_until));
+    }
+    if json {
+        let list: Vec<_> = listed.iter().map(|(p, until)| profile_json(p, *until)).collect();
+        super::print(&format!("{}\n", serde_json::Value::Array(list)))?;
+        return Ok(super::Outcome::Done);
+    }
+    if listed.is_empty() {
+        eprintln!("sfcred: no profiles yet; add one with: sfcred login");
+        return Ok(super::Outcome::Done);
+    }
+    let header = ["PROFILE", "USERNAME", "LOGIN URL", "AUDIENCE", "TTL", "STORE", "TOKEN"].map(String::from);
+    let rows = listed.iter().map(|(p, until)| {
+        [
+            p.name.clone(),
+            p.username.clone(),
+            p.login_url.to_string(),
+            p.audience.clone(),
+            format_duration(p.ttl),
+            p.store.to_string(),
+            until.map_or("none".into(), |t| format!("valid until {}", rfc3339(t))),
+        ]
+        .map(|cell| crate::diag::printable(&cell, MAX_CELL_CHARS).replace('\n', "\\n"))
+    });
+    super::print(&table(std::iter::once(header).chain(rows).collect()))?;
+    Ok(super::Outcome::Done)
+}
+
+fn profile_json(p: &Profile, valid_until: Option<SystemTime>) -> serde_json::Value {
+    serde_json::json!({
+        "profile": p.name,
+        "username": p.username,
+        "login_url": p.login_url.as_str(),
+        "audience": p.audience,
+        "ttl": format_duration(p.ttl),
+        "store": p.store.name(),
+        "cache": p.cache,
+        "token_valid_until": valid_until.map(rfc3339),
+    })
+}
+
+/// Left-aligned columns two spaces apart. Padding is written out, not left to `format!`
+/// width, which stops at 65,535.
+fn table<const N: usize>(rows: Vec<[String; N]>) -> String {
+    let mut widths = [0; N];
+    for row in &rows {
+        for (width, cell) in widths.iter_mut().zip(row) {
+            *width = (*width).max(cell.chars().count());
+        }
+    }
+    let mut out = String::new();
+    for row in &rows {
+        let mut line = String::new();
+        for (cell, width) in row.iter().zip(widths) {
+            line.push_str(cell);
+            line.extend(std::iter::repeat_n(' ', width - cell.chars().count() + 2));
+        }
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn columns_line_up_at_any_width() {
+        let wide = "u".repeat(70_000);
+        let out = super::table(vec![["A".to_owned(), "B".to_owned()], [wide.clone(), "x".to_owned()]]);
+        assert_eq!(out, format!("A{}B\n{wide}  x\n", " ".repeat(70_001)));
+    }
+}

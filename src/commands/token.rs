@@ -1,0 +1,88 @@
+//! `sfcred token`: print a token, as JSON, bare, or as a Kubernetes ExecCredential.
+
+use std::time::SystemTime;
+
+use crate::context::Context;
+use crate::error::Error;
+use crate::fetch;
+use crate::profile::parse_duration;
+use crate::protocols::exec_credential;
+use crate::token::Need;
+
+/// What `sfcred token` prints.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// One JSON object with the token and its details.
+    Json,
+    /// The bare access token.
+    Token,
+    /// A Kubernetes-style ExecCredential (apiVersion from KUBERNETES_EXEC_INFO).
+    ExecCredential,
+}
+
+impl Format {
+    pub const ALL: [Format; 3] = [Format::Json, Format::Token, Format::ExecCredential];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Format::Json => "json",
+            Format::Token => "token",
+            Format::ExecCredential => "exec-credential",
+        }
+    }
+
+    pub fn about(self) -> &'static str {
+        match self {
+            Format::Json => "One JSON object with the token and its details",
+            Format::Token => "The bare access token",
+            Format::ExecCredential => {
+                "A Kubernetes-style ExecCredential (apiVersion from KUBERNETES_EXEC_INFO)"
+            }
+        }
+    }
+}
+
+impl std::fmt::Display for Format {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl std::str::FromStr for Format {
+    type Err = String;
+    fn from_str(text: &str) -> Result<Self, String> {
+        Format::ALL
+            .into_iter()
+            .find(|f| f.name() == text)
+            .ok_or_else(|| "use json, token or exec-credential".into())
+    }
+}
+
+#[derive(Debug)]
+pub struct Options {
+    pub profile: String,
+    pub format: Format,
+    /// Like `60s`: parsed here, so a bad value is reported as sfcred reports errors.
+    pub min_valid: String,
+    pub refresh: bool,
+}
+
+pub fn run(ctx: &Context, options: Options) -> Result<super::Outcome, Error> {
+    let profile = &fetch::profile(ctx, &options.profile)?;
+    let need = Need { min_valid: parse_duration(&options.min_valid)?, refresh: options.refresh };
+    // The caller's format is checked before any token is minted.
+    let exec_info = match options.format {
+        Format::ExecCredential => Some(
+            exec_credential::parse_exec_info(ctx.exec_info.as_deref())
+                .map_err(|e| super::bad_request("exec credential", e))?,
+        ),
+        _ => None,
+    };
+    let token = fetch::token(ctx, profile, need, &SystemTime::now)?;
+    super::print(&match (exec_info, options.format) {
+        (Some(info), _) => format!("{}\n", exec_credential::exec_credential(&info, &token)),
+        (None, Format::Token) => format!("{}\n", token.secret()),
+        (None, _) => format!("{}\n", token.to_json()),
+    })?;
+    Ok(super::Outcome::Done)
+}

@@ -1,0 +1,63 @@
+//! Every environment variable sfcred reads, in one list: its name, what it means and its
+//! default. [`crate::context::Context`] reads them once, at start; README's table is
+//! generated from this list (and checked by a test).
+
+/// One environment variable.
+#[derive(Debug)]
+pub struct EnvVar {
+    pub name: &'static str,
+    pub meaning: &'static str,
+    pub default: &'static str,
+}
+
+macro_rules! env_vars {
+    ($($id:ident = $name:literal, $meaning:literal, $default:literal;)*) => {
+        $(pub const $id: EnvVar = EnvVar { name: $name, meaning: $meaning, default: $default };)*
+        /// Every variable, in the order README lists them.
+        pub const ALL: &[EnvVar] = &[$($id),*];
+    };
+}
+
+env_vars! {
+    PROFILE = "SFCRED_PROFILE", "The profile when `--profile` is not given", "`default`";
+    STORE = "SFCRED_STORE", "The keychain store for this command, overriding the profile's `store` (and `--store`'s default)", "the profile's, else the platform's";
+    CONFIG_DIR = "SFCRED_CONFIG_DIR", "The directory of `config.toml` and the certificate copies", "`$XDG_CONFIG_HOME/sfcred`, else `~/.config/sfcred`";
+    CACHE_DIR = "SFCRED_CACHE_DIR", "The token cache and lock directory", "`$XDG_RUNTIME_DIR/sfcred`, else `$XDG_CACHE_HOME/sfcred`, else `~/.cache/sfcred`";
+    LOCK_TIMEOUT = "SFCRED_LOCK_TIMEOUT", "How long to wait for another process's refresh of the same profile", "`60s`";
+    KEYCHAIN_TIMEOUT = "SFCRED_KEYCHAIN_TIMEOUT", "How long to wait for the keychain to answer", "`20s`";
+    CLIENT_ID = "SFCRED_CLIENT_ID", "The consumer key; when set, the environment is the profile and the settings file is not read", "unset";
+    USERNAME = "SFCRED_USERNAME", "The Salesforce username of the environment's profile", "required with `SFCRED_CLIENT_ID`";
+    PRIVATE_KEY = "SFCRED_PRIVATE_KEY", "The environment profile's RSA private key, PEM text", "unset";
+    PRIVATE_KEY_FILE = "SFCRED_PRIVATE_KEY_FILE", "A file holding the environment profile's private key (PEM), when `SFCRED_PRIVATE_KEY` is unset", "unset";
+    LOGIN_URL = "SFCRED_LOGIN_URL", "The environment profile's login URL", "`https://login.salesforce.com`";
+    SANDBOX = "SFCRED_SANDBOX", "`1` logs the environment's profile in to a sandbox (`https://test.salesforce.com`)", "unset";
+    XDG_CONFIG_HOME = "XDG_CONFIG_HOME", "The base of the settings directory", "`~/.config`";
+    XDG_RUNTIME_DIR = "XDG_RUNTIME_DIR", "The base of the token cache (memory-backed, per login)", "set by the login session";
+    XDG_CACHE_HOME = "XDG_CACHE_HOME", "The base of the token cache when there is no runtime directory", "`~/.cache`";
+    HOME = "HOME", "The home directory, for the defaults above", "set by the system";
+    APPDATA = "APPDATA", "The base of the settings directory on Windows", "set by Windows";
+    NO_COLOR = "NO_COLOR", "Any value turns colour off (no-color.org)", "unset";
+    SHELL = "SHELL", "The shell `sfcred env` prints for without `--shell`", "bash";
+    KUBERNETES_EXEC_INFO = "KUBERNETES_EXEC_INFO", "The caller's ExecCredential request (`token --format exec-credential`)", "`client.authentication.k8s.io/v1`";
+    COMPLETE = "COMPLETE", "Set by the shell completion scripts when they ask sfcred for candidates", "unset";
+}
+
+/// README's table of the variables above.
+pub fn markdown_table() -> String {
+    let mut out = String::from("| variable | what it sets | default |\n|---|---|---|\n");
+    for var in ALL {
+        out.push_str(&format!("| `{}` | {} | {} |\n", var.name, var.meaning, var.default));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn names_are_unique() {
+        let mut names: Vec<_> = super::ALL.iter().map(|v| v.name).collect();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), super::ALL.len());
+    }
+}
