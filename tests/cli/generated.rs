@@ -81,6 +81,21 @@ fn man_pages_are_current() {
 }
 
 #[test]
+fn readme_lists_every_environment_variable() {
+    let path = repo("README.md");
+    let readme = std::fs::read_to_string(&path).unwrap();
+    let (start, end) = ("<!-- env-vars -->\n", "<!-- /env-vars -->");
+    let (before, rest) = readme.split_once(start).expect("README has the env-vars markers");
+    let (current, after) = rest.split_once(end).expect("README has the env-vars end marker");
+    let table = sfcred::env_vars::markdown_table();
+    if std::env::var_os("SFCRED_UPDATE_GENERATED").is_some() {
+        std::fs::write(&path, format!("{before}{start}{table}{end}{after}")).unwrap();
+        return;
+    }
+    assert!(current == table, "README's variable table is stale: run SFCRED_UPDATE_GENERATED=1 cargo test generated");
+}
+
+#[test]
 fn man_pages_render() {
     for entry in std::fs::read_dir(repo("man")).unwrap() {
         let path = entry.unwrap().path();

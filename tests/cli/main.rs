@@ -9,5 +9,6 @@ mod errors;
 mod faults;
 mod generated;
 mod hardening;
+mod layers;
 mod login_and_token;
 mod protocols;
