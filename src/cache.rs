@@ -24,6 +24,8 @@ pub enum CacheError {
     UnsafeDirectory { path: PathBuf, reason: String },
     #[error("cannot use the cache directory {path}: {source}")]
     Io { path: PathBuf, source: std::io::Error },
+    #[error("{path} is not sfcred's: {reason}")]
+    UnsafeFile { path: PathBuf, reason: String },
     #[error("another sfcred process has been refreshing profile {profile:?} for over {}s", waited.as_secs())]
     LockTimeout { profile: String, waited: Duration },
     #[error(transparent)]
@@ -39,6 +41,9 @@ impl CacheError {
                 path.display()
             ),
             CacheError::Io { .. } => "check the directory's permissions and free space".into(),
+            CacheError::UnsafeFile { path, .. } => {
+                format!("remove {}; sfcred makes its own in its place", path.display())
+            }
             CacheError::LockTimeout { .. } => {
                 "the token endpoint may be slow or hung; try again (SFCRED_LOCK_TIMEOUT sets the wait)".into()
             }
@@ -174,11 +179,19 @@ impl FileCache {
             // A symbolic link planted at the lock's path must not create or open its target.
             options.mode(0o600).custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK);
         }
-        let file = options.open(&path).map_err(|source| CacheError::Io { path: path.clone(), source })?;
+        let unsafe_file =
+            |reason: &str| CacheError::UnsafeFile { path: path.clone(), reason: reason.to_owned() };
+        let file = match options.open(&path) {
+            Ok(file) => file,
+            #[cfg(unix)]
+            Err(e) if e.raw_os_error() == Some(libc::ELOOP) => {
+                return Err(unsafe_file("it is a symbolic link"));
+            }
+            Err(source) => return Err(CacheError::Io { path, source }),
+        };
         let meta = file.metadata().map_err(|source| CacheError::Io { path: path.clone(), source })?;
         if !meta.is_file() {
-            let source = std::io::Error::new(std::io::ErrorKind::InvalidInput, "it is not a regular file");
-            return Err(CacheError::Io { path, source });
+            return Err(unsafe_file("it is not a regular file"));
         }
         if file.try_lock().is_ok() {
             return Ok(file);
@@ -301,7 +314,7 @@ fn check_private(meta: &std::fs::Metadata, is_dir: bool, uid: u32) -> Result<(),
     if meta.uid() != uid {
         return Err(format!("it belongs to user id {}, not to you ({uid})", meta.uid()));
     }
-    if is_dir != meta.is_dir() {
+    if (is_dir && !meta.is_dir()) || (!is_dir && !meta.is_file()) {
         return Err(if is_dir { "it is not a directory" } else { "it is not a regular file" }.into());
     }
     if meta.mode() & 0o077 != 0 {

@@ -8,6 +8,7 @@ use std::str::FromStr;
 use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser};
 use clap::{Args, Parser, Subcommand};
 use clap_complete::engine::{ArgValueCandidates, CompletionCandidate};
+use clap_complete::env::{Bash, Elvish, EnvCompleter, Fish, Powershell, Shells, Zsh};
 use secrecy::SecretString;
 
 use crate::commands;
@@ -277,6 +278,59 @@ pub struct ProfilesArgs {
     /// Print JSON instead of a table
     #[arg(long)]
     pub json: bool,
+}
+
+/// The shells `COMPLETE=SHELL sfcred` answers: clap_complete's own, but for zsh's script.
+pub const COMPLETION_SHELLS: Shells<'static> = Shells(&[&Bash, &Elvish, &Fish, &Powershell, &ZshAutoload]);
+
+/// clap_complete's zsh script only registers its completer with `compdef`, which is right
+/// when the script is sourced. When compinit autoloads it from `fpath` as `_sfcred`, the
+/// file is the body of the TAB's completion call, which must then also complete: else
+/// the first TAB completes nothing.
+struct ZshAutoload;
+
+impl EnvCompleter for ZshAutoload {
+    fn name(&self) -> &'static str {
+        Zsh.name()
+    }
+
+    fn is(&self, name: &str) -> bool {
+        Zsh.is(name)
+    }
+
+    fn write_registration(
+        &self,
+        var: &str,
+        name: &str,
+        bin: &str,
+        completer: &str,
+        buf: &mut dyn std::io::Write,
+    ) -> std::io::Result<()> {
+        let mut script = Vec::new();
+        Zsh.write_registration(var, name, bin, completer, &mut script)?;
+        let script = String::from_utf8(script).map_err(std::io::Error::other)?;
+        let function = format!("_clap_dynamic_completer_{}", name.replace('-', "_"));
+        let register = format!("compdef {function} {bin}\n");
+        let body = script.strip_suffix(&register).ok_or_else(|| {
+            std::io::Error::other("clap_complete's zsh script changed: update cli::ZshAutoload")
+        })?;
+        // Sourced (`file`) or eval'd, register; autoloaded as `_BIN`, complete this call too.
+        write!(
+            buf,
+            "{body}if [[ $funcstack[1] == _{bin} && $zsh_eval_context[-1] != file ]]; then\n    \
+             {function} \"$@\"\nelse\n    {register}fi\n"
+        )
+    }
+
+    fn write_complete(
+        &self,
+        cmd: &mut clap::Command,
+        args: Vec<std::ffi::OsString>,
+        current_dir: Option<&std::path::Path>,
+        buf: &mut dyn std::io::Write,
+    ) -> std::io::Result<()> {
+        Zsh.write_complete(cmd, args, current_dir, buf)
+    }
 }
 
 /// A parser that offers `values` (name, help) and yields the domain type they name.

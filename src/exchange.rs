@@ -352,13 +352,18 @@ fn network_error(url: &Url, timeout: Duration, error: reqwest::Error) -> Exchang
     }
 }
 
-/// A TLS handshake that failed on the server's certificate (rustls hides inside io::Error).
+/// A TLS handshake that failed on the server's certificate. rustls's error arrives
+/// inside io::Errors, whose `source()` skips what they wrap, so they are opened here.
 fn is_certificate_error(cause: &(dyn std::error::Error + 'static)) -> bool {
-    let tls = cause.downcast_ref::<rustls::Error>().or_else(|| {
-        let inner = cause.downcast_ref::<std::io::Error>()?.get_ref()?;
-        inner.downcast_ref::<rustls::Error>()
-    });
-    matches!(tls, Some(rustls::Error::InvalidCertificate(_)))
+    let mut current = Some(cause);
+    while let Some(error) = current {
+        if let Some(tls) = error.downcast_ref::<rustls::Error>() {
+            return matches!(tls, rustls::Error::InvalidCertificate(_));
+        }
+        let inner = error.downcast_ref::<std::io::Error>().and_then(std::io::Error::get_ref);
+        current = inner.map(|inner| inner as &(dyn std::error::Error + 'static));
+    }
+    false
 }
 
 #[cfg(test)]

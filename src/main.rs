@@ -15,6 +15,7 @@ fn main() -> ExitCode {
     clap_complete::CompleteEnv::with_factory(<Cli as clap::CommandFactory>::command)
         .bin("sfcred")
         .completer("sfcred")
+        .shells(sfcred::cli::COMPLETION_SHELLS)
         .complete();
     let cli = Cli::parse();
     sfcred::diag::set_verbose(cli.verbose);
@@ -44,11 +45,12 @@ fn report(result: Result<Outcome, Error>) -> ExitCode {
         Ok(Outcome::ChildExited(code)) => ExitCode::from(u8::try_from(code).unwrap_or(1)),
         Err(error) if error.is_broken_pipe() => ExitCode::SUCCESS,
         Err(error) => {
-            let mut message = format!("sfcred: error: {error}\n");
+            let printable = sfcred::diag::printable_message;
+            let mut message = format!("sfcred: error: {}\n", printable(&error.to_string()));
             if let Some(hint) = error.hint() {
-                message.push_str(&format!("  hint: {hint}\n"));
+                message.push_str(&format!("  hint: {}\n", printable(&hint)));
             }
-            let _ = std::io::stderr().write_all(sfcred::diag::printable_message(&message).as_bytes());
+            let _ = std::io::stderr().write_all(message.as_bytes());
             ExitCode::from(error.exit_code())
         }
     }

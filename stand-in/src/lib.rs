@@ -4,6 +4,7 @@
 //! demo and benchmark exercise the real flow with no org.
 
 pub mod keyring;
+pub mod tls;
 
 use std::collections::HashMap;
 use std::io::Read;
@@ -151,10 +152,14 @@ impl StandIn {
         self.state().token_requests
     }
 
-    /// Blocks until at least `count` token requests have arrived.
-    pub fn wait_for_token_requests(&self, count: usize) {
+    /// Blocks until at least `count` token requests have arrived; panics after `within`.
+    pub fn wait_for_token_requests(&self, count: usize, within: std::time::Duration) {
         let (lock, arrived) = &*self.state;
-        let _state = arrived.wait_while(lock.lock().unwrap(), |s| s.token_requests < count).unwrap();
+        let (state, _) =
+            arrived.wait_timeout_while(lock.lock().unwrap(), within, |s| s.token_requests < count).unwrap();
+        let seen = state.token_requests;
+        drop(state);
+        assert!(seen >= count, "{seen} of {count} token requests arrived within {within:?}");
     }
 
     /// How long the stand-in took to answer each token request, oldest first.
