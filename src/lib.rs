@@ -11,6 +11,7 @@
 pub mod diag;
 pub mod env_vars;
 pub mod fs;
+pub mod pkcs11_uri;
 pub mod profile;
 pub mod token;
 

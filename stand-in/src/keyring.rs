@@ -4,7 +4,11 @@
 
 use std::io::Write;
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::Duration;
+
+/// How long either daemon may take to start before the start fails instead of hanging.
+const START_TIMEOUT: Duration = Duration::from_secs(120);
 
 pub struct PrivateKeyring {
     address: String,
@@ -28,11 +32,14 @@ impl PrivateKeyring {
                 .stdin(Stdio::null());
             cmd
         };
-        let out = command("dbus-daemon")
+        let bus = command("dbus-daemon")
             .args(["--session", "--fork", "--print-address=1", "--print-pid=1"])
             .arg(format!("--address=unix:path={}", run.join("bus").display()))
-            .output()
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
             .map_err(|e| format!("cannot run dbus-daemon (install the dbus package): {e}"))?;
+        let out = output_within(bus, START_TIMEOUT).map_err(|e| format!("dbus-daemon: {e}"))?;
         if !out.status.success() {
             return Err(format!("dbus-daemon failed: {}", String::from_utf8_lossy(&out.stderr)));
         }
@@ -57,7 +64,7 @@ impl PrivateKeyring {
         stdin.write_all(b"throwaway-password").map_err(|e| e.to_string())?;
         drop(stdin);
         // It forks the daemon and exits once the daemon serves the bus.
-        match daemon.wait() {
+        match output_within(daemon, START_TIMEOUT).map(|out| out.status) {
             Ok(status) if status.success() => {
                 keyring.daemon_pids = daemons_on(&keyring.address);
                 Ok(keyring)
@@ -78,6 +85,25 @@ impl Drop for PrivateKeyring {
         for pid in self.daemon_pids.iter().copied().chain(bus) {
             // SAFETY: kill has no memory effects; the pids are daemons we started.
             unsafe { libc::kill(pid, libc::SIGTERM) };
+        }
+    }
+}
+
+/// `child.wait_with_output()`, on a thread so that it can give up: after `timeout` the child
+/// is killed and the wait is an error.
+fn output_within(child: Child, timeout: Duration) -> Result<Output, String> {
+    let pid = child.id();
+    let (done, result) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = done.send(child.wait_with_output());
+    });
+    match result.recv_timeout(timeout) {
+        Ok(output) => output.map_err(|e| e.to_string()),
+        Err(_) => {
+            // SAFETY: kill has no memory effects; the pid is a child of ours whose waiting
+            // thread has not answered, so it is still running (bar a reap in this instant).
+            unsafe { libc::kill(pid as libc::pid_t, libc::SIGKILL) };
+            Err(format!("did not finish within {timeout:?}"))
         }
     }
 }

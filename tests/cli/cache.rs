@@ -6,7 +6,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use sfcred_stand_in::Behaviour;
 
-use crate::support::{Run, TestEnv};
+use crate::support::{Run, TIMEOUT, TestEnv, WaitWithin};
 
 fn now_ms() -> u64 {
     SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_millis() as u64
@@ -98,7 +98,7 @@ fn many_callers_on_a_cold_cache_cause_one_request() {
 
     let callers: Vec<Child> = (0..32).map(|_| spawn_token(&env, "prod")).collect();
     let tokens: Vec<String> =
-        callers.into_iter().map(|c| Run::of(c.wait_with_output().unwrap()).success().stdout).collect();
+        callers.into_iter().map(|c| Run::of(c.output_within(TIMEOUT).unwrap()).success().stdout).collect();
 
     assert_eq!(env.stand_in.token_requests() - before, 1, "one request for 32 callers");
     assert!(tokens.iter().all(|t| t == &tokens[0]), "everyone got the same token");
@@ -113,13 +113,13 @@ fn profiles_do_not_wait_for_each_other() {
     env.run(&["invalidate", "-p", "fast"]).success();
     env.stand_in.set_behaviour(Behaviour::Hang);
     let mut stuck = spawn_token(&env, "slow");
-    env.stand_in.wait_for_token_requests(3);
+    env.stand_in.wait_for_token_requests(3, TIMEOUT);
 
     env.stand_in.set_behaviour(Behaviour::Salesforce);
     env.run(&["token", "-p", "fast"]).success();
     assert_eq!(stuck.try_wait().unwrap(), None, "the slow profile's refresh is still hanging");
     stuck.kill().unwrap();
-    stuck.wait().unwrap();
+    stuck.wait_within(TIMEOUT).unwrap();
 }
 
 #[test]
@@ -129,13 +129,13 @@ fn a_killed_lock_holder_does_not_block_the_others() {
     env.run(&["invalidate", "-p", "prod"]).success();
     env.stand_in.set_behaviour(Behaviour::Hang);
     let mut holder = spawn_token(&env, "prod");
-    env.stand_in.wait_for_token_requests(2); // the holder is inside its refresh
+    env.stand_in.wait_for_token_requests(2, TIMEOUT); // the holder is inside its refresh
     let waiter = spawn_token(&env, "prod");
 
     env.stand_in.set_behaviour(Behaviour::Salesforce);
     holder.kill().unwrap(); // SIGKILL: no chance to clean up
-    holder.wait().unwrap();
-    let run = Run::of(waiter.wait_with_output().unwrap()).success();
+    holder.wait_within(TIMEOUT).unwrap();
+    let run = Run::of(waiter.output_within(TIMEOUT).unwrap()).success();
     assert!(run.stdout.starts_with("00DSTANDIN"), "{run:?}");
     assert_eq!(env.stand_in.token_requests(), 3);
 }
@@ -147,13 +147,18 @@ fn a_stuck_refresh_bounds_the_wait_of_the_others() {
     env.run(&["invalidate", "-p", "prod"]).success();
     env.stand_in.set_behaviour(Behaviour::Hang);
     let mut holder = spawn_token(&env, "prod");
-    env.stand_in.wait_for_token_requests(2);
+    env.stand_in.wait_for_token_requests(2, TIMEOUT);
 
-    let out = env.sfcred().args(["token", "-p", "prod"]).env("SFCRED_LOCK_TIMEOUT", "1s").output().unwrap();
+    let out = env
+        .sfcred()
+        .args(["token", "-p", "prod"])
+        .env("SFCRED_LOCK_TIMEOUT", "1s")
+        .output_within(TIMEOUT)
+        .unwrap();
     let run = Run::of(out).failure(5);
     assert!(run.stderr.contains("has been refreshing profile \"prod\" for over 1s"), "{run:?}");
     holder.kill().unwrap();
-    holder.wait().unwrap();
+    holder.wait_within(TIMEOUT).unwrap();
 }
 
 #[test]
@@ -199,7 +204,12 @@ fn a_symlinked_cache_directory_is_refused() {
     std::fs::create_dir(&elsewhere).unwrap();
     let link = env.path("linked-cache");
     std::os::unix::fs::symlink(&elsewhere, &link).unwrap();
-    let out = env.sfcred().args(["token", "-p", "prod"]).env("SFCRED_CACHE_DIR", &link).output().unwrap();
+    let out = env
+        .sfcred()
+        .args(["token", "-p", "prod"])
+        .env("SFCRED_CACHE_DIR", &link)
+        .output_within(TIMEOUT)
+        .unwrap();
     let run = Run::of(out).failure(1);
     assert!(run.stderr.contains("is unsafe: it is a symbolic link"), "{run:?}");
     assert_eq!(std::fs::read_dir(&elsewhere).unwrap().count(), 0, "nothing written through the link");
@@ -221,17 +231,13 @@ fn a_failed_mint_keeps_the_still_valid_token() {
 #[test]
 fn cache_none_mints_every_time_and_keyring_cache_writes_no_file() {
     let env = TestEnv::new();
-    let mut args = env.login_args("nocache");
-    args.extend(["--cache".into(), "none".into()]);
-    env.run(&args).success();
+    env.login_with("nocache", &[("--cache", "none")]).success();
     env.run(&["token", "-p", "nocache"]).success();
     env.run(&["token", "-p", "nocache"]).success();
     assert_eq!(env.stand_in.token_requests(), 3);
     assert!(!env.cache_file("nocache").exists());
 
-    let mut args = env.login_args("kr");
-    args.extend(["--cache".into(), "keyring".into()]);
-    env.run(&args).success();
+    env.login_with("kr", &[("--cache", "keyring")]).success();
     let first = token_of(&env.run(&["token", "-p", "kr"]).success());
     assert_eq!(token_of(&env.run(&["token", "-p", "kr"]).success()), first);
     assert_eq!(env.stand_in.token_requests(), 4);

@@ -2,7 +2,7 @@
 
 use sfcred_stand_in::{ConnectedApp, StandIn};
 
-use crate::support::{CONSUMER_KEY, Run, TestEnv, USERNAME};
+use crate::support::{CONSUMER_KEY, Run, TIMEOUT, TestEnv, USERNAME, WaitWithin};
 
 /// A stand-in whose connected app has the certificate keygen wrote.
 fn stand_in_for(certificate: &str) -> StandIn {
@@ -126,9 +126,7 @@ fn doctor_names_the_fix_for_each_broken_setting() {
     // A certificate that expires in ten days, for a key that is not the profile's.
     keygen(&env, "other", &["--days", "10"]).success();
     let expiring = env.path("other.crt");
-    let mut args = env.login_args("prod");
-    args.extend(["--cert".into(), expiring.to_str().unwrap().into()]);
-    let run = env.run(&args).failure(2);
+    let run = env.login_with("prod", &[("--cert", expiring.to_str().unwrap())]).failure(2);
     assert!(run.stderr.contains("the key does not match the certificate"), "login refuses: {run:?}");
     env.login("prod").success();
     let certificates = env.path("config/sfcred/certificates");
@@ -152,8 +150,7 @@ fn doctor_names_the_fix_for_each_broken_setting() {
 #[test]
 fn doctor_reports_network_and_refusals() {
     let env = TestEnv::new();
-    let mut args = env.login_args("prod");
-    args[6] = "3MVG9WRONG".into();
+    let mut args = env.login_args_with("prod", &[("--client-id", "3MVG9WRONG")]);
     args.push("--no-verify".into());
     env.run(&args).success();
     let (run, checks) = doctor(&env, &["-p", "prod"]);
@@ -235,7 +232,7 @@ fn doctor_colours_a_terminal_unless_no_color_is_set() {
         if no_color {
             script.env("NO_COLOR", "1");
         }
-        Run::of(script.output().expect("script runs (util-linux)")).success()
+        Run::of(script.output_within(TIMEOUT).expect("script runs (util-linux)")).success()
     };
     let coloured = on_terminal(false);
     assert!(coloured.stdout.contains("\x1b[32mok"), "{coloured:?}");

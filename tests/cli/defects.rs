@@ -1,12 +1,12 @@
 //! Defects found by hostile use (issue 13). Each test failed before its fix.
 
-use std::io::{BufRead, Write};
+use std::io::Write;
 use std::process::Stdio;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use sfcred_stand_in::tls::TlsFront;
 
-use crate::support::{CONSUMER_KEY, Run, TestEnv, USERNAME, app_keys};
+use crate::support::{CONSUMER_KEY, PipeReader, Run, TIMEOUT, TestEnv, USERNAME, WaitWithin, app_keys};
 
 fn now_ms() -> u64 {
     SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_millis() as u64
@@ -22,9 +22,7 @@ fn mkfifo(path: &std::path::Path) {
 fn durations_past_a_day_are_refused_at_login() {
     let env = TestEnv::new();
     for ttl in ["9000years", "18446744073709551615s", "100000h", "25h"] {
-        let mut args = env.login_args("prod");
-        args.extend(["--ttl".to_owned(), ttl.to_owned()]);
-        let run = env.run(&args).failure(2);
+        let run = env.login_with("prod", &[("--ttl", ttl)]).failure(2);
         assert!(run.stderr.contains("invalid duration"), "{ttl}: {run:?}");
     }
     env.login("prod").success();
@@ -159,10 +157,8 @@ fn messages_are_safe_to_print() {
     assert!(!run.stderr.contains(['\x1b', '\x07']), "raw control characters reach the terminal: {run:?}");
     assert!(run.stderr.contains("evil\\u{1b}[31m\\u{7}name"), "{run:?}");
 
-    let mut args = env.login_args("prod");
-    let at = args.iter().position(|a| a == "--login-url").unwrap();
-    args[at + 1] = "https://alice:hunter2@acme.my.salesforce.com".into();
-    let run = env.run(&args).failure(2);
+    let run =
+        env.login_with("prod", &[("--login-url", "https://alice:hunter2@acme.my.salesforce.com")]).failure(2);
     assert!(!run.stderr.contains("hunter2") && run.stderr.contains("must not carry credentials"), "{run:?}");
 
     env.login("prod").success();
@@ -200,19 +196,11 @@ fn credential_answers_without_waiting_for_end_of_input() {
     stdin.write_all(br#"{"v":1,"profile":"prod"}"#).unwrap();
     stdin.flush().unwrap();
     // The pipe stays open, as cargo keeps it for its credential providers.
-    let stdout = child.stdout.take().unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let mut line = String::new();
-        let _ = std::io::BufReader::new(stdout).read_line(&mut line);
-        let _ = tx.send(line);
-    });
-    let answer = rx.recv_timeout(Duration::from_secs(60));
-    let _ = child.kill();
-    let _ = child.wait();
-    let answer = answer.expect("an answer while the pipe is open");
+    let mut stdout = PipeReader::new(child.stdout.take().unwrap());
+    let answer = stdout.read_until("\n", TIMEOUT).to_owned();
     assert!(answer.contains("\"access_token\":\"00DSTANDIN"), "{answer}");
     drop(stdin);
+    assert!(child.wait_within(TIMEOUT).unwrap().success());
 }
 
 #[test]
@@ -239,7 +227,7 @@ fn an_untrusted_certificate_says_how_to_trust_it() {
         if let Some(ca) = ca {
             cmd.env("SSL_CERT_FILE", ca);
         }
-        Run::of(cmd.output().unwrap())
+        Run::of(cmd.output_within(TIMEOUT).unwrap())
     };
     let run = token(None).failure(5);
     assert!(run.stderr.contains(&format!("{}/services/oauth2/token is not trusted", front.url())), "{run:?}");
@@ -266,7 +254,7 @@ fn zsh_completes_on_the_first_tab_when_autoloaded() {
             .command("zsh")
             .args([script, env!("CARGO_BIN_EXE_sfcred"), completions, mode])
             .env("ZPTY_TIMEOUT", "60")
-            .output()
+            .output_within(TIMEOUT)
             .expect("zsh runs (scripts/test installs it)");
         let run = Run::of(out).success();
         let first_tab = run.stdout.split("--- TAB 1").nth(1).unwrap_or_default();

@@ -2,21 +2,12 @@
 
 use sfcred_stand_in::Behaviour;
 
-use crate::support::{Run, TestEnv, USERNAME, stranger_key};
-
-fn login_with(env: &TestEnv, replace: &[(&str, &str)]) -> Run {
-    let mut args = env.login_args("prod");
-    for (flag, value) in replace {
-        let at = args.iter().position(|a| a == flag).expect("a login flag");
-        args[at + 1] = (*value).to_owned();
-    }
-    env.run(&args)
-}
+use crate::support::{Run, TIMEOUT, TestEnv, USERNAME, WaitWithin, stranger_key};
 
 #[test]
 fn wrong_consumer_key_is_refused_with_what_to_check() {
     let env = TestEnv::new();
-    let run = login_with(&env, &[("--client-id", "3MVG9WRONG")]).failure(4);
+    let run = env.login_with("prod", &[("--client-id", "3MVG9WRONG")]).failure(4);
     assert!(run.stderr.contains("invalid_client_id: client identifier invalid"), "{run:?}");
     assert!(run.stderr.contains("check the consumer key"), "{run:?}");
 }
@@ -24,7 +15,7 @@ fn wrong_consumer_key_is_refused_with_what_to_check() {
 #[test]
 fn unapproved_user_is_told_to_pre_authorize() {
     let env = TestEnv::new();
-    let run = login_with(&env, &[("--username", "someone@else.test")]).failure(4);
+    let run = env.login_with("prod", &[("--username", "someone@else.test")]).failure(4);
     assert!(run.stderr.contains("user hasn't approved this consumer"), "{run:?}");
     assert!(run.stderr.contains("Admin approved users are pre-authorized"), "{run:?}");
 }
@@ -37,16 +28,14 @@ fn sandbox_org_with_production_audience_is_explained() {
     assert!(run.stderr.contains("audience is invalid"), "{run:?}");
     assert!(run.stderr.contains("--sandbox or --audience"), "{run:?}");
 
-    let mut args = env.login_args("uat");
-    args.extend(["--audience".into(), "https://test.salesforce.com".into()]);
-    env.run(&args).success();
+    env.login_with("uat", &[("--audience", "https://test.salesforce.com")]).success();
 }
 
 #[test]
 fn a_key_that_does_not_match_the_certificate_is_named() {
     let env = TestEnv::new();
     let other = env.write("other.key", stranger_key());
-    let run = login_with(&env, &[("--key-file", &other)]).failure(4);
+    let run = env.login_with("prod", &[("--key-file", &other)]).failure(4);
     assert!(run.stderr.contains("invalid assertion"), "{run:?}");
     assert!(run.stderr.contains("does not match the certificate"), "{run:?}");
 }
@@ -55,23 +44,23 @@ fn a_key_that_does_not_match_the_certificate_is_named() {
 fn bad_key_files_are_usage_errors() {
     let env = TestEnv::new();
     let not_pem = env.write("notes.txt", "just some text\n");
-    let run = login_with(&env, &[("--key-file", &not_pem)]).failure(2);
+    let run = env.login_with("prod", &[("--key-file", &not_pem)]).failure(2);
     assert!(run.stderr.contains("is not a PEM file"), "{run:?}");
 
     let encrypted = env.write(
         "enc.key",
         "-----BEGIN ENCRYPTED PRIVATE KEY-----\nMIIBvTBXBgkqhkiG9w0BBQ0wSjApBgkqhkiG9w0BBQwwHAQI\n-----END ENCRYPTED PRIVATE KEY-----\n",
     );
-    let run = login_with(&env, &[("--key-file", &encrypted)]).failure(2);
+    let run = env.login_with("prod", &[("--key-file", &encrypted)]).failure(2);
     assert!(run.stderr.contains("encrypted private key") && run.stderr.contains("openssl pkey"), "{run:?}");
 
     let ec_key = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).unwrap().serialize_pem();
     let ec = env.write("ec.key", &ec_key);
-    let run = login_with(&env, &[("--key-file", &ec)]).failure(2);
+    let run = env.login_with("prod", &[("--key-file", &ec)]).failure(2);
     assert!(run.stderr.contains("not an RSA private key") && run.stderr.contains("RS256"), "{run:?}");
 
     let missing = env.path("missing.key");
-    let run = login_with(&env, &[("--key-file", missing.to_str().unwrap())]).failure(2);
+    let run = env.login_with("prod", &[("--key-file", missing.to_str().unwrap())]).failure(2);
     assert!(run.stderr.contains("cannot read the key file"), "{run:?}");
     assert_eq!(env.stand_in.token_requests(), 0, "nothing is sent with a bad key");
 }
@@ -79,7 +68,7 @@ fn bad_key_files_are_usage_errors() {
 #[test]
 fn plain_http_to_a_remote_host_is_refused_before_anything_is_sent() {
     let env = TestEnv::new();
-    let run = login_with(&env, &[("--login-url", "http://login.salesforce.com")]).failure(2);
+    let run = env.login_with("prod", &[("--login-url", "http://login.salesforce.com")]).failure(2);
     assert!(run.stderr.contains("plain http is allowed only for loopback hosts"), "{run:?}");
 }
 
@@ -89,7 +78,7 @@ fn an_unreachable_host_is_a_network_error() {
     let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}", closed.local_addr().unwrap());
     drop(closed);
-    let run = login_with(&env, &[("--login-url", &url)]).failure(5);
+    let run = env.login_with("prod", &[("--login-url", &url)]).failure(5);
     assert!(run.stderr.contains("cannot reach") && run.stderr.contains("refused"), "{run:?}");
 }
 
@@ -138,7 +127,7 @@ fn a_hung_keychain_times_out() {
         .args(&args)
         .env("DBUS_SESSION_BUS_ADDRESS", format!("unix:path={}", socket.display()))
         .env("SFCRED_KEYCHAIN_TIMEOUT", "1s")
-        .output()
+        .output_within(TIMEOUT)
         .unwrap();
     let run = Run::of(out).failure(6);
     assert!(run.stderr.contains("did not answer within 1s"), "{run:?}");
@@ -156,11 +145,9 @@ fn bad_flags_are_usage_errors() {
     let env = TestEnv::new();
     let run = env.run(&["token", "--format", "yaml"]);
     assert_eq!(run.code, 2, "{run:?}");
-    let run = login_with(&env, &[("--profile", "a/b")]).failure(2);
+    let run = env.login_with("prod", &[("--profile", "a/b")]).failure(2);
     assert!(run.stderr.contains("invalid profile name"), "{run:?}");
-    let mut args = env.login_args("prod");
-    args.extend(["--ttl".into(), "soon".into()]);
-    let run = env.run(&args).failure(2);
+    let run = env.login_with("prod", &[("--ttl", "soon")]).failure(2);
     assert!(run.stderr.contains("like 90s, 30m or 2h"), "{run:?}");
 }
 

@@ -120,8 +120,7 @@ fn a_passing_503_is_retried_and_a_refusal_is_not() {
     assert_eq!(env.stand_in.token_requests(), 4, "two failures, then a token: {run:?}");
     assert!(run.stderr.contains("retrying in"), "{run:?}");
 
-    let mut args = env.login_args("wrong");
-    args[6] = "3MVG9WRONG".into();
+    let args = env.login_args_with("wrong", &[("--client-id", "3MVG9WRONG")]);
     let before = env.stand_in.token_requests();
     env.run(&args).failure(4);
     assert_eq!(env.stand_in.token_requests() - before, 1, "4xx is final");

@@ -9,7 +9,7 @@ use std::process::Command;
 use clap::CommandFactory;
 use sfcred::cli::Cli;
 
-use crate::support::{Run, TestEnv};
+use crate::support::{Run, TIMEOUT, TestEnv, WaitWithin};
 
 const SHELLS: [(&str, &str); 5] = [
     ("bash", "sfcred.bash"),
@@ -60,7 +60,7 @@ fn completions_are_current() {
     let env = TestEnv::without_keychain();
     let mut expected = BTreeMap::new();
     for (shell, file) in SHELLS {
-        let run = Run::of(env.sfcred().env("COMPLETE", shell).output().unwrap()).success();
+        let run = Run::of(env.sfcred().env("COMPLETE", shell).output_within(TIMEOUT).unwrap()).success();
         expected.insert(file.to_owned(), run.stdout.into_bytes());
     }
     check_generated("completions", expected);
@@ -92,7 +92,10 @@ fn readme_lists_every_environment_variable() {
         std::fs::write(&path, format!("{before}{start}{table}{end}{after}")).unwrap();
         return;
     }
-    assert!(current == table, "README's variable table is stale: run SFCRED_UPDATE_GENERATED=1 cargo test generated");
+    assert!(
+        current == table,
+        "README's variable table is stale: run SFCRED_UPDATE_GENERATED=1 cargo test generated"
+    );
 }
 
 #[test]
@@ -104,7 +107,7 @@ fn man_pages_render() {
             .arg(&path)
             .env("MANPAGER", "cat")
             .env("MANWIDTH", "100")
-            .output()
+            .output_within(TIMEOUT)
             .expect("man runs (scripts/test installs man-db)");
         let text = String::from_utf8_lossy(&out.stdout);
         assert!(out.status.success(), "{}: {}", path.display(), String::from_utf8_lossy(&out.stderr));
@@ -138,7 +141,7 @@ fn shell(env: &TestEnv, program: &str, script: &str) -> Run {
         std::iter::once(bin_dir).chain(std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default())),
     )
     .unwrap();
-    Run::of(env.command(program).env("PATH", path).arg("-c").arg(script).output().unwrap())
+    Run::of(env.command(program).env("PATH", path).arg("-c").arg(script).output_within(TIMEOUT).unwrap())
 }
 
 #[test]

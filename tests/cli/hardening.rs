@@ -2,7 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::support::{CONSUMER_KEY, Run, TestEnv, USERNAME, app_keys};
+use crate::support::{CONSUMER_KEY, Run, TIMEOUT, TestEnv, USERNAME, WaitWithin, app_keys};
 
 // --- headless: the environment alone ---
 
@@ -14,7 +14,7 @@ fn with_env_profile(env: &TestEnv, args: &[&str], key: (&str, &str)) -> Run {
         .env("SFCRED_USERNAME", USERNAME)
         .env("SFCRED_LOGIN_URL", env.stand_in.url())
         .env(key.0, key.1)
-        .output()
+        .output_within(TIMEOUT)
         .unwrap();
     Run::of(out)
 }
@@ -49,7 +49,7 @@ fn token_works_from_the_environment_alone() {
 #[test]
 fn an_incomplete_environment_names_what_is_missing() {
     let env = TestEnv::without_keychain();
-    let out = env.sfcred().arg("token").env("SFCRED_CLIENT_ID", CONSUMER_KEY).output().unwrap();
+    let out = env.sfcred().arg("token").env("SFCRED_CLIENT_ID", CONSUMER_KEY).output_within(TIMEOUT).unwrap();
     let run = Run::of(out).failure(2);
     assert!(run.stderr.contains("SFCRED_USERNAME"), "{run:?}");
     let out = env
@@ -57,7 +57,7 @@ fn an_incomplete_environment_names_what_is_missing() {
         .arg("token")
         .env("SFCRED_CLIENT_ID", CONSUMER_KEY)
         .env("SFCRED_USERNAME", USERNAME)
-        .output()
+        .output_within(TIMEOUT)
         .unwrap();
     let run = Run::of(out).failure(2);
     assert!(run.stderr.contains("SFCRED_PRIVATE_KEY or SFCRED_PRIVATE_KEY_FILE"), "{run:?}");
@@ -93,15 +93,12 @@ fn huge_or_binary_key_files_are_refused() {
     let env = TestEnv::new();
     let huge = env.path("huge.key");
     std::fs::write(&huge, vec![b'A'; 10 << 20]).unwrap();
-    let mut args = env.login_args("prod");
-    args[8] = huge.to_str().unwrap().into();
-    let run = env.run(&args).failure(2);
+    let run = env.login_with("prod", &[("--key-file", huge.to_str().unwrap())]).failure(2);
     assert!(run.stderr.contains("too large for a key"), "{run:?}");
 
     let binary = env.path("binary.key");
     std::fs::write(&binary, [0u8, 159, 146, 150, 255, 0, 1]).unwrap();
-    args[8] = binary.to_str().unwrap().into();
-    let run = env.run(&args).failure(2);
+    let run = env.login_with("prod", &[("--key-file", binary.to_str().unwrap())]).failure(2);
     assert!(run.stderr.contains("is not a PEM file"), "{run:?}");
 }
 

@@ -1,4 +1,4 @@
-use crate::support::{CONSUMER_KEY, Run, TestEnv, USERNAME, app_keys};
+use crate::support::{CONSUMER_KEY, PipeReader, Run, TIMEOUT, TestEnv, USERNAME, WaitWithin, app_keys};
 
 #[test]
 fn login_then_token_mints_with_a_verified_assertion() {
@@ -58,9 +58,7 @@ fn secrets_live_in_the_keychain_and_nowhere_else_on_disk() {
 #[test]
 fn a_failed_verification_saves_nothing() {
     let env = TestEnv::new();
-    let mut args = env.login_args("prod");
-    args[6] = "3MVG9WRONG".into();
-    env.run(&args).failure(4);
+    env.login_with("prod", &[("--client-id", "3MVG9WRONG")]).failure(4);
     assert!(!env.path("config/sfcred/config.toml").exists());
     assert_eq!(env.secret_service_lookup("prod/client-id"), None);
     assert_eq!(env.secret_service_lookup("prod/private-key"), None);
@@ -70,9 +68,7 @@ fn a_failed_verification_saves_nothing() {
 fn logging_in_again_replaces_the_profile() {
     let env = TestEnv::new();
     env.login("prod").success();
-    let mut args = env.login_args("prod");
-    args.extend(["--ttl".into(), "2h".into()]);
-    env.run(&args).success();
+    env.login_with("prod", &[("--ttl", "2h")]).success();
     let list = env.run(&["profiles", "--json"]).success().json();
     assert_eq!(list.as_array().unwrap().len(), 1);
     assert_eq!(list[0]["ttl"], "2h");
@@ -103,8 +99,8 @@ fn profiles_lists_settings_without_secrets() {
     let env = TestEnv::new();
     env.run(&["profiles"]).success();
     env.login("prod").success();
-    let mut args = env.login_args("uat");
-    args.extend(["--audience".into(), "https://test.salesforce.com".into(), "--no-verify".into()]);
+    let mut args = env.login_args_with("uat", &[("--audience", "https://test.salesforce.com")]);
+    args.push("--no-verify".into());
     env.run(&args).success();
 
     // Ephemeral ports have five digits, so the columns do not move.
@@ -141,9 +137,7 @@ fn keyutils_store_works_without_a_daemon() {
     // A unique profile name: the kernel keyring is shared by every test of this user.
     let env = TestEnv::without_keychain();
     let profile = format!("ku-{}", std::process::id());
-    let mut args = env.login_args(&profile);
-    args.extend(["--store".into(), "keyutils".into()]);
-    let run = env.run(&args).success();
+    let run = env.login_with(&profile, &[("--store", "keyutils")]).success();
     assert!(run.stderr.contains("forgets its keys at reboot"), "{run:?}");
     env.run(&["token", "-p", &profile, "--refresh"]).success();
     assert_eq!(env.stand_in.token_requests(), 2, "the refresh read the key from the kernel keyring");
@@ -159,7 +153,7 @@ fn sfcred_store_overrides_the_profile_setting() {
         .sfcred()
         .args(["token", "-p", "ss", "--refresh"])
         .env("SFCRED_STORE", "keyutils")
-        .output()
+        .output_within(TIMEOUT)
         .unwrap();
     let run = Run::of(out).failure(3);
     assert!(run.stderr.contains("keyutils keychain has no private key"), "{run:?}");
@@ -169,7 +163,7 @@ fn sfcred_store_overrides_the_profile_setting() {
 /// `script` gives sfcred a pseudo-terminal; each answer is typed once its prompt shows.
 #[test]
 fn login_prompts_at_a_terminal() {
-    use std::io::{Read, Write};
+    use std::io::Write;
     let env = TestEnv::new();
     let key = env.key_file();
     let command = format!("{} login -p typed", env!("CARGO_BIN_EXE_sfcred"));
@@ -181,16 +175,7 @@ fn login_prompts_at_a_terminal() {
         .spawn()
         .expect("script runs (util-linux)");
     let mut stdin = child.stdin.take().unwrap();
-    let mut stdout = child.stdout.take().unwrap();
-    let mut screen = String::new();
-    let mut wait_for = |prompt: &str| {
-        let mut buf = [0u8; 256];
-        while !screen.contains(prompt) {
-            let n = stdout.read(&mut buf).unwrap();
-            assert!(n > 0, "the terminal closed before {prompt:?}: {screen}");
-            screen.push_str(&String::from_utf8_lossy(&buf[..n]));
-        }
-    };
+    let mut terminal = PipeReader::new(child.stdout.take().unwrap());
     let my_domain = "\x1b[B\x1b[B"; // two arrow-downs: Production, Sandbox, My Domain URL
     for (prompt, answer) in [
         ("Salesforce username", USERNAME),
@@ -199,11 +184,11 @@ fn login_prompts_at_a_terminal() {
         ("Consumer key of the connected app", CONSUMER_KEY),
         ("Path to the RSA private key", key.as_str()),
     ] {
-        wait_for(prompt);
+        terminal.read_until(prompt, TIMEOUT);
         stdin.write_all(format!("{answer}\r").as_bytes()).unwrap();
     }
-    wait_for("logged in profile \"typed\"");
-    assert!(child.wait().unwrap().success());
+    let screen = terminal.read_until("logged in profile \"typed\"", TIMEOUT).to_owned();
+    assert!(child.wait_within(TIMEOUT).unwrap().success());
     assert!(screen.contains("checking the setup with"), "progress shows on a terminal: {screen}");
     assert!(!screen.contains(CONSUMER_KEY), "the consumer key is not echoed: {screen}");
     env.run(&["token", "-p", "typed"]).success();

@@ -5,6 +5,8 @@ mod support;
 
 mod cache;
 mod daily;
+mod defects;
+mod error_snapshots;
 mod errors;
 mod faults;
 mod generated;

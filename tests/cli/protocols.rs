@@ -4,7 +4,7 @@
 use std::io::Write;
 use std::process::Stdio;
 
-use crate::support::{Run, TestEnv, USERNAME};
+use crate::support::{PipeReader, Run, TIMEOUT, TestEnv, USERNAME, WaitWithin};
 
 fn logged_in() -> TestEnv {
     let env = TestEnv::new();
@@ -79,8 +79,7 @@ fn credential_refuses_oversized_input() {
 #[test]
 fn credential_reports_a_refusal_as_rejected() {
     let env = TestEnv::new();
-    let mut args = env.login_args("default");
-    args[6] = "3MVG9NOTTHEAPP".into();
+    let mut args = env.login_args_with("default", &[("--client-id", "3MVG9NOTTHEAPP")]);
     args.push("--no-verify".into());
     env.run(&args).success();
     let run = env.run_with_stdin(&["credential"], b"{}");
@@ -107,7 +106,7 @@ fn exec_credential_answers_in_the_callers_api_version() {
         .sfcred()
         .args(["token", "--format", "exec-credential"])
         .env("KUBERNETES_EXEC_INFO", info)
-        .output();
+        .output_within(TIMEOUT);
     let credential = Run::of(out.unwrap()).success().json();
     assert_eq!(credential["apiVersion"], "client.authentication.k8s.io/v1beta1");
 }
@@ -121,7 +120,7 @@ fn exec_credential_refuses_an_unknown_api_version_before_minting() {
         .sfcred()
         .args(["token", "--format", "exec-credential"])
         .env("KUBERNETES_EXEC_INFO", info)
-        .output();
+        .output_within(TIMEOUT);
     let run = Run::of(out.unwrap()).failure(2);
     assert!(run.stderr.contains("apiVersion \"client.authentication.k8s.io/v9\""), "{run:?}");
     assert_eq!(env.stand_in.token_requests(), 1, "nothing minted");
@@ -143,7 +142,7 @@ fn git(env: &TestEnv, args: &[&str], input: &str) -> Run {
         .spawn()
         .expect("git runs (scripts/test installs it)");
     child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
-    Run::of(child.wait_with_output().unwrap())
+    Run::of(child.output_within(TIMEOUT).unwrap())
 }
 
 #[test]
@@ -232,7 +231,7 @@ fn a_shell_evaluating_env_gets_the_token() {
         r#"eval "$('{}' env --shell bash)" && printf '%s|%s|%s' "$SF_ACCESS_TOKEN" "$SF_ORG_INSTANCE_URL" "$SFDX_ACCESS_TOKEN""#,
         env!("CARGO_BIN_EXE_sfcred")
     );
-    let out = env.command("bash").arg("-c").arg(&script).output().unwrap();
+    let out = env.command("bash").arg("-c").arg(&script).output_within(TIMEOUT).unwrap();
     let run = Run::of(out).success();
     let parts: Vec<&str> = run.stdout.split('|').collect();
     assert!(parts[0].starts_with("00DSTANDIN"), "{run:?}");
@@ -284,13 +283,13 @@ fn exec_hands_signals_to_the_command() {
     // Once cat echoes a line it runs in sfcred's place, under sfcred's pid.
     let mut stdin = child.stdin.take().unwrap();
     stdin.write_all(b"ready\n").unwrap();
-    let mut line = String::new();
-    std::io::BufRead::read_line(&mut std::io::BufReader::new(child.stdout.as_mut().unwrap()), &mut line)
-        .unwrap();
+    let mut stdout = PipeReader::new(child.stdout.take().unwrap());
+    let echoed = stdout.read_until("\n", TIMEOUT);
+    let line = &echoed[..=echoed.find('\n').unwrap()];
     assert_eq!(line, "ready\n");
     // SAFETY: kill has no memory effects; the pid is our own child's.
     unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGTERM) };
-    let status = child.wait().unwrap();
+    let status = child.wait_within(TIMEOUT).unwrap();
     use std::os::unix::process::ExitStatusExt;
     assert_eq!(status.signal(), Some(15), "the command itself got SIGTERM: {status:?}");
 }

@@ -1,9 +1,12 @@
 //! The test environment: a temporary home, a private D-Bus session with an unlocked
 //! GNOME Keyring in it, and the Salesforce stand-in on loopback.
 
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
-use std::sync::OnceLock;
+use std::process::{Child, Command, ExitStatus, Output, Stdio};
+use std::sync::mpsc::{self, Receiver};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, Instant};
 
 use sfcred_stand_in::keyring::PrivateKeyring;
 use sfcred_stand_in::{ConnectedApp, StandIn, key_and_certificate};
@@ -11,6 +14,9 @@ use tempfile::TempDir;
 
 pub const CONSUMER_KEY: &str = "3MVG9TESTCONSUMERKEY0123456789";
 pub const USERNAME: &str = "ops@acme.test";
+
+/// How long any one wait of a test may last: a regression fails the test instead of hanging it.
+pub const TIMEOUT: Duration = Duration::from_secs(120);
 
 /// The connected app's key pair, made once per test run.
 pub fn app_keys() -> &'static (String, String) {
@@ -92,12 +98,11 @@ impl TestEnv {
     }
 
     pub fn run(&self, args: &[impl AsRef<std::ffi::OsStr>]) -> Run {
-        Run::of(self.sfcred().args(args).output().unwrap())
+        Run::of(self.sfcred().args(args).output_within(TIMEOUT).unwrap())
     }
 
     /// Runs sfcred with `input` on its stdin, closed afterwards.
     pub fn run_with_stdin(&self, args: &[impl AsRef<std::ffi::OsStr>], input: &[u8]) -> Run {
-        use std::io::Write;
         let mut child = self
             .sfcred()
             .args(args)
@@ -106,9 +111,14 @@ impl TestEnv {
             .stderr(Stdio::piped())
             .spawn()
             .unwrap();
-        // A child that stops reading early closes the pipe; that is its answer, not ours.
-        let _ = child.stdin.take().unwrap().write_all(input);
-        Run::of(child.wait_with_output().unwrap())
+        // Written on a thread: a child that neither reads nor exits must not block the test.
+        let mut stdin = child.stdin.take().unwrap();
+        let input = input.to_vec();
+        std::thread::spawn(move || {
+            // A child that stops reading early closes the pipe; that is its answer, not ours.
+            let _ = stdin.write_all(&input);
+        });
+        Run::of(child.output_within(TIMEOUT).unwrap())
     }
 
     /// Writes a file into the home directory and returns its path as text.
@@ -141,8 +151,26 @@ impl TestEnv {
         .to_vec()
     }
 
+    /// The flags of `login_args`, with each `(flag, value)` of `overrides` replacing that
+    /// flag's value, or appended when the standard login has no such flag.
+    pub fn login_args_with(&self, profile: &str, overrides: &[(&str, &str)]) -> Vec<String> {
+        let mut args = self.login_args(profile);
+        for (flag, value) in overrides {
+            match args.iter().position(|a| a == flag) {
+                Some(at) => args[at + 1] = (*value).to_owned(),
+                None => args.extend([(*flag).to_owned(), (*value).to_owned()]),
+            }
+        }
+        args
+    }
+
     pub fn login(&self, profile: &str) -> Run {
         self.run(&self.login_args(profile))
+    }
+
+    /// A login with `overrides` (see `login_args_with`).
+    pub fn login_with(&self, profile: &str, overrides: &[(&str, &str)]) -> Run {
+        self.run(&self.login_args_with(profile, overrides))
     }
 
     /// What the real Secret Service holds for `account`, read with libsecret's own tool.
@@ -152,7 +180,7 @@ impl TestEnv {
             .base_command("secret-tool")
             .env("DBUS_SESSION_BUS_ADDRESS", bus.bus_address())
             .args(["lookup", "service", "sfcred", "username", account])
-            .output()
+            .output_within(TIMEOUT)
             .expect("secret-tool runs (install libsecret-tools: scripts/test does)");
         out.status.success().then_some(out.stdout)
     }
@@ -237,9 +265,155 @@ impl TestEnv {
     }
 }
 
+/// `output()` and `wait()` with a bound: a process still running after `timeout` is killed
+/// (SIGKILL) and the test panics with what it printed so far.
+pub trait WaitWithin: Sized {
+    /// Like `output()` (stdin null, stdout and stderr captured); `Err` only when the program
+    /// cannot be started.
+    fn output_within(self, timeout: Duration) -> std::io::Result<Output>;
+
+    /// Like `wait()`; whatever pipes are left are read and dropped.
+    fn wait_within(self, timeout: Duration) -> std::io::Result<ExitStatus> {
+        self.output_within(timeout).map(|out| out.status)
+    }
+}
+
+impl WaitWithin for &mut Command {
+    fn output_within(self, timeout: Duration) -> std::io::Result<Output> {
+        let what = format!("{:?} {:?}", self.get_program(), self.get_args().collect::<Vec<_>>());
+        let child = self.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn()?;
+        Ok(finish(child, timeout, &what))
+    }
+}
+
+impl WaitWithin for Child {
+    fn output_within(self, timeout: Duration) -> std::io::Result<Output> {
+        let what = format!("process {}", self.id());
+        Ok(finish(self, timeout, &what))
+    }
+}
+
+/// Reads `pipe` on a thread of its own, giving each chunk to `chunk` until it returns false
+/// or the pipe ends, and then calls `then`.
+fn drain(
+    mut pipe: impl Read + Send + 'static,
+    mut chunk: impl FnMut(&[u8]) -> bool + Send + 'static,
+    then: impl FnOnce() + Send + 'static,
+) {
+    std::thread::spawn(move || {
+        let mut buf = [0u8; 8192];
+        loop {
+            match pipe.read(&mut buf) {
+                Ok(0) => break,
+                Ok(n) if chunk(&buf[..n]) => {}
+                Ok(_) => break,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(_) => break,
+            }
+        }
+        then();
+    });
+}
+
+/// The bytes read from a pipe so far; `ended` hears when the pipe has ended.
+fn capture(pipe: Option<impl Read + Send + 'static>, ended: &mpsc::Sender<()>) -> Arc<Mutex<Vec<u8>>> {
+    let bytes = Arc::new(Mutex::new(Vec::new()));
+    if let Some(pipe) = pipe {
+        let (sink, ended) = (bytes.clone(), ended.clone());
+        let chunk = move |chunk: &[u8]| {
+            sink.lock().unwrap().extend_from_slice(chunk);
+            true
+        };
+        drain(pipe, chunk, move || {
+            let _ = ended.send(());
+        });
+    }
+    bytes
+}
+
+/// Waits for `child` and for its pipes to end, until `timeout`. A thread waits for the exit
+/// without reaping it (waitid with WNOWAIT), so the pid stays ours to kill until we reap it.
+fn finish(mut child: Child, timeout: Duration, what: &str) -> Output {
+    let deadline = Instant::now() + timeout;
+    drop(child.stdin.take());
+    let pipes = usize::from(child.stdout.is_some()) + usize::from(child.stderr.is_some());
+    let (ended_tx, ended) = mpsc::channel();
+    let stdout = capture(child.stdout.take(), &ended_tx);
+    let stderr = capture(child.stderr.take(), &ended_tx);
+    let pid = child.id();
+    let (exited_tx, exited) = mpsc::channel();
+    std::thread::spawn(move || {
+        loop {
+            // SAFETY: an all-zero siginfo_t is valid, and waitid writes only into it.
+            let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
+            let waited = unsafe {
+                libc::waitid(libc::P_PID, pid as libc::id_t, &mut info, libc::WEXITED | libc::WNOWAIT)
+            };
+            if waited == 0 || std::io::Error::last_os_error().kind() != std::io::ErrorKind::Interrupted {
+                break;
+            }
+        }
+        let _ = exited_tx.send(());
+    });
+    let taken = |bytes: &Arc<Mutex<Vec<u8>>>| std::mem::take(&mut *bytes.lock().unwrap());
+    let give_up = |why: String| -> ! {
+        let (out, err) = (taken(&stdout), taken(&stderr));
+        panic!(
+            "{what} {why}\n--- stdout ---\n{}\n--- stderr ---\n{}",
+            String::from_utf8_lossy(&out),
+            String::from_utf8_lossy(&err)
+        )
+    };
+    if exited.recv_timeout(timeout).is_err() {
+        // SAFETY: kill has no memory effects; the pid is our child's, not reaped yet.
+        unsafe { libc::kill(pid as libc::pid_t, libc::SIGKILL) };
+        let _ = child.wait();
+        give_up(format!("did not finish within {timeout:?} and was killed"));
+    }
+    let status = child.wait().expect("reaping an exited child");
+    for _ in 0..pipes {
+        if ended.recv_timeout(deadline.saturating_duration_since(Instant::now())).is_err() {
+            give_up(format!("exited ({status}), but its output stayed open past {timeout:?}"));
+        }
+    }
+    Output { status, stdout: taken(&stdout), stderr: taken(&stderr) }
+}
+
+/// A pipe read on a thread of its own, so that waiting for its text can give up.
+pub struct PipeReader {
+    chunks: Receiver<Vec<u8>>,
+    text: String,
+}
+
+impl PipeReader {
+    pub fn new(pipe: impl Read + Send + 'static) -> PipeReader {
+        let (tx, chunks) = mpsc::channel();
+        drain(pipe, move |chunk| tx.send(chunk.to_vec()).is_ok(), || {});
+        PipeReader { chunks, text: String::new() }
+    }
+
+    /// Reads until the text so far contains `needle` and returns it all; panics when the pipe
+    /// ends first or `timeout` passes.
+    #[track_caller]
+    pub fn read_until(&mut self, needle: &str, timeout: Duration) -> &str {
+        let deadline = Instant::now() + timeout;
+        while !self.text.contains(needle) {
+            match self.chunks.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
+                Ok(chunk) => self.text.push_str(&String::from_utf8_lossy(&chunk)),
+                Err(mpsc::RecvTimeoutError::Disconnected) => {
+                    panic!("the pipe closed before {needle:?}: {}", self.text)
+                }
+                Err(mpsc::RecvTimeoutError::Timeout) => {
+                    panic!("no {needle:?} within {timeout:?}: {}", self.text)
+                }
+            }
+        }
+        &self.text
+    }
+}
+
 /// A server that reads a request and resets the connection (TCP RST) without answering.
 pub fn resetting_server() -> String {
-    use std::io::Read;
     use std::os::fd::AsRawFd;
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
