@@ -405,6 +405,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg(unix)]
     fn only_private_files_of_this_user_are_trusted() {
         use std::os::unix::fs::PermissionsExt;
         let dir = tempfile::tempdir().unwrap();

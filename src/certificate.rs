@@ -60,7 +60,13 @@ impl Certificate {
 
     /// Whether `key` is the private half of this certificate.
     pub fn matches(&self, key: &RsaPrivateKey) -> bool {
-        RsaKeyPair::from_der(key.expose_der()).is_ok_and(|pair| pair.public_key().as_ref() == self.public_key)
+        RsaKeyPair::from_der(key.expose_der())
+            .is_ok_and(|pair| self.matches_public_key(pair.public_key().as_ref()))
+    }
+
+    /// Whether `public_key` (PKCS#1 RSAPublicKey DER) is this certificate's.
+    pub fn matches_public_key(&self, public_key: &[u8]) -> bool {
+        self.public_key == public_key
     }
 
     pub fn expires_within(&self, now: SystemTime, window: Duration) -> bool {

@@ -129,11 +129,14 @@ pub struct LoginArgs {
     #[arg(long, value_name = "CONSUMER_KEY")]
     pub client_id: Option<String>,
     /// Read the RSA private key (PEM) from this file
-    #[arg(long, value_name = "PATH", conflicts_with = "key_stdin")]
+    #[arg(long, value_name = "PATH", conflicts_with_all = ["key_stdin", "pkcs11"])]
     pub key_file: Option<PathBuf>,
     /// Read the RSA private key (PEM) from standard input
-    #[arg(long)]
+    #[arg(long, conflicts_with = "pkcs11")]
     pub key_stdin: bool,
+    /// Use the key on a PKCS#11 token (YubiKey, TPM, HSM) that this RFC 7512 URI names; it stays there
+    #[arg(long, value_name = "URI")]
+    pub pkcs11: Option<String>,
     /// The connected app's certificate (PEM), so that doctor can check expiry and key match
     #[arg(long, value_name = "PATH")]
     pub cert: Option<PathBuf>,
@@ -205,8 +208,11 @@ pub struct KeygenArgs {
     #[arg(long, value_name = "PATH")]
     pub cert_out: Option<PathBuf>,
     /// Also write the private key to this file (0600); by default it exists only in the keychain
-    #[arg(long, value_name = "PATH")]
+    #[arg(long, value_name = "PATH", conflicts_with = "pkcs11")]
     pub key_out: Option<PathBuf>,
+    /// Make the key on the PKCS#11 token this RFC 7512 URI names (it never leaves the token)
+    #[arg(long, value_name = "URI")]
+    pub pkcs11: Option<String>,
     /// Which keychain to store the key in
     #[arg(
         long, env = env_vars::STORE.name, value_name = "STORE", default_value_t = StoreKind::platform_default(),
@@ -371,10 +377,11 @@ fn shells() -> impl TypedValueParser<Value = Shell> {
 
 impl From<LoginArgs> for commands::login::Options {
     fn from(args: LoginArgs) -> Self {
-        let key = match (args.key_file, args.key_stdin) {
-            (_, true) => KeySource::Stdin,
-            (Some(path), false) => KeySource::File(path),
-            (None, false) => KeySource::Stored,
+        let key = match (args.key_file, args.key_stdin, args.pkcs11) {
+            (_, _, Some(uri)) => KeySource::Pkcs11(uri),
+            (_, true, None) => KeySource::Stdin,
+            (Some(path), false, None) => KeySource::File(path),
+            (None, false, None) => KeySource::Stored,
         };
         commands::login::Options {
             profile: args.profile.profile,
@@ -404,6 +411,7 @@ impl From<KeygenArgs> for commands::keygen::Options {
             cert_out: args.cert_out,
             key_out: args.key_out,
             store: args.store,
+            pkcs11: args.pkcs11,
             force: args.force,
         }
     }

@@ -46,6 +46,7 @@ pub struct EnvironmentProfile {
     pub username: Option<String>,
     pub private_key: Option<SecretString>,
     pub private_key_file: Option<PathBuf>,
+    pub pkcs11_uri: Option<String>,
     pub login_url: Option<String>,
     pub sandbox: bool,
 }
@@ -61,6 +62,8 @@ pub struct Context {
     pub keychain_timeout: Result<Duration, ContextError>,
     /// Present when `SFCRED_CLIENT_ID` is set: then the environment is the profile.
     pub environment_profile: Option<EnvironmentProfile>,
+    /// `SFCRED_PKCS11_PIN`.
+    pub pkcs11_pin: Option<SecretString>,
     pub no_color: bool,
     pub shell: Option<String>,
     pub exec_info: Option<String>,
@@ -112,6 +115,7 @@ impl Context {
             username: text(&env_vars::USERNAME),
             private_key: text(&env_vars::PRIVATE_KEY).map(SecretString::from),
             private_key_file: text(&env_vars::PRIVATE_KEY_FILE).map(PathBuf::from),
+            pkcs11_uri: text(&env_vars::PKCS11_URI),
             login_url: text(&env_vars::LOGIN_URL),
             sandbox: text(&env_vars::SANDBOX).is_some_and(|v| v != "0" && !v.eq_ignore_ascii_case("false")),
         });
@@ -122,6 +126,8 @@ impl Context {
             lock_wait: duration(&env_vars::LOCK_TIMEOUT, DEFAULT_LOCK_WAIT, "30s or 2m"),
             keychain_timeout: duration(&env_vars::KEYCHAIN_TIMEOUT, DEFAULT_KEYCHAIN_TIMEOUT, "5s or 1m"),
             environment_profile,
+            pkcs11_pin: os(&env_vars::PKCS11_PIN)
+                .map(|pin| SecretString::from(pin.to_string_lossy().into_owned())),
             no_color: os(&env_vars::NO_COLOR).is_some(),
             shell: text(&env_vars::SHELL),
             exec_info: text(&env_vars::KUBERNETES_EXEC_INFO),

@@ -29,6 +29,8 @@ env_vars! {
     USERNAME = "SFCRED_USERNAME", "The Salesforce username of the environment's profile", "required with `SFCRED_CLIENT_ID`";
     PRIVATE_KEY = "SFCRED_PRIVATE_KEY", "The environment profile's RSA private key, PEM text", "unset";
     PRIVATE_KEY_FILE = "SFCRED_PRIVATE_KEY_FILE", "A file holding the environment profile's private key (PEM), when `SFCRED_PRIVATE_KEY` is unset", "unset";
+    PKCS11_URI = "SFCRED_PKCS11_URI", "The environment profile's key on a PKCS#11 token (RFC 7512 URI), instead of `SFCRED_PRIVATE_KEY`", "unset";
+    PKCS11_PIN = "SFCRED_PKCS11_PIN", "The PIN of a profile's PKCS#11 token, when its URI gives none", "the PIN login stored, if any";
     LOGIN_URL = "SFCRED_LOGIN_URL", "The environment profile's login URL", "`https://login.salesforce.com`";
     SANDBOX = "SFCRED_SANDBOX", "`1` logs the environment's profile in to a sandbox (`https://test.salesforce.com`)", "unset";
     XDG_CONFIG_HOME = "XDG_CONFIG_HOME", "The base of the settings directory", "`~/.config`";

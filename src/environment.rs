@@ -28,7 +28,7 @@ impl EnvironmentError {
         match self {
             EnvironmentError::Missing { name } => Some(format!(
                 "set {name} too: a profile from the environment needs SFCRED_CLIENT_ID, SFCRED_USERNAME and \
-                 SFCRED_PRIVATE_KEY or SFCRED_PRIVATE_KEY_FILE (README: CI jobs and containers)"
+                 SFCRED_PRIVATE_KEY, SFCRED_PRIVATE_KEY_FILE or SFCRED_PKCS11_URI (README: CI jobs and containers)"
             )),
             EnvironmentError::Invalid(_) => Some("see the accepted values in sfcred help COMMAND".into()),
             EnvironmentError::Key(e) => e.hint(),
@@ -46,6 +46,10 @@ pub fn profile(vars: &EnvironmentProfile) -> Result<Profile, EnvironmentError> {
         (None, false) => LoginUrl::parse(PRODUCTION_LOGIN_URL)?,
     };
     let audience = profile::default_audience(&login_url).to_owned();
+    let pkcs11 = match &vars.pkcs11_uri {
+        Some(text) => Some(profile::parse_pkcs11_uri("SFCRED_PKCS11_URI", text)?),
+        None => None,
+    };
     // Named after who and where, so that a changed environment never reuses a token.
     let name = format!("env-{:016x}", fnv1a(&format!("{username}\n{login_url}\n{audience}")));
     Ok(Profile {
@@ -55,6 +59,7 @@ pub fn profile(vars: &EnvironmentProfile) -> Result<Profile, EnvironmentError> {
         audience,
         ttl: profile::DEFAULT_TTL,
         store: StoreKind::Environment,
+        pkcs11,
         cache: CacheKind::File,
         instance_url: None,
         connect_timeout: profile::DEFAULT_CONNECT_TIMEOUT,
@@ -76,7 +81,9 @@ pub fn signer(vars: &EnvironmentProfile) -> Result<SoftwareKey, EnvironmentError
         }
         (None, Some(path)) => (private_key::read_key_file(path)?, env_vars::PRIVATE_KEY_FILE.name),
         (None, None) => {
-            return Err(EnvironmentError::Missing { name: "SFCRED_PRIVATE_KEY or SFCRED_PRIVATE_KEY_FILE" });
+            return Err(EnvironmentError::Missing {
+                name: "SFCRED_PRIVATE_KEY or SFCRED_PRIVATE_KEY_FILE (or SFCRED_PKCS11_URI)",
+            });
         }
     };
     Ok(SoftwareKey::new(key, KeyOrigin::Environment(variable)))

@@ -10,6 +10,7 @@ use crate::context::ContextError;
 use crate::environment::EnvironmentError;
 use crate::exchange::ExchangeError;
 use crate::keychain::KeychainError;
+use crate::pkcs11::Pkcs11Error;
 use crate::private_key::KeyError;
 use crate::profile::{InvalidSetting, format_duration};
 use crate::settings::SettingsError;
@@ -33,6 +34,8 @@ pub enum Error {
     Cache(#[from] CacheError),
     #[error(transparent)]
     Invalid(#[from] InvalidSetting),
+    #[error(transparent)]
+    Pkcs11(#[from] Pkcs11Error),
     #[error(transparent)]
     Sign(#[from] SignError),
     #[error(transparent)]
@@ -123,6 +126,8 @@ impl Error {
             Error::Cache(_) => ErrorClass::Other,
             Error::Exchange(ExchangeError::Rejected { .. }) => ErrorClass::Rejected,
             Error::Exchange(_) => ErrorClass::Unavailable,
+            Error::Pkcs11(e) => pkcs11_class(e),
+            Error::Sign(e) if e.device_failed => ErrorClass::Keychain,
             Error::Sign(_) | Error::Keygen(_) | Error::Output(_) | Error::Prompt { .. } => ErrorClass::Other,
         }
     }
@@ -166,7 +171,8 @@ impl Error {
             Error::MissingInput { flag, .. } => {
                 Some(format!("pass {flag}, or run in a terminal to be asked"))
             }
-            Error::Sign(_) => Some("log in again to store the key afresh".into()),
+            Error::Pkcs11(e) => e.hint(),
+            Error::Sign(e) => Some(e.hint.clone()),
             Error::Keygen(_) => {
                 Some("try again; if it persists, make the key elsewhere and log in with --key-file".into())
             }
@@ -177,6 +183,19 @@ impl Error {
     /// Whoever read our output went away: nothing is left to say, and nothing failed.
     pub fn is_broken_pipe(&self) -> bool {
         matches!(self, Error::Output(e) if e.kind() == std::io::ErrorKind::BrokenPipe)
+    }
+}
+
+/// A token is a keychain in hardware: its faults are keychain faults; a key that is not
+/// there is "not logged in"; a URI that names several keys, or an unfit key, is usage.
+fn pkcs11_class(error: &Pkcs11Error) -> ErrorClass {
+    match error {
+        Pkcs11Error::NoKey { .. } => ErrorClass::NotLoggedIn,
+        Pkcs11Error::SeveralKeys { .. }
+        | Pkcs11Error::Unusable { .. }
+        | Pkcs11Error::Exists { .. }
+        | Pkcs11Error::PinSource { .. } => ErrorClass::Usage,
+        _ => ErrorClass::Keychain,
     }
 }
 

@@ -95,6 +95,8 @@ const KEY_ACCOUNT: &str = "private-key";
 const CLIENT_ID_ACCOUNT: &str = "client-id";
 /// The cached token, for profiles with `cache = "keyring"`.
 const TOKEN_ACCOUNT: &str = "token";
+/// The PIN of a profile's PKCS#11 token, when given at login.
+const PIN_ACCOUNT: &str = "pkcs11-pin";
 
 /// An open keychain store.
 pub struct Keychain {
@@ -130,14 +132,7 @@ impl Keychain {
         })
     }
 
-    /// Stores a profile's private key and consumer key.
-    pub fn write(
-        &self,
-        profile: &str,
-        key: &RsaPrivateKey,
-        client_id: &SecretString,
-    ) -> Result<(), KeychainError> {
-        self.write_private_key(profile, key)?;
+    pub fn write_client_id(&self, profile: &str, client_id: &SecretString) -> Result<(), KeychainError> {
         let client_id = client_id.expose_secret().to_owned();
         self.call(profile, CLIENT_ID_ACCOUNT, "storing the consumer key", move |e| e.set_password(&client_id))
     }
@@ -165,7 +160,7 @@ impl Keychain {
 
     /// Removes the profile's secrets and cached token; what is already gone is not an error.
     pub fn delete(&self, profile: &str) -> Result<(), KeychainError> {
-        for account in [KEY_ACCOUNT, CLIENT_ID_ACCOUNT, TOKEN_ACCOUNT] {
+        for account in [KEY_ACCOUNT, CLIENT_ID_ACCOUNT, TOKEN_ACCOUNT, PIN_ACCOUNT] {
             self.delete_account(profile, account)?;
         }
         Ok(())
@@ -185,6 +180,19 @@ impl Keychain {
 
     pub fn delete_token(&self, profile: &str) -> Result<(), KeychainError> {
         self.delete_account(profile, TOKEN_ACCOUNT)
+    }
+
+    /// The PIN of the profile's PKCS#11 token, if login stored one.
+    pub fn read_pkcs11_pin(&self, profile: &str) -> Result<Option<SecretString>, KeychainError> {
+        match self.call(profile, PIN_ACCOUNT, "reading the token's PIN", |e| e.get_password()) {
+            Err(KeychainError::Missing { .. }) => Ok(None),
+            other => other.map(|pin| Some(pin.into())),
+        }
+    }
+
+    pub fn write_pkcs11_pin(&self, profile: &str, pin: &SecretString) -> Result<(), KeychainError> {
+        let pin = pin.expose_secret().to_owned();
+        self.call(profile, PIN_ACCOUNT, "storing the token's PIN", move |e| e.set_password(&pin))
     }
 
     fn delete_account(&self, profile: &str, account: &'static str) -> Result<(), KeychainError> {
@@ -210,6 +218,7 @@ impl Keychain {
             KEY_ACCOUNT => "private key",
             CLIENT_ID_ACCOUNT => "consumer key",
             TOKEN_ACCOUNT => "cached token",
+            PIN_ACCOUNT => "PKCS#11 PIN",
             _ => "probe entry",
         };
         result.map_err(|e| match e {

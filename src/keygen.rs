@@ -4,6 +4,7 @@ use std::time::{Duration, SystemTime};
 
 use crate::certificate::Certificate;
 use crate::private_key::RsaPrivateKey;
+use crate::signer::{KeyOrigin, Signer, SoftwareKey};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum KeyBits {
@@ -61,15 +62,50 @@ pub struct KeyPair {
 pub fn generate(bits: KeyBits, common_name: &str, days: u32, now: SystemTime) -> Result<KeyPair, String> {
     let pair =
         rcgen::KeyPair::generate_rsa_for(&rcgen::PKCS_RSA_SHA256, bits.rcgen()).map_err(|e| e.to_string())?;
+    let pkcs8 = secrecy::SecretSlice::from(pair.serialize_der());
+    let key = RsaPrivateKey::from_pkcs8_der(secrecy::ExposeSecret::expose_secret(&pkcs8))?;
+    let signer = SoftwareKey::new(key, KeyOrigin::Keychain(crate::profile::StoreKind::platform_default()));
+    let certificate = certificate_for(&signer, common_name, days, now)?;
+    Ok(KeyPair { key: signer.into_key(), key_pem: pair.serialize_pem().into(), certificate })
+}
+
+/// A self-signed certificate for the key behind `signer`, which signs it: the key never
+/// has to leave where it lives (a PKCS#11 token signs its own certificate).
+pub fn certificate_for(
+    signer: &dyn Signer,
+    common_name: &str,
+    days: u32,
+    now: SystemTime,
+) -> Result<Certificate, String> {
+    let key = RcgenKey { public_key: signer.public_key().map_err(|e| e.to_string())?, signer };
     let mut params = rcgen::CertificateParams::default();
     params.distinguished_name.push(rcgen::DnType::CommonName, common_name);
     params.not_before = time::OffsetDateTime::from(now);
     params.not_after = time::OffsetDateTime::from(now + Duration::from_secs(u64::from(days) * 86_400));
-    let certificate = params.self_signed(&pair).map_err(|e| e.to_string())?;
-    let certificate = Certificate::parse(&certificate.pem())?;
-    let pkcs8 = secrecy::SecretSlice::from(pair.serialize_der());
-    let key = RsaPrivateKey::from_pkcs8_der(secrecy::ExposeSecret::expose_secret(&pkcs8))?;
-    Ok(KeyPair { key, key_pem: pair.serialize_pem().into(), certificate })
+    let certificate = params.self_signed(&key).map_err(|e| e.to_string())?;
+    Certificate::parse(&certificate.pem())
+}
+
+/// rcgen's view of a [`Signer`]: RS256 over its public key.
+struct RcgenKey<'a> {
+    public_key: Vec<u8>,
+    signer: &'a dyn Signer,
+}
+
+impl rcgen::PublicKeyData for RcgenKey<'_> {
+    fn der_bytes(&self) -> &[u8] {
+        &self.public_key
+    }
+
+    fn algorithm(&self) -> &'static rcgen::SignatureAlgorithm {
+        &rcgen::PKCS_RSA_SHA256
+    }
+}
+
+impl rcgen::SigningKey for RcgenKey<'_> {
+    fn sign(&self, message: &[u8]) -> Result<Vec<u8>, rcgen::Error> {
+        self.signer.sign_rs256(message).map_err(|_| rcgen::Error::RemoteKeyError)
+    }
 }
 
 #[cfg(test)]

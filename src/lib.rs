@@ -31,6 +31,9 @@ pub mod private_key;
 pub mod protocols;
 pub mod signer;
 
+// Keys on hardware tokens, behind the same seam.
+pub mod pkcs11;
+
 // Errors of every layer below, then minting and fetching.
 pub mod credentials;
 pub mod error;

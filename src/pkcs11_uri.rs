@@ -182,6 +182,30 @@ fn encode(bytes: &[u8], out: &mut String) {
     }
 }
 
+impl Pkcs11Uri {
+    /// A URI's text with any `pin-value` cut out, for messages about a URI that did not parse.
+    pub fn redacted(text: &str) -> String {
+        let Some((path, query)) = text.split_once('?') else { return text.to_owned() };
+        let kept: Vec<&str> =
+            query.split('&').filter(|a| !a.to_ascii_lowercase().starts_with("pin-value=")).collect();
+        format!("{path}?{}", kept.join("&"))
+    }
+}
+
+/// Settings keep the URI as text, without its PIN.
+impl serde::Serialize for Pkcs11Uri {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Pkcs11Uri {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = <String as serde::Deserialize>::deserialize(d)?;
+        text.parse().map_err(serde::de::Error::custom)
+    }
+}
+
 /// The URI without its PIN: safe for settings, messages and `sfcred profiles`.
 impl std::fmt::Display for Pkcs11Uri {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

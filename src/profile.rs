@@ -9,6 +9,8 @@ use std::time::Duration;
 use reqwest::Url;
 use serde::{Deserialize, Serialize};
 
+use crate::pkcs11_uri::Pkcs11Uri;
+
 pub const DEFAULT_PROFILE: &str = "default";
 pub const PRODUCTION_LOGIN_URL: &str = "https://login.salesforce.com";
 pub const SANDBOX_LOGIN_URL: &str = "https://test.salesforce.com";
@@ -34,8 +36,11 @@ pub struct Profile {
     /// How long a minted token is trusted; Salesforce does not say.
     #[serde(with = "duration_text")]
     pub ttl: Duration,
-    /// Which keychain holds this profile's secrets.
+    /// Which keychain holds this profile's secrets (the private key too, unless `pkcs11`).
     pub store: StoreKind,
+    /// The private key on a PKCS#11 token, instead of in the keychain.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pkcs11: Option<Pkcs11Uri>,
     /// Where minted tokens are kept until they expire.
     #[serde(default)]
     pub cache: CacheKind,
@@ -205,6 +210,13 @@ pub fn validate_audience(text: &str) -> Result<String, InvalidSetting> {
             format!("use a URL such as {PRODUCTION_LOGIN_URL} or {SANDBOX_LOGIN_URL}"),
         )),
     }
+}
+
+/// A PKCS#11 URI as a user gives it; a bad one is named without its PIN.
+pub fn parse_pkcs11_uri(what: &'static str, text: &str) -> Result<Pkcs11Uri, InvalidSetting> {
+    text.parse().map_err(|e: crate::pkcs11_uri::UriError| {
+        InvalidSetting::new(what, &Pkcs11Uri::redacted(text), e.reason)
+    })
 }
 
 /// A profile name is used in file names and keychain accounts, so it is kept plain.

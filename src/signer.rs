@@ -2,7 +2,7 @@
 //! signing input to a [`Signer`] and never sees key bytes. Where the key lives (the
 //! keychain, the environment, and later hardware) is the signer's business alone.
 
-use aws_lc_rs::signature::{RSA_PKCS1_SHA256, RsaKeyPair};
+use aws_lc_rs::signature::{KeyPair, RSA_PKCS1_SHA256, RsaKeyPair};
 
 use crate::private_key::RsaPrivateKey;
 use crate::profile::StoreKind;
@@ -11,6 +11,8 @@ use crate::profile::StoreKind;
 pub trait Signer {
     /// An RSASSA-PKCS1-v1_5 SHA-256 signature of `message`.
     fn sign_rs256(&self, message: &[u8]) -> Result<Vec<u8>, SignError>;
+    /// The public half, PKCS#1 RSAPublicKey DER: to match a certificate, or make one.
+    fn public_key(&self) -> Result<Vec<u8>, SignError>;
     /// Where the key lives, for messages; never a secret.
     fn location(&self) -> String;
 }
@@ -20,6 +22,22 @@ pub trait Signer {
 pub struct SignError {
     pub location: String,
     pub reason: String,
+    /// What to do about it.
+    pub hint: String,
+    /// The device holding the key failed or went away (rather than the key itself).
+    pub device_failed: bool,
+}
+
+impl SignError {
+    /// A key in memory that will not sign: it was stored damaged.
+    fn of_software_key(location: String, reason: String) -> SignError {
+        SignError {
+            location,
+            reason,
+            hint: "log in again to store the key afresh".into(),
+            device_failed: false,
+        }
+    }
 }
 
 /// Where a key held in memory came from.
@@ -46,16 +64,26 @@ impl SoftwareKey {
     pub fn key(&self) -> &RsaPrivateKey {
         &self.key
     }
+
+    pub fn into_key(self) -> RsaPrivateKey {
+        self.key
+    }
 }
 
 impl Signer for SoftwareKey {
     fn sign_rs256(&self, message: &[u8]) -> Result<Vec<u8>, SignError> {
-        let failed = |reason: String| SignError { location: self.location(), reason };
+        let failed = |reason: String| SignError::of_software_key(self.location(), reason);
         let pair = RsaKeyPair::from_der(self.key.expose_der()).map_err(|e| failed(e.to_string()))?;
         let mut signature = vec![0; pair.public_modulus_len()];
         let rng = aws_lc_rs::rand::SystemRandom::new();
         pair.sign(&RSA_PKCS1_SHA256, &rng, message, &mut signature).map_err(|e| failed(e.to_string()))?;
         Ok(signature)
+    }
+
+    fn public_key(&self) -> Result<Vec<u8>, SignError> {
+        let pair = RsaKeyPair::from_der(self.key.expose_der())
+            .map_err(|e| SignError::of_software_key(self.location(), e.to_string()))?;
+        Ok(pair.public_key().as_ref().to_vec())
     }
 
     fn location(&self) -> String {

@@ -13,8 +13,11 @@ use crate::context::Context;
 use crate::diag::Progress;
 use crate::error::Error;
 use crate::keychain::Keychain;
+use crate::pkcs11::{Pkcs11Error, Pkcs11Key};
+use crate::pkcs11_uri::Pkcs11Uri;
 use crate::profile::{LoginUrl, Profile, default_audience};
 use crate::settings::Settings;
+use crate::signer::{KeyOrigin, Signer, SoftwareKey};
 use crate::token::rfc3339;
 
 /// Clocks further apart than this make Salesforce see assertions as expired or early.
@@ -101,31 +104,11 @@ pub fn checks(ctx: &Context, profile_name: &str, offline: bool, progress: &dyn F
         }
     };
 
-    let key = keychain.as_ref().map(|k| k.read_private_key(&profile.name));
-    let key = match key {
-        None => {
-            checks.push(check("private key", Status::Skip, "the keychain is not usable", None));
-            None
-        }
-        Some(Err(e)) => {
-            checks.push(failed("private key", &e.into()));
-            None
-        }
-        Some(Ok(key)) if key.bits() < 2048 => {
-            let fix = format!("make a stronger key: sfcred keygen --profile {} --force", profile.name);
-            checks.push(check(
-                "private key",
-                Status::Fail,
-                format!("RSA, only {} bits", key.bits()),
-                Some(fix),
-            ));
-            None
-        }
-        Some(Ok(key)) => {
-            checks.push(check("private key", Status::Pass, format!("RSA, {} bits", key.bits()), None));
-            Some(key)
-        }
+    let public_key = match &profile.pkcs11 {
+        None => software_key_checks(&mut checks, keychain.as_ref(), profile),
+        Some(uri) => token_checks(&mut checks, ctx, uri, keychain.as_ref(), profile),
     };
+    let key = public_key.as_ref();
     if let Some(keychain) = &keychain {
         match keychain.read_client_id(&profile.name) {
             Ok(_) => checks.push(check("consumer key", Status::Pass, "present", None)),
@@ -135,7 +118,7 @@ pub fn checks(ctx: &Context, profile_name: &str, offline: bool, progress: &dyn F
     }
 
     let now = SystemTime::now();
-    checks.extend(certificate_checks(settings_dir, profile, key.as_ref(), now));
+    checks.extend(certificate_checks(settings_dir, profile, key.map(Vec::as_slice), now));
     checks.push(audience_check(&profile.login_url, &profile.audience));
     if offline {
         for name in ["login URL", "clock", "live mint"] {
@@ -165,6 +148,112 @@ fn open_keychain(ctx: &Context, profile: &Profile) -> Result<Keychain, Error> {
     Ok(keychain)
 }
 
+/// The keychain's RSA key: there, and strong enough. Returns its public half.
+fn software_key_checks(
+    checks: &mut Vec<Check>,
+    keychain: Option<&Keychain>,
+    profile: &Profile,
+) -> Option<Vec<u8>> {
+    let Some(keychain) = keychain else {
+        checks.push(check("private key", Status::Skip, "the keychain is not usable", None));
+        return None;
+    };
+    match keychain.read_private_key(&profile.name) {
+        Err(e) => {
+            checks.push(failed("private key", &e.into()));
+            None
+        }
+        Ok(key) if key.bits() < 2048 => {
+            let fix = format!("make a stronger key: sfcred keygen --profile {} --force", profile.name);
+            checks.push(check(
+                "private key",
+                Status::Fail,
+                format!("RSA, only {} bits", key.bits()),
+                Some(fix),
+            ));
+            None
+        }
+        Ok(key) => {
+            checks.push(check("private key", Status::Pass, format!("RSA, {} bits", key.bits()), None));
+            SoftwareKey::new(key, KeyOrigin::Keychain(keychain.kind())).public_key().ok()
+        }
+    }
+}
+
+/// A key on a PKCS#11 token, step by step: the module loads, the token is there, the PIN
+/// works, one RSA key that can sign is found, and it cannot be copied off the token.
+/// Returns its public half.
+fn token_checks(
+    checks: &mut Vec<Check>,
+    ctx: &Context,
+    uri: &Pkcs11Uri,
+    keychain: Option<&Keychain>,
+    profile: &Profile,
+) -> Option<Vec<u8>> {
+    const STEPS: [&str; 5] = ["PKCS#11 module", "token", "PIN", "private key", "key protection"];
+    let opened = crate::credentials::pkcs11_pin(ctx, uri, keychain, &profile.name)
+        .and_then(|pin| Ok((Pkcs11Key::open(uri, pin.as_ref().map(|(pin, _)| pin))?, pin.is_some())));
+    let (key, had_pin) = match opened {
+        Ok(opened) => opened,
+        Err(error) => {
+            let at = match &error {
+                Error::Pkcs11(Pkcs11Error::Module { .. }) => 0,
+                Error::Pkcs11(Pkcs11Error::NoToken { .. } | Pkcs11Error::Removed { .. }) => 1,
+                Error::Pkcs11(
+                    Pkcs11Error::NoKey { .. }
+                    | Pkcs11Error::SeveralKeys { .. }
+                    | Pkcs11Error::Unusable { .. },
+                ) => 3,
+                Error::Pkcs11(Pkcs11Error::Failed { .. }) => 1,
+                _ => 2,
+            };
+            for (i, name) in STEPS.into_iter().enumerate() {
+                checks.push(match i.cmp(&at) {
+                    std::cmp::Ordering::Less => check(name, Status::Pass, "yes", None),
+                    std::cmp::Ordering::Equal => failed(name, &error),
+                    std::cmp::Ordering::Greater => {
+                        check(name, Status::Skip, format!("the {} check failed", STEPS[at]), None)
+                    }
+                });
+            }
+            return None;
+        }
+    };
+    let module = uri.module_path.as_deref().map_or_else(String::new, |p| p.display().to_string());
+    checks.push(check("PKCS#11 module", Status::Pass, format!("{module} loads"), None));
+    checks.push(check("token", Status::Pass, "present", None));
+    checks.push(check("PIN", Status::Pass, if had_pin { "accepted" } else { "none needed" }, None));
+    let public_key = key.public_key().ok();
+    checks.push(check(
+        "private key",
+        Status::Pass,
+        format!("found once, RSA, can sign: {}", key.uri()),
+        None,
+    ));
+    checks.push(match key.protection() {
+        Ok(p) if !p.extractable && p.sensitive => check(
+            "key protection",
+            Status::Pass,
+            "cannot be copied off the token (sensitive, not extractable)",
+            None,
+        ),
+        Ok(p) => check(
+            "key protection",
+            Status::Warn,
+            format!(
+                "this key can be copied (CKA_EXTRACTABLE {}, CKA_SENSITIVE {})",
+                p.extractable, p.sensitive
+            ),
+            Some(format!(
+                "make a key that cannot leave the token: sfcred keygen --profile {} --pkcs11 URI",
+                profile.name
+            )),
+        ),
+        Err(e) => failed("key protection", &e.into()),
+    });
+    public_key
+}
+
 /// The checklist for a person: one line per check, its fix below it.
 pub fn render(profile: &str, checks: &[Check], color: bool) -> String {
     let mut out = format!("sfcred doctor: profile {profile:?}\n");
@@ -187,7 +276,7 @@ pub fn render(profile: &str, checks: &[Check], color: bool) -> String {
 fn certificate_checks(
     settings_dir: &Path,
     profile: &Profile,
-    key: Option<&crate::private_key::RsaPrivateKey>,
+    public_key: Option<&[u8]>,
     now: SystemTime,
 ) -> Vec<Check> {
     let certificate = match certificate::load(settings_dir, &profile.name) {
@@ -212,13 +301,16 @@ fn certificate_checks(
     } else {
         check("certificate", Status::Pass, format!("valid until {until}"), None)
     };
-    let matching = match key {
+    let held = if profile.pkcs11.is_some() { "the key on the token" } else { "the key in the keychain" };
+    let matching = match public_key {
         None => check("key matches certificate", Status::Skip, "no usable key", None),
-        Some(key) if certificate.matches(key) => check("key matches certificate", Status::Pass, "yes", None),
+        Some(key) if certificate.matches_public_key(key) => {
+            check("key matches certificate", Status::Pass, "yes", None)
+        }
         Some(_) => check(
             "key matches certificate",
             Status::Fail,
-            "the key in the keychain is not the certificate's",
+            format!("{held} is not the certificate's"),
             Some(format!(
                 "log in again with the key of this certificate (sfcred login --profile {} --key-file KEY), \
                  or upload the certificate of the key you have",

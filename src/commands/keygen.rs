@@ -12,6 +12,7 @@ use crate::error::Error;
 use crate::fs::Readers;
 use crate::keychain::Keychain;
 use crate::keygen::KeyBits;
+use crate::pkcs11::Pkcs11Key;
 use crate::profile::{StoreKind, validate_profile_name};
 use crate::token::rfc3339;
 
@@ -28,6 +29,8 @@ pub struct Options {
     /// Also write the private key here (0600).
     pub key_out: Option<PathBuf>,
     pub store: StoreKind,
+    /// Make the key on this PKCS#11 token (an RFC 7512 URI) instead of in the keychain.
+    pub pkcs11: Option<String>,
     /// Replace a key the profile already has.
     pub force: bool,
 }
@@ -37,6 +40,9 @@ pub fn run(ctx: &Context, options: Options) -> Result<super::Outcome, Error> {
     let name = &options.profile;
     validate_profile_name(name)?;
     let cert_out = options.cert_out.clone().unwrap_or_else(|| format!("{name}.crt").into());
+    if let Some(uri) = &options.pkcs11 {
+        return on_token(ctx, &options, uri, &cert_out);
+    }
     let keychain = Keychain::open(options.store, ctx.keychain_timeout()?)?;
     if !options.force {
         match keychain.read_private_key(name) {
@@ -77,6 +83,55 @@ pub fn run(ctx: &Context, options: Options) -> Result<super::Outcome, Error> {
         options.key_out.as_ref().map_or(String::new(), |p| format!(" (and a copy in {})", p.display())),
         cert_out.display(),
         cert_out.display(),
+    );
+    Ok(super::Outcome::Done)
+}
+
+/// The key pair made on a PKCS#11 token, and its certificate signed there.
+fn on_token(ctx: &Context, options: &Options, uri: &str, cert_out: &Path) -> Result<super::Outcome, Error> {
+    let name = &options.profile;
+    let uri = crate::profile::parse_pkcs11_uri("PKCS#11 URI", uri)?;
+    if !options.force && cert_out.exists() {
+        return Err(Error::WouldReplace { what: cert_out.display().to_string() });
+    }
+    let keychain = Keychain::open(options.store, ctx.keychain_timeout()?).ok();
+    let pin = match crate::credentials::pkcs11_pin(ctx, &uri, keychain.as_ref(), name)? {
+        Some((pin, _)) => Some(pin),
+        None if super::can_prompt() => Some(super::ask_secret("PIN of the PKCS#11 token")?),
+        None => None,
+    };
+    let now = SystemTime::now();
+    let common_name = options.common_name.clone().unwrap_or_else(|| format!("sfcred {name}"));
+    let (key, certificate) = {
+        let _progress = Progress::start(&format!("making a {}-bit RSA key on the token", options.bits));
+        let key = Pkcs11Key::generate(
+            &uri,
+            pin.as_ref(),
+            &format!("sfcred-{name}"),
+            options.bits.bits(),
+            options.force,
+        )?;
+        let certificate =
+            crate::keygen::certificate_for(&key, &common_name, options.days, now).map_err(Error::Keygen)?;
+        (key, certificate)
+    };
+    write_file(cert_out, certificate.pem.as_bytes(), options.force, Readers::Anyone)?;
+    crate::certificate::save(ctx.config_dir()?, name, &certificate)?;
+    let until = rfc3339(certificate.not_after);
+    eprintln!(
+        "sfcred: made a new {}-bit key on the token: {}\n\
+         sfcred: it cannot be copied off the token (sensitive, not extractable); the token signed its certificate\n\
+         sfcred: wrote the certificate to {} (valid until {until})\n\n\
+         Next:\n  \
+         1. Upload {} to the connected app (Use digital signatures).\n  \
+         2. Pre-authorize the user: Permitted Users = Admin approved users are pre-authorized,\n     \
+            and add the user's profile or permission set.\n  \
+         3. sfcred login --profile {name} --pkcs11 '{}' --username USERNAME --client-id CONSUMER_KEY",
+        options.bits,
+        key.uri(),
+        cert_out.display(),
+        cert_out.display(),
+        key.uri(),
     );
     Ok(super::Outcome::Done)
 }

@@ -1,7 +1,6 @@
 //! `sfcred login`: gather a profile's settings and secrets (from flags, else prompts),
 //! check them with Salesforce, and only then save them.
 
-use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
@@ -9,24 +8,47 @@ use secrecy::SecretString;
 
 use crate::certificate::Certificate;
 use crate::context::Context;
+use crate::credentials::PinOrigin;
 use crate::diag::Progress;
 use crate::error::Error;
 use crate::keychain::Keychain;
+use crate::pkcs11::Pkcs11Key;
+use crate::pkcs11_uri::Pkcs11Uri;
 use crate::private_key::{self, RsaPrivateKey};
 use crate::profile::{
     self, CacheKind, LoginUrl, PRODUCTION_LOGIN_URL, Profile, SANDBOX_LOGIN_URL, StoreKind,
 };
 use crate::settings::Settings;
-use crate::signer::{KeyOrigin, SoftwareKey};
+use crate::signer::{KeyOrigin, Signer, SoftwareKey};
 use crate::token::Token;
 
 /// Where the private key comes from.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum KeySource {
     File(PathBuf),
     Stdin,
     /// The key `sfcred keygen` stored for the profile, else asked for.
     Stored,
+    /// A key on a PKCS#11 token (its URI), which stays there.
+    Pkcs11(String),
+}
+
+/// The key a login checks and saves.
+#[derive(Debug)]
+pub enum LoginKey {
+    /// Stored in the keychain.
+    Software(SoftwareKey),
+    /// Left on its token; the PIN is stored when it was given rather than on file.
+    Pkcs11 { key: Pkcs11Key, pin_to_store: Option<SecretString> },
+}
+
+impl LoginKey {
+    fn signer(&self) -> &dyn Signer {
+        match self {
+            LoginKey::Software(key) => key,
+            LoginKey::Pkcs11 { key, .. } => key,
+        }
+    }
 }
 
 #[derive(Debug)]
@@ -54,7 +76,7 @@ pub struct Options {
 pub struct NewProfile {
     pub profile: Profile,
     pub client_id: SecretString,
-    pub key: SoftwareKey,
+    pub key: LoginKey,
     /// The connected app's certificate, when given with --cert.
     pub certificate: Option<Certificate>,
 }
@@ -107,16 +129,26 @@ pub fn resolve(ctx: &Context, options: Options, interactive: bool) -> Result<New
         Some(id) => id,
         None => ask.secret("Consumer key of the connected app", "--client-id")?,
     };
-    let key = match options.key {
-        KeySource::Stdin => private_key::read_key(std::io::stdin().lock(), "standard input")?,
-        KeySource::File(path) => private_key::read_key_file(&path)?,
-        KeySource::Stored => stored_or_asked_key(ctx, &name, options.store, &ask)?,
+    let software = |key| LoginKey::Software(SoftwareKey::new(key, KeyOrigin::Keychain(options.store)));
+    let (key, pkcs11) = match options.key {
+        KeySource::Stdin => {
+            (software(private_key::read_key(std::io::stdin().lock(), "standard input")?), None)
+        }
+        KeySource::File(path) => (software(private_key::read_key_file(&path)?), None),
+        KeySource::Stored => (software(stored_or_asked_key(ctx, &name, options.store, &ask)?), None),
+        KeySource::Pkcs11(text) => {
+            let uri = profile::parse_pkcs11_uri("PKCS#11 URI", &text)?;
+            (token_key(ctx, &uri, &name, options.store, &ask)?, Some(uri))
+        }
     };
     let certificate = match &options.cert {
-        Some(path) if !Certificate::read(path)?.matches(&key) => {
-            return Err(Error::KeyCertificateMismatch { path: path.clone() });
+        Some(path) => {
+            let certificate = Certificate::read(path)?;
+            if !certificate.matches_public_key(&key.signer().public_key()?) {
+                return Err(Error::KeyCertificateMismatch { path: path.clone() });
+            }
+            Some(certificate)
         }
-        Some(path) => Some(Certificate::read(path)?),
         None => None,
     };
     let profile = Profile {
@@ -126,13 +158,35 @@ pub fn resolve(ctx: &Context, options: Options, interactive: bool) -> Result<New
         audience,
         ttl: profile::parse_duration(&options.ttl)?,
         store: options.store,
+        pkcs11,
         cache: options.cache,
         instance_url: None,
         connect_timeout: profile::DEFAULT_CONNECT_TIMEOUT,
         request_timeout: profile::DEFAULT_REQUEST_TIMEOUT,
     };
-    let key = SoftwareKey::new(key, KeyOrigin::Keychain(options.store));
     Ok(NewProfile { profile, client_id, key, certificate })
+}
+
+/// The key on a token, opened with its PIN: the URI's, `SFCRED_PKCS11_PIN`, one stored
+/// by an earlier login, or asked for.
+fn token_key(
+    ctx: &Context,
+    uri: &Pkcs11Uri,
+    name: &str,
+    store: StoreKind,
+    ask: &Ask,
+) -> Result<LoginKey, Error> {
+    let keychain = Keychain::open(store, ctx.keychain_timeout()?).ok();
+    let pin = match crate::credentials::pkcs11_pin(ctx, uri, keychain.as_ref(), name)? {
+        Some(pin) => Some(pin),
+        None if ask.interactive => {
+            Some((ask.secret("PIN of the PKCS#11 token", "SFCRED_PKCS11_PIN")?, PinOrigin::Given))
+        }
+        None => None,
+    };
+    let key = Pkcs11Key::open(uri, pin.as_ref().map(|(pin, _)| pin))?;
+    let pin_to_store = pin.filter(|(_, origin)| *origin == PinOrigin::Given).map(|(pin, _)| pin);
+    Ok(LoginKey::Pkcs11 { key, pin_to_store })
 }
 
 /// A key that `sfcred keygen` stored for this profile, else one asked for.
@@ -163,13 +217,20 @@ pub fn save(
 ) -> Result<Option<Token>, Error> {
     let mut settings = Settings::load(dir)?;
     let token = match verify {
-        true => Some(crate::mint::mint(ctx, &new.profile, &new.client_id, &new.key, now)?),
+        true => Some(crate::mint::mint(ctx, &new.profile, &new.client_id, new.key.signer(), now)?),
         false => None,
     };
     new.profile.instance_url = token.as_ref().map(|t| t.instance_url.clone());
     let timeout = ctx.keychain_timeout()?;
     let keychain = Keychain::open(new.profile.store, timeout)?;
-    keychain.write(&new.profile.name, new.key.key(), &new.client_id)?;
+    match &new.key {
+        LoginKey::Software(key) => keychain.write_private_key(&new.profile.name, key.key())?,
+        LoginKey::Pkcs11 { pin_to_store: Some(pin), .. } => {
+            keychain.write_pkcs11_pin(&new.profile.name, pin)?
+        }
+        LoginKey::Pkcs11 { pin_to_store: None, .. } => {}
+    }
+    keychain.write_client_id(&new.profile.name, &new.client_id)?;
     // The replaced profile's token may be another user's: it must not be served.
     match &token {
         Some(token) => crate::fetch::remember(ctx, &new.profile, token)?,
@@ -204,11 +265,7 @@ impl Ask {
 
     fn secret(&self, what: &'static str, flag: &'static str) -> Result<SecretString, Error> {
         self.check(what, flag)?;
-        dialoguer::Password::new()
-            .with_prompt(what)
-            .interact()
-            .map(|s| SecretString::from(s.trim().to_owned()))
-            .map_err(|e| Error::Prompt { what, reason: e.to_string() })
+        super::ask_secret(what)
     }
 
     fn environment(&self) -> Result<LoginUrl, Error> {
@@ -236,5 +293,5 @@ impl Ask {
 
 /// Prompts only when asked to and a person is there to answer.
 fn can_prompt(no_input: bool, key_from_stdin: bool) -> bool {
-    !no_input && !key_from_stdin && std::io::stdin().is_terminal() && std::io::stderr().is_terminal()
+    !no_input && !key_from_stdin && super::can_prompt()
 }

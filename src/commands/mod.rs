@@ -33,6 +33,21 @@ pub fn print(text: &str) -> Result<(), Error> {
     out.write_all(text.as_bytes()).and_then(|()| out.flush()).map_err(Error::Output)
 }
 
+/// Prompts only when a person is there to answer.
+fn can_prompt() -> bool {
+    use std::io::IsTerminal;
+    std::io::stdin().is_terminal() && std::io::stderr().is_terminal()
+}
+
+/// Asks for a secret on the terminal, without echo.
+fn ask_secret(what: &'static str) -> Result<secrecy::SecretString, Error> {
+    dialoguer::Password::new()
+        .with_prompt(what)
+        .interact()
+        .map(|s| secrecy::SecretString::from(s.trim().to_owned()))
+        .map_err(|e| Error::Prompt { what, reason: e.to_string() })
+}
+
 /// A protocol request that could not be read or parsed.
 fn bad_request(protocol: &'static str, reason: impl ToString) -> Error {
     Error::BadRequest { protocol, reason: reason.to_string() }

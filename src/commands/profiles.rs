@@ -30,7 +30,8 @@ pub fn run(ctx: &Context, json: bool) -> Result<super::Outcome, Error> {
         eprintln!("sfcred: no profiles yet; add one with: sfcred login");
         return Ok(super::Outcome::Done);
     }
-    let header = ["PROFILE", "USERNAME", "LOGIN URL", "AUDIENCE", "TTL", "STORE", "TOKEN"].map(String::from);
+    let header =
+        ["PROFILE", "USERNAME", "LOGIN URL", "AUDIENCE", "TTL", "STORE", "KEY", "TOKEN"].map(String::from);
     let rows = listed.iter().map(|(p, until)| {
         [
             p.name.clone(),
@@ -39,6 +40,7 @@ pub fn run(ctx: &Context, json: bool) -> Result<super::Outcome, Error> {
             p.audience.clone(),
             format_duration(p.ttl),
             p.store.to_string(),
+            key_location(p),
             until.map_or("none".into(), |t| format!("valid until {}", rfc3339(t))),
         ]
         .map(|cell| crate::diag::printable(&cell, MAX_CELL_CHARS).replace('\n', "\\n"))
@@ -55,9 +57,15 @@ fn profile_json(p: &Profile, valid_until: Option<SystemTime>) -> serde_json::Val
         "audience": p.audience,
         "ttl": format_duration(p.ttl),
         "store": p.store.name(),
+        "key": key_location(p),
         "cache": p.cache,
         "token_valid_until": valid_until.map(rfc3339),
     })
+}
+
+/// Where the private key lives: the keychain, or the token's URI (never its PIN).
+fn key_location(p: &Profile) -> String {
+    p.pkcs11.as_ref().map_or_else(|| "keychain".to_owned(), ToString::to_string)
 }
 
 /// Left-aligned columns two spaces apart. Padding is written out, not left to `format!`

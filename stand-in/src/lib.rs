@@ -3,6 +3,7 @@
 //! iss, sub, aud, exp) and answers with Salesforce's own bodies, so sfcred's tests,
 //! demo and benchmark exercise the real flow with no org.
 
+#[cfg(target_os = "linux")]
 pub mod keyring;
 pub mod tls;
 
@@ -139,6 +140,25 @@ impl StandIn {
     }
 
     /// The login URL to give sfcred.
+    /// Adds a connected app, as an admin does in Setup.
+    pub fn add_app(&self, app: ConnectedApp) -> Result<(), String> {
+        let key = public_key_of(&app.certificate_pem)?;
+        self.state.0.lock().unwrap().apps.insert(app.consumer_key.clone(), (app, key));
+        Ok(())
+    }
+
+    /// Uploads a certificate to the connected app `consumer_key`, as an admin does in
+    /// Setup: its key signs for the app's approved users from the next request on.
+    pub fn upload_certificate(&self, consumer_key: &str, certificate_pem: &str) -> Result<(), String> {
+        let key = public_key_of(certificate_pem)?;
+        let mut state = self.state.0.lock().unwrap();
+        let (app, decoding) =
+            state.apps.get_mut(consumer_key).ok_or_else(|| format!("no connected app {consumer_key}"))?;
+        app.certificate_pem = certificate_pem.to_owned();
+        *decoding = key;
+        Ok(())
+    }
+
     pub fn url(&self) -> &str {
         &self.url
     }
@@ -294,6 +314,33 @@ fn answer(state: &mut State, behaviour: Behaviour, body: &[u8]) -> (u16, &'stati
 
 /// A fresh RSA key (PKCS#8 PEM) and a self-signed certificate for it (PEM), as a
 /// user would make for a connected app.
+/// A certificate for a public key made elsewhere (a PKCS#11 token's, given as DER
+/// SubjectPublicKeyInfo), signed by a throwaway issuer: only its public key matters here.
+pub fn certificate_for_public_key(spki_der: &[u8]) -> String {
+    use x509_parser::prelude::FromDer;
+    let (_, spki) =
+        x509_parser::x509::SubjectPublicKeyInfo::from_der(spki_der).expect("a DER SubjectPublicKeyInfo");
+    let public_key = RsaPublicKey(spki.subject_public_key.data.to_vec());
+    let issuer_key = rcgen::KeyPair::generate().expect("an issuer key");
+    let issuer = rcgen::CertifiedIssuer::self_signed(rcgen::CertificateParams::default(), issuer_key)
+        .expect("an issuer certificate");
+    let params = rcgen::CertificateParams::new(vec!["token key".to_owned()]).expect("certificate params");
+    params.signed_by(&public_key, &issuer).expect("a certificate").pem()
+}
+
+/// An RSA public key (PKCS#1 DER), as rcgen takes one to certify.
+struct RsaPublicKey(Vec<u8>);
+
+impl rcgen::PublicKeyData for RsaPublicKey {
+    fn der_bytes(&self) -> &[u8] {
+        &self.0
+    }
+
+    fn algorithm(&self) -> &'static rcgen::SignatureAlgorithm {
+        &rcgen::PKCS_RSA_SHA256
+    }
+}
+
 pub fn key_and_certificate(common_name: &str) -> (String, String) {
     let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_RSA_SHA256).expect("RSA key generation");
     let params = rcgen::CertificateParams::new(vec![common_name.to_owned()]).expect("certificate params");

@@ -2,7 +2,9 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::support::{CONSUMER_KEY, Run, TIMEOUT, TestEnv, USERNAME, WaitWithin, app_keys};
+use sfcred_stand_in::ConnectedApp;
+
+use crate::support::{CONSUMER_KEY, Run, TIMEOUT, TOKEN_PIN, TestEnv, USERNAME, WaitWithin, app_keys};
 
 // --- headless: the environment alone ---
 
@@ -104,6 +106,9 @@ fn huge_or_binary_key_files_are_refused() {
 
 // --- the leak test ---
 
+const HSM_CONSUMER_KEY: &str = "3MVG9HSMCONSUMERKEY9876543210";
+const WRONG_PIN: &str = "31415926";
+
 fn walk(dir: &Path) -> Vec<PathBuf> {
     let mut files = Vec::new();
     for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
@@ -166,7 +171,45 @@ fn no_secret_appears_anywhere_it_should_not() {
         .map(String::from)
         .collect::<Vec<_>>()
     };
+    // A second connected app, whose key is on a PKCS#11 token and whose PIN is given in the URI.
+    let token = env.softhsm_token("leaks");
+    let (path, query) = token.split_once('?').unwrap();
+    let hsm_uri = format!("{path};object=hsm?{query}&pin-value={TOKEN_PIN}");
+    let wrong_pin_uri = hsm_uri.replace(TOKEN_PIN, WRONG_PIN);
+    let keygen_args: Vec<String> =
+        ["-v", "keygen", "-p", "hsm", "--pkcs11", &hsm_uri].into_iter().map(String::from).collect();
+    let keygen = env.run(&keygen_args).success();
+    let certificate_pem = std::fs::read_to_string(env.path("hsm.crt")).unwrap();
+    let app = ConnectedApp {
+        consumer_key: HSM_CONSUMER_KEY.into(),
+        certificate_pem,
+        approved_users: vec![USERNAME.into()],
+    };
+    env.stand_in.add_app(app).unwrap();
+    let token_login = |profile: &str, uri: &str| {
+        [
+            "-v",
+            "login",
+            "-p",
+            profile,
+            "--pkcs11",
+            uri,
+            "--username",
+            USERNAME,
+            "--client-id",
+            HSM_CONSUMER_KEY,
+            "--login-url",
+            &url,
+        ]
+        .into_iter()
+        .map(String::from)
+        .collect::<Vec<_>>()
+    };
     let mut steps = vec![
+        Step { args: token_login("hsm", &hsm_uri), stdin: None, token_out: false },
+        Step { args: token_login("hsmbad", &wrong_pin_uri), stdin: None, token_out: false },
+        step(&["-v", "token", "-p", "hsm", "--refresh"], None, true),
+        step(&["-v", "doctor", "-p", "hsm"], None, false),
         Step { args: login("default", CONSUMER_KEY), stdin: None, token_out: false },
         Step { args: login("bad", "3MVG9WRONGKEY"), stdin: None, token_out: false },
         step(&["-v", "token"], None, true),
@@ -198,7 +241,7 @@ fn no_secret_appears_anywhere_it_should_not() {
         step(&["-v", "logout", "-p", "bad"], None, false),
         step(&["--help"], None, false),
     ];
-    let mut runs = Vec::new();
+    let mut runs = vec![(keygen_args, false, keygen)];
     for step in steps.drain(..) {
         let run = env.run_with_stdin(&step.args, step.stdin.unwrap_or_default().as_bytes());
         runs.push((step.args, step.token_out, run));
@@ -224,7 +267,12 @@ fn no_secret_appears_anywhere_it_should_not() {
         "every mint is scanned for"
     );
 
-    let mut never: Vec<(String, Vec<u8>)> = vec![("consumer key".into(), CONSUMER_KEY.into())];
+    let mut never: Vec<(String, Vec<u8>)> = vec![
+        ("consumer key".into(), CONSUMER_KEY.into()),
+        ("consumer key".into(), HSM_CONSUMER_KEY.into()),
+        ("a PIN".into(), TOKEN_PIN.into()),
+        ("a wrong PIN".into(), WRONG_PIN.into()),
+    ];
     never.extend(key_material().into_iter().map(|k| ("key material".to_owned(), k)));
     never.extend(assertions.iter().map(|a| ("an assertion".to_owned(), a.as_bytes().to_vec())));
     let token_needles: Vec<(String, Vec<u8>)> =

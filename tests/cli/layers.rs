@@ -50,8 +50,10 @@ fn imports() -> BTreeMap<String, Vec<(String, String)>> {
                 .join("\n");
             let uses = found.entry(module).or_default();
             for (index, _) in code.match_indices("crate::") {
-                let name: String =
-                    code[index + 7..].chars().take_while(|c| c.is_ascii_lowercase() || *c == '_').collect();
+                let name: String = code[index + 7..]
+                    .chars()
+                    .take_while(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '_')
+                    .collect();
                 uses.push((name, relative.clone()));
             }
         }

@@ -1,5 +1,7 @@
 //! sfcred's integration tests: the built binary, run in a temporary home against a
 //! real keychain and the Salesforce stand-in on loopback.
+//! They need D-Bus, GNOME Keyring and keyutils, so they are built on Linux alone.
+#![cfg(target_os = "linux")]
 
 mod support;
 
@@ -13,4 +15,5 @@ mod generated;
 mod hardening;
 mod layers;
 mod login_and_token;
+mod pkcs11;
 mod protocols;

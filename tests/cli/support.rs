@@ -14,6 +14,10 @@ use tempfile::TempDir;
 
 pub const CONSUMER_KEY: &str = "3MVG9TESTCONSUMERKEY0123456789";
 pub const USERNAME: &str = "ops@acme.test";
+/// Debian's SoftHSM2 module.
+pub const SOFTHSM_MODULE: &str = "/usr/lib/softhsm/libsofthsm2.so";
+/// The user PIN of test tokens: unusual, so that a search for it finds only leaks.
+pub const TOKEN_PIN: &str = "80417236";
 
 /// How long any one wait of a test may last: a regression fails the test instead of hanging it.
 pub const TIMEOUT: Duration = Duration::from_secs(120);
@@ -62,6 +66,26 @@ impl TestEnv {
         TestEnv { home, stand_in, bus: None }
     }
 
+    /// A new SoftHSM2 token labelled `label`, with user PIN [`TOKEN_PIN`]; returns the
+    /// PKCS#11 URI of the token (no object, no PIN).
+    pub fn softhsm_token(&self, label: &str) -> String {
+        let tokens = self.path("softhsm");
+        std::fs::create_dir_all(&tokens).unwrap();
+        let config = format!(
+            "directories.tokendir = {}\nobjectstore.backend = file\nlog.level = ERROR\n",
+            tokens.display()
+        );
+        std::fs::write(self.path("softhsm2.conf"), config).unwrap();
+        let init = ["--init-token", "--free", "--label", label, "--pin", TOKEN_PIN, "--so-pin", "5678"];
+        let out = self
+            .command("softhsm2-util")
+            .args(init)
+            .output_within(TIMEOUT)
+            .expect("softhsm2-util runs (scripts/test installs softhsm2)");
+        assert!(out.status.success(), "softhsm2-util: {}", String::from_utf8_lossy(&out.stderr));
+        format!("pkcs11:token={label}?module-path={SOFTHSM_MODULE}")
+    }
+
     pub fn path(&self, relative: &str) -> PathBuf {
         self.home.path().join(relative)
     }
@@ -76,6 +100,8 @@ impl TestEnv {
             .env("XDG_DATA_HOME", self.path("data"))
             .env("XDG_CACHE_HOME", self.path("cache"))
             .env("XDG_RUNTIME_DIR", self.path("run"))
+            // SoftHSM2 keeps this environment's tokens in its home (see softhsm_token).
+            .env("SOFTHSM2_CONF", self.path("softhsm2.conf"))
             .current_dir(self.home.path())
             .stdin(Stdio::null());
         cmd

@@ -1,0 +1,214 @@
+//! sfcred's benchmark, run by `scripts/bench` on release builds. In one run, against
+//! the Salesforce stand-in on loopback and a throwaway GNOME Keyring, it measures:
+//! a cache hit beside the floor of process start, a cold mint beside the stand-in's own
+//! answer time, 100 simultaneous callers on a cold cache, and peak memory.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use sfcred_stand_in::keyring::PrivateKeyring;
+use sfcred_stand_in::{ConnectedApp, StandIn, key_and_certificate};
+
+const HIT_RUNS: usize = 300;
+const MINT_RUNS: usize = 60;
+const CROWD: usize = 100;
+const CONSUMER_KEY: &str = "3MVG9BENCHCONSUMERKEY";
+const USERNAME: &str = "bench@example.com";
+
+/// One finished process: its wall time and peak resident memory.
+struct Sample {
+    wall: Duration,
+    max_rss_kib: i64,
+}
+
+struct Bench {
+    bin_dir: PathBuf,
+    home: tempfile::TempDir,
+    bus: PrivateKeyring,
+}
+
+impl Bench {
+    fn command(&self, program: &str) -> Command {
+        let mut cmd = Command::new(self.bin_dir.join(program));
+        let home = self.home.path();
+        cmd.env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("HOME", home)
+            .env("XDG_CONFIG_HOME", home.join("config"))
+            .env("XDG_RUNTIME_DIR", home.join("run"))
+            .env("XDG_DATA_HOME", home.join("data"))
+            .env("DBUS_SESSION_BUS_ADDRESS", self.bus.bus_address())
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit());
+        cmd
+    }
+
+    /// Runs a process to its end, reaping it with wait4 to read its peak memory.
+    fn sample(&self, program: &str, args: &[&str]) -> Sample {
+        let start = Instant::now();
+        let child = self.command(program).args(args).spawn().expect("spawn");
+        let (status, usage) = wait4(child);
+        let wall = start.elapsed();
+        assert!(status == 0, "{program} {args:?} failed with wait status {status}");
+        Sample { wall, max_rss_kib: usage.ru_maxrss }
+    }
+}
+
+/// Reaps `child` (std's wait cannot report memory use).
+fn wait4(child: std::process::Child) -> (i32, libc::rusage) {
+    let pid = child.id();
+    let mut status = 0;
+    // SAFETY: a zeroed rusage is a valid value for wait4 to fill in.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: pid is our own unreaped child; both pointers are valid for writes.
+    let reaped = unsafe { libc::wait4(pid as libc::pid_t, &mut status, 0, &mut usage) };
+    assert_eq!(reaped, pid as libc::pid_t, "wait4: {}", std::io::Error::last_os_error());
+    (status, usage)
+}
+
+fn median(mut values: Vec<Duration>) -> Duration {
+    values.sort();
+    values[values.len() / 2]
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.2} ms", d.as_secs_f64() * 1000.0)
+}
+
+fn mib(kib: i64) -> String {
+    format!("{:.1} MiB", kib as f64 / 1024.0)
+}
+
+pub fn main() {
+    let bin_dir = std::env::current_exe().unwrap().parent().unwrap().to_path_buf();
+    for program in ["sfcred", "floor"] {
+        assert!(bin_dir.join(program).exists(), "build first: cargo build --release --workspace --bins");
+    }
+    let home = tempfile::Builder::new().prefix("sfcred-bench-").tempdir().unwrap();
+    for dir in ["config", "data", "run"] {
+        std::fs::create_dir(home.path().join(dir)).unwrap();
+    }
+    set_private(&home.path().join("run"));
+    let bus = PrivateKeyring::start(home.path(), &home.path().join("run"), &home.path().join("data"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let (key, cert) = key_and_certificate("sfcred bench");
+    let app = ConnectedApp {
+        consumer_key: CONSUMER_KEY.into(),
+        certificate_pem: cert,
+        approved_users: vec![USERNAME.into()],
+    };
+    let stand_in = StandIn::start(0, vec![app]).unwrap();
+    let bench = Bench { bin_dir, home, bus };
+
+    let key_file = bench.home.path().join("bench.key");
+    std::fs::write(&key_file, key).unwrap();
+    let login = [
+        "login",
+        "--profile",
+        "bench",
+        "--username",
+        USERNAME,
+        "--client-id",
+        CONSUMER_KEY,
+        "--key-file",
+        key_file.to_str().unwrap(),
+        "--login-url",
+        stand_in.url(),
+    ];
+    bench.sample("sfcred", &login);
+    std::fs::remove_file(&key_file).unwrap();
+
+    let hit = ["token", "--profile", "bench", "--format", "token"];
+    let mint = ["token", "--profile", "bench", "--format", "token", "--refresh"];
+    for _ in 0..20 {
+        bench.sample("sfcred", &hit);
+        bench.sample("floor", &[]);
+    }
+
+    // a. Hits and the floor, interleaved so that drift in the machine hits both alike.
+    let requests_before = stand_in.token_requests();
+    let (mut hits, mut floors, mut hit_rss) = (Vec::new(), Vec::new(), 0);
+    for _ in 0..HIT_RUNS {
+        let sample = bench.sample("sfcred", &hit);
+        hit_rss = hit_rss.max(sample.max_rss_kib);
+        hits.push(sample.wall);
+        floors.push(bench.sample("floor", &[]).wall);
+    }
+    assert_eq!(stand_in.token_requests(), requests_before, "hits made no request");
+    let (hit_median, floor_median) = (median(hits), median(floors));
+
+    // b. Cold mints: keychain read, sign, POST, cache write.
+    let handled_before = stand_in.handling_times().len();
+    let (mut mints, mut mint_rss) = (Vec::new(), 0);
+    for _ in 0..MINT_RUNS {
+        let sample = bench.sample("sfcred", &mint);
+        mint_rss = mint_rss.max(sample.max_rss_kib);
+        mints.push(sample.wall);
+    }
+    let handling = median(stand_in.handling_times()[handled_before..].to_vec());
+    let mint_median = median(mints);
+
+    // c. A crowd on a cold cache.
+    bench.sample("sfcred", &["invalidate", "--profile", "bench"]);
+    let before = stand_in.token_requests();
+    let start = Instant::now();
+    let crowd: Vec<_> = (0..CROWD).map(|_| bench.command("sfcred").args(hit).spawn().unwrap()).collect();
+    for child in crowd {
+        assert_eq!(wait4(child).0, 0, "a caller in the crowd failed");
+    }
+    let crowd_wall = start.elapsed();
+    let crowd_requests = stand_in.token_requests() - before;
+
+    let ratio = hit_median.as_secs_f64() / floor_median.as_secs_f64();
+    let above = mint_median.saturating_sub(handling);
+    let verdict = |ok: bool| if ok { "met" } else { "MISSED" };
+    println!("sfcred benchmark on {}", machine());
+    println!("| measure | value | target | |");
+    println!("|---|---|---|---|");
+    println!("| cache hit, whole process (median of {HIT_RUNS}) | {} | | |", ms(hit_median));
+    println!(
+        "| floor: minimal Rust binary printing a line (median of {HIT_RUNS}) | {} | | |",
+        ms(floor_median)
+    );
+    println!("| hit / floor | {ratio:.2}x | <= 1.5x | {} |", verdict(ratio <= 1.5));
+    println!("| cold mint, whole process (median of {MINT_RUNS}) | {} | | |", ms(mint_median));
+    println!("| stand-in's own answer time (median) | {} | | |", ms(handling));
+    println!(
+        "| cold mint above the stand-in | {} | <= 25 ms | {} |",
+        ms(above),
+        verdict(above <= Duration::from_millis(25))
+    );
+    println!(
+        "| {CROWD} callers at once, cold cache | {crowd_requests} token request(s), {} wall | 1 request | {} |",
+        ms(crowd_wall),
+        verdict(crowd_requests == 1)
+    );
+    println!(
+        "| peak RSS, cache hit | {} | < 12 MB | {} |",
+        mib(hit_rss),
+        verdict(hit_rss * 1024 < 12_000_000)
+    );
+    println!(
+        "| peak RSS, cold mint | {} | < 12 MB | {} |",
+        mib(mint_rss),
+        verdict(mint_rss * 1024 < 12_000_000)
+    );
+}
+
+fn set_private(dir: &Path) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700)).unwrap();
+}
+
+fn machine() -> String {
+    let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+    let model = cpuinfo
+        .lines()
+        .find_map(|l| l.strip_prefix("model name"))
+        .map(|m| m.trim_start_matches([' ', '\t', ':']));
+    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+    let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
+    format!("{} ({cores} cores), Linux {}", model.unwrap_or("unknown CPU"), kernel.trim())
+}

@@ -1,0 +1,468 @@
+//! Keys that never leave hardware: a private key on a PKCS#11 token (a YubiKey through
+//! ykcs11, a TPM through tpm2-pkcs11, an HSM, SoftHSM2), found by its RFC 7512 URI and
+//! used through the module the URI names. The module is loaded at run time, only when a
+//! PKCS#11 key signs; the cache-hit path never loads it.
+
+use std::path::Path;
+
+use cryptoki::context::{CInitializeArgs, CInitializeFlags, Pkcs11};
+use cryptoki::error::{Error as CkError, RvError};
+use cryptoki::mechanism::Mechanism;
+use cryptoki::object::{Attribute, AttributeType, KeyType, ObjectClass, ObjectHandle};
+use cryptoki::session::{Session, UserType};
+use cryptoki::slot::Slot;
+use secrecy::SecretString;
+
+use crate::pkcs11_uri::Pkcs11Uri;
+use crate::signer::{SignError, Signer};
+
+/// A PIN file is a line; more is not one.
+const MAX_PIN_FILE_BYTES: u64 = 4096;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Pkcs11Error {
+    #[error("cannot load the PKCS#11 module {path}: {reason}")]
+    Module { path: String, reason: String },
+    #[error("no PKCS#11 token matches {uri}{}", present_tokens(.present))]
+    NoToken { uri: String, present: Vec<String> },
+    #[error("no private key on the token matches {uri}")]
+    NoKey { uri: String },
+    #[error("{count} private keys on the token match {uri}")]
+    SeveralKeys { uri: String, count: usize },
+    #[error("the token's PIN was refused for {uri}")]
+    PinIncorrect { uri: String },
+    #[error("the token's PIN is locked for {uri}")]
+    PinLocked { uri: String },
+    #[error("no PIN for the token of {uri}")]
+    NoPin { uri: String },
+    #[error("cannot read the PIN from {source_path}: {reason}")]
+    PinSource { source_path: String, reason: String },
+    #[error("the key {uri} cannot sign with RS256: {reason}")]
+    Unusable { uri: String, reason: String },
+    #[error("the PKCS#11 token of {uri} went away while {action}")]
+    Removed { uri: String, action: &'static str },
+    #[error("the PKCS#11 module failed while {action} for {uri}: {reason}")]
+    Failed { uri: String, action: &'static str, reason: String },
+    #[error("a key labelled {label:?} exists on the token already")]
+    Exists { label: String },
+}
+
+fn present_tokens(present: &[String]) -> String {
+    match present.is_empty() {
+        true => " (the module sees no token at all)".into(),
+        false => format!(" (the module sees: {})", present.join(", ")),
+    }
+}
+
+impl Pkcs11Error {
+    pub fn hint(&self) -> Option<String> {
+        Some(match self {
+            Pkcs11Error::Module { .. } => {
+                "check module-path in the URI: the module's file must exist and be a PKCS#11 module for this \
+                 machine (e.g. /usr/lib/softhsm/libsofthsm2.so, /usr/lib/x86_64-linux-gnu/libykcs11.so)"
+                    .into()
+            }
+            Pkcs11Error::NoToken { .. } => {
+                "plug the device in, or fix token= in the URI (pkcs11-tool --module MODULE --list-tokens lists them)"
+                    .into()
+            }
+            Pkcs11Error::NoKey { .. } => {
+                "fix object= or id= in the URI (pkcs11-tool --module MODULE --login --list-objects --type privkey), \
+                 or make the key: sfcred keygen --pkcs11 URI"
+                    .into()
+            }
+            Pkcs11Error::SeveralKeys { .. } => "add object= or id= to the URI to name one key".into(),
+            Pkcs11Error::PinIncorrect { .. } => {
+                "give the right PIN: SFCRED_PKCS11_PIN, pin-source= in the URI, or log in again to store it; \
+                 a token locks itself after a few wrong PINs"
+                    .into()
+            }
+            Pkcs11Error::PinLocked { .. } => {
+                "unlock the PIN with the device's own tool (its PUK or SO PIN), then log in again".into()
+            }
+            Pkcs11Error::NoPin { .. } => {
+                "set SFCRED_PKCS11_PIN, add pin-source=FILE to the URI, or log in again on a terminal to store \
+                 the PIN in the keychain"
+                    .into()
+            }
+            Pkcs11Error::PinSource { .. } => "check pin-source= in the URI: a file holding the PIN".into(),
+            Pkcs11Error::Unusable { .. } => {
+                "Salesforce's JWT bearer flow signs with RS256: use an RSA key of at least 2048 bits whose CKA_SIGN \
+                 is true"
+                    .into()
+            }
+            Pkcs11Error::Removed { .. } => "plug the device back in and try again".into(),
+            Pkcs11Error::Failed { .. } => "try again; if it persists, check the module's own logs".into(),
+            Pkcs11Error::Exists { .. } => {
+                "pass --force to replace it (its certificate stops working), or name another object= in the URI"
+                    .into()
+            }
+        })
+    }
+}
+
+/// Whether the key can be copied off the token, as its attributes say.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Protection {
+    pub extractable: bool,
+    pub sensitive: bool,
+}
+
+/// An RSA private key on a token, logged in and ready to sign.
+pub struct Pkcs11Key {
+    // Dropped in this order: the session closes before the module is finalized.
+    session: Session,
+    key: ObjectHandle,
+    _module: Pkcs11,
+    /// The URI without its PIN, for messages.
+    shown: String,
+}
+
+impl std::fmt::Debug for Pkcs11Key {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Pkcs11Key({})", self.shown)
+    }
+}
+
+/// The PIN in the file the URI's `pin-source` names.
+pub fn pin_from_uri(uri: &Pkcs11Uri) -> Result<Option<SecretString>, Pkcs11Error> {
+    let Some(source) = &uri.pin_source else { return Ok(None) };
+    let path = source.strip_prefix("file://").or_else(|| source.strip_prefix("file:")).unwrap_or(source);
+    let unreadable = |reason: String| Pkcs11Error::PinSource { source_path: path.to_owned(), reason };
+    let bytes = crate::fs::read_regular(Path::new(path), MAX_PIN_FILE_BYTES)
+        .map_err(|e| unreadable(e.to_string()))?
+        .ok_or_else(|| unreadable("there is no such file".into()))?;
+    let pin = String::from_utf8(bytes).map_err(|_| unreadable("it is not UTF-8 text".into()))?;
+    Ok(Some(SecretString::from(pin.trim_end_matches(['\r', '\n']).to_owned())))
+}
+
+/// An open token: the module, the slot the URI names, a logged-in session.
+struct OpenToken {
+    session: Session,
+    module: Pkcs11,
+    shown: String,
+}
+
+impl OpenToken {
+    fn open(uri: &Pkcs11Uri, pin: Option<&SecretString>, read_write: bool) -> Result<OpenToken, Pkcs11Error> {
+        let shown = uri.to_string();
+        let path = uri.module_path.as_deref().unwrap_or(Path::new(""));
+        let module_error = |reason: String| Pkcs11Error::Module { path: path.display().to_string(), reason };
+        let module = Pkcs11::new(path).map_err(|e| module_error(e.to_string()))?;
+        match module.initialize(CInitializeArgs::new(CInitializeFlags::OS_LOCKING_OK)) {
+            Ok(()) | Err(CkError::Pkcs11(RvError::CryptokiAlreadyInitialized, _)) => {}
+            Err(e) => return Err(module_error(e.to_string())),
+        }
+        let failed = |action| {
+            let shown = &shown;
+            move |e: CkError| classify(e, shown, action)
+        };
+        let slot = find_slot(&module, uri)?;
+        let info = module.get_token_info(slot).map_err(failed("reading the token's information"))?;
+        let session = match read_write {
+            true => module.open_rw_session(slot),
+            false => module.open_ro_session(slot),
+        }
+        .map_err(failed("opening a session"))?;
+        if info.login_required() {
+            let pin = pin.ok_or_else(|| Pkcs11Error::NoPin { uri: shown.clone() })?;
+            match session.login(UserType::User, Some(pin)) {
+                Ok(()) | Err(CkError::Pkcs11(RvError::UserAlreadyLoggedIn, _)) => {}
+                Err(e) => return Err(classify(e, &shown, "logging in")),
+            }
+        }
+        Ok(OpenToken { session, module, shown })
+    }
+
+    /// The private keys the URI's object and id name.
+    fn private_keys(&self, uri: &Pkcs11Uri) -> Result<Vec<ObjectHandle>, Pkcs11Error> {
+        let mut template = vec![Attribute::Class(ObjectClass::PRIVATE_KEY)];
+        template.extend(uri.object.as_ref().map(|label| Attribute::Label(label.as_bytes().to_vec())));
+        template.extend(uri.id.as_ref().map(|id| Attribute::Id(id.clone())));
+        self.session.find_objects(&template).map_err(|e| classify(e, &self.shown, "looking for the key"))
+    }
+}
+
+/// The slot whose token the URI names (every given attribute must match).
+fn find_slot(module: &Pkcs11, uri: &Pkcs11Uri) -> Result<Slot, Pkcs11Error> {
+    let shown = uri.to_string();
+    let slots = module.get_slots_with_token().map_err(|e| classify(e, &shown, "listing the tokens"))?;
+    let mut present = Vec::new();
+    for slot in slots {
+        let Ok(info) = module.get_token_info(slot) else { continue };
+        let fits =
+            |wanted: &Option<String>, actual: &str| wanted.as_deref().is_none_or(|w| w == actual.trim());
+        let matches = fits(&uri.token, info.label())
+            && fits(&uri.manufacturer, info.manufacturer_id())
+            && fits(&uri.serial, info.serial_number())
+            && fits(&uri.model, info.model())
+            && uri.slot_id.is_none_or(|id| id == slot.id());
+        if matches {
+            return Ok(slot);
+        }
+        present.push(format!("token={}", info.label().trim()));
+    }
+    Err(Pkcs11Error::NoToken { uri: shown, present })
+}
+
+/// PKCS#11's return values, as what they mean to a user.
+fn classify(error: CkError, uri: &str, action: &'static str) -> Pkcs11Error {
+    let uri = uri.to_owned();
+    match error {
+        CkError::Pkcs11(RvError::PinIncorrect | RvError::PinInvalid | RvError::PinLenRange, _) => {
+            Pkcs11Error::PinIncorrect { uri }
+        }
+        CkError::Pkcs11(RvError::PinLocked | RvError::PinExpired, _) => Pkcs11Error::PinLocked { uri },
+        CkError::Pkcs11(
+            RvError::DeviceRemoved
+            | RvError::TokenNotPresent
+            | RvError::TokenNotRecognized
+            | RvError::SessionHandleInvalid
+            | RvError::SessionClosed
+            | RvError::DeviceError,
+            _,
+        ) => Pkcs11Error::Removed { uri, action },
+        CkError::Pkcs11(
+            RvError::KeyTypeInconsistent
+            | RvError::KeyFunctionNotPermitted
+            | RvError::MechanismInvalid
+            | RvError::KeyHandleInvalid,
+            _,
+        ) => Pkcs11Error::Unusable { uri, reason: error.to_string() },
+        other => Pkcs11Error::Failed { uri, action, reason: other.to_string() },
+    }
+}
+
+impl Pkcs11Key {
+    /// Opens the module, finds the token and the one RSA private key the URI names,
+    /// and logs in with `pin` when the token wants one.
+    pub fn open(uri: &Pkcs11Uri, pin: Option<&SecretString>) -> Result<Pkcs11Key, Pkcs11Error> {
+        let token = OpenToken::open(uri, pin, false)?;
+        let key = match token.private_keys(uri)?.as_slice() {
+            [] => return Err(Pkcs11Error::NoKey { uri: token.shown }),
+            [key] => *key,
+            several => return Err(Pkcs11Error::SeveralKeys { uri: token.shown, count: several.len() }),
+        };
+        let key = Pkcs11Key { session: token.session, key, _module: token.module, shown: token.shown };
+        key.check_usable()?;
+        Ok(key)
+    }
+
+    /// Generates an RSA key pair on the token that the URI names: the private half
+    /// sensitive and not extractable, labelled and identified by the URI (or `label`).
+    pub fn generate(
+        uri: &Pkcs11Uri,
+        pin: Option<&SecretString>,
+        label: &str,
+        bits: u32,
+        replace: bool,
+    ) -> Result<Pkcs11Key, Pkcs11Error> {
+        let token = OpenToken::open(uri, pin, true)?;
+        let label = uri.object.clone().unwrap_or_else(|| label.to_owned());
+        let named = Pkcs11Uri { object: Some(label.clone()), pin_value: None, ..uri.clone() }.to_string();
+        let fail = |action| {
+            let named = &named;
+            move |e: CkError| classify(e, named, action)
+        };
+        let existing = [ObjectClass::PRIVATE_KEY, ObjectClass::PUBLIC_KEY]
+            .into_iter()
+            .map(|class| {
+                token
+                    .session
+                    .find_objects(&[Attribute::Class(class), Attribute::Label(label.as_bytes().to_vec())])
+            })
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(fail("looking for an existing key"))?
+            .concat();
+        if !existing.is_empty() && !replace {
+            return Err(Pkcs11Error::Exists { label });
+        }
+        let id = match &uri.id {
+            Some(id) => id.clone(),
+            None => token.session.generate_random_vec(16).map_err(fail("making a key id"))?,
+        };
+        let common =
+            [Attribute::Token(true), Attribute::Label(label.as_bytes().to_vec()), Attribute::Id(id.clone())];
+        let public = [
+            &common[..],
+            &[
+                Attribute::Private(false),
+                Attribute::Verify(true),
+                Attribute::ModulusBits(u64::from(bits).into()),
+                Attribute::PublicExponent(vec![0x01, 0x00, 0x01]),
+            ],
+        ]
+        .concat();
+        let private = [
+            &common[..],
+            &[
+                Attribute::Private(true),
+                Attribute::Sensitive(true),
+                Attribute::Extractable(false),
+                Attribute::Sign(true),
+                Attribute::KeyType(KeyType::RSA),
+            ],
+        ]
+        .concat();
+        let (_, key) = token
+            .session
+            .generate_key_pair(&Mechanism::RsaPkcsKeyPairGen, &public, &private)
+            .map_err(fail("generating the key pair"))?;
+        // The old objects go only once the new pair exists.
+        for object in existing {
+            token.session.destroy_object(object).map_err(fail("removing the replaced key"))?;
+        }
+        let shown =
+            Pkcs11Uri { object: Some(label), id: Some(id), pin_value: None, ..uri.clone() }.to_string();
+        Ok(Pkcs11Key { session: token.session, key, _module: token.module, shown })
+    }
+
+    /// Whether the key could be copied off the token.
+    pub fn protection(&self) -> Result<Protection, Pkcs11Error> {
+        let attributes = self
+            .session
+            .get_attributes(self.key, &[AttributeType::Extractable, AttributeType::Sensitive])
+            .map_err(|e| classify(e, &self.shown, "reading the key's attributes"))?;
+        let mut protection = Protection { extractable: true, sensitive: false };
+        for attribute in attributes {
+            match attribute {
+                Attribute::Extractable(value) => protection.extractable = value,
+                Attribute::Sensitive(value) => protection.sensitive = value,
+                _ => {}
+            }
+        }
+        Ok(protection)
+    }
+
+    /// The URI of the key, without its PIN.
+    pub fn uri(&self) -> &str {
+        &self.shown
+    }
+
+    /// An RSA key that may sign, or the reason it cannot.
+    fn check_usable(&self) -> Result<(), Pkcs11Error> {
+        let attributes = self
+            .session
+            .get_attributes(self.key, &[AttributeType::KeyType, AttributeType::Sign])
+            .map_err(|e| classify(e, &self.shown, "reading the key's attributes"))?;
+        let unusable =
+            |reason: &str| Pkcs11Error::Unusable { uri: self.shown.clone(), reason: reason.into() };
+        for attribute in attributes {
+            match attribute {
+                Attribute::KeyType(kind) if kind != KeyType::RSA => {
+                    return Err(unusable(&format!("it is a {kind} key, not RSA")));
+                }
+                Attribute::Sign(false) => return Err(unusable("its CKA_SIGN is false")),
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+
+    fn sign_error(&self, error: Pkcs11Error) -> SignError {
+        SignError {
+            location: self.shown.clone(),
+            reason: error.to_string(),
+            hint: error.hint().unwrap_or_default(),
+            device_failed: matches!(error, Pkcs11Error::Removed { .. } | Pkcs11Error::Failed { .. }),
+        }
+    }
+
+    /// PKCS#1 RSAPublicKey DER, from the private key object's modulus and exponent.
+    fn rsa_public_key(&self) -> Result<Vec<u8>, Pkcs11Error> {
+        let attributes = self
+            .session
+            .get_attributes(self.key, &[AttributeType::Modulus, AttributeType::PublicExponent])
+            .map_err(|e| classify(e, &self.shown, "reading the public key"))?;
+        let (mut modulus, mut exponent) = (None, None);
+        for attribute in attributes {
+            match attribute {
+                Attribute::Modulus(value) => modulus = Some(value),
+                Attribute::PublicExponent(value) => exponent = Some(value),
+                _ => {}
+            }
+        }
+        match (modulus, exponent) {
+            (Some(n), Some(e)) => Ok(rsa_public_key_der(&n, &e)),
+            _ => Err(Pkcs11Error::Unusable {
+                uri: self.shown.clone(),
+                reason: "the token does not show the key's modulus and exponent".into(),
+            }),
+        }
+    }
+}
+
+impl Signer for Pkcs11Key {
+    fn sign_rs256(&self, message: &[u8]) -> Result<Vec<u8>, SignError> {
+        self.session
+            .sign(&Mechanism::Sha256RsaPkcs, self.key, message)
+            .map_err(|e| self.sign_error(classify(e, &self.shown, "signing")))
+    }
+
+    fn public_key(&self) -> Result<Vec<u8>, SignError> {
+        self.rsa_public_key().map_err(|e| self.sign_error(e))
+    }
+
+    fn location(&self) -> String {
+        self.shown.clone()
+    }
+}
+
+/// `RSAPublicKey ::= SEQUENCE { modulus INTEGER, publicExponent INTEGER }` (RFC 8017).
+pub fn rsa_public_key_der(modulus: &[u8], exponent: &[u8]) -> Vec<u8> {
+    let body = [der_integer(modulus), der_integer(exponent)].concat();
+    der_tlv(0x30, &body)
+}
+
+fn der_integer(unsigned: &[u8]) -> Vec<u8> {
+    let start = unsigned.iter().position(|&b| b != 0).unwrap_or(unsigned.len().saturating_sub(1));
+    let digits = &unsigned[start..];
+    let mut value = Vec::with_capacity(digits.len() + 1);
+    if digits.first().is_none_or(|&b| b & 0x80 != 0) {
+        value.push(0);
+    }
+    value.extend_from_slice(digits);
+    der_tlv(0x02, &value)
+}
+
+fn der_tlv(tag: u8, value: &[u8]) -> Vec<u8> {
+    let mut out = vec![tag];
+    match value.len() {
+        len @ 0..0x80 => out.push(len as u8),
+        len => {
+            let bytes: Vec<u8> = len.to_be_bytes().into_iter().skip_while(|&b| b == 0).collect();
+            out.push(0x80 | bytes.len() as u8);
+            out.extend(bytes);
+        }
+    }
+    out.extend_from_slice(value);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn public_keys_encode_as_pkcs1_der() {
+        assert_eq!(
+            rsa_public_key_der(&[0x00, 0x81], &[0x01, 0x00, 0x01]),
+            [0x30, 0x09, 0x02, 0x02, 0x00, 0x81, 0x02, 0x03, 0x01, 0x00, 0x01]
+        );
+        let long = rsa_public_key_der(&[0x7f; 256], &[3]);
+        assert_eq!(&long[..4], &[0x30, 0x82, 0x01, 0x07]);
+        assert_eq!(&long[4..8], &[0x02, 0x82, 0x01, 0x00]);
+    }
+
+    #[test]
+    fn the_public_key_of_a_software_key_encodes_alike() {
+        use aws_lc_rs::signature::KeyPair;
+        let pair =
+            crate::keygen::generate(crate::keygen::KeyBits::Rsa2048, "t", 1, std::time::SystemTime::now())
+                .unwrap();
+        let rsa = aws_lc_rs::signature::RsaKeyPair::from_der(pair.key.expose_der()).unwrap();
+        let components = rsa.public_key();
+        let parsed = aws_lc_rs::rsa::PublicKeyComponents::<Vec<u8>>::from(components);
+        assert_eq!(rsa_public_key_der(&parsed.n, &parsed.e), components.as_ref());
+    }
+}

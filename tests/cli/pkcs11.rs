@@ -1,0 +1,265 @@
+//! Keys on a PKCS#11 token (SoftHSM2): made there by keygen or by another tool, used by
+//! login and token, never copied off; every failure named with its fix.
+
+use std::process::{Child, Stdio};
+
+use sfcred_stand_in::certificate_for_public_key;
+
+use crate::support::{
+    CONSUMER_KEY, Run, SOFTHSM_MODULE, TIMEOUT, TOKEN_PIN, TestEnv, USERNAME, WaitWithin, app_keys,
+};
+
+/// `uri` with `object=` added before its query.
+fn with_object(uri: &str, object: &str) -> String {
+    let (path, query) = uri.split_once('?').unwrap();
+    format!("{path};object={object}?{query}")
+}
+
+fn run_with_pin(env: &TestEnv, args: &[&str]) -> Run {
+    Run::of(env.sfcred().args(args).env("SFCRED_PKCS11_PIN", TOKEN_PIN).output_within(TIMEOUT).unwrap())
+}
+
+fn pkcs11_tool(env: &TestEnv, args: &[&str]) -> String {
+    let out = env
+        .command("pkcs11-tool")
+        .args(["--module", SOFTHSM_MODULE, "--login", "--pin", TOKEN_PIN])
+        .args(args)
+        .output_within(TIMEOUT)
+        .expect("pkcs11-tool runs (scripts/test installs opensc)");
+    assert!(out.status.success(), "pkcs11-tool {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// keygen on the token, the certificate uploaded, login: a profile whose key is on the token.
+fn token_profile(env: &TestEnv, profile: &str) -> String {
+    let uri = with_object(&env.softhsm_token("sfcred"), profile);
+    run_with_pin(env, &["keygen", "-p", profile, "--pkcs11", &uri]).success();
+    let certificate = std::fs::read_to_string(env.path(&format!("{profile}.crt"))).unwrap();
+    env.stand_in.upload_certificate(CONSUMER_KEY, &certificate).unwrap();
+    let login = [
+        "login",
+        "-p",
+        profile,
+        "--pkcs11",
+        &uri,
+        "--username",
+        USERNAME,
+        "--client-id",
+        CONSUMER_KEY,
+        "--login-url",
+        env.stand_in.url(),
+    ];
+    run_with_pin(env, &login).success();
+    uri
+}
+
+#[test]
+fn a_key_made_on_the_token_mints_and_never_leaves_it() {
+    let env = TestEnv::new();
+    let uri = with_object(&env.softhsm_token("sfcred"), "prod");
+    let keygen = run_with_pin(&env, &["keygen", "-p", "prod", "--pkcs11", &uri]).success();
+    assert!(keygen.stderr.contains("cannot be copied off the token"), "{keygen:?}");
+    assert!(
+        keygen.stderr.contains("sfcred login --profile prod --pkcs11 'pkcs11:token=sfcred;object=prod;id=%"),
+        "{keygen:?}"
+    );
+
+    // The private key object, read back through PKCS#11 by another tool.
+    let objects = pkcs11_tool(&env, &["--list-objects", "--type", "privkey"]);
+    assert!(objects.contains("label:      prod"), "{objects}");
+    assert!(objects.contains("sensitive") && objects.contains("never extractable"), "{objects}");
+    assert!(!objects.contains("extractable,") || objects.contains("never extractable"), "{objects}");
+
+    let certificate = std::fs::read_to_string(env.path("prod.crt")).unwrap();
+    env.stand_in.upload_certificate(CONSUMER_KEY, &certificate).unwrap();
+    let login = [
+        "login",
+        "-p",
+        "prod",
+        "--pkcs11",
+        &uri,
+        "--username",
+        USERNAME,
+        "--client-id",
+        CONSUMER_KEY,
+        "--login-url",
+        env.stand_in.url(),
+    ];
+    let run = run_with_pin(&env, &login).success();
+    assert!(run.stderr.contains("verified with"), "{run:?}");
+    // The PIN given at login is in the keychain: later calls need no SFCRED_PKCS11_PIN.
+    let token = env.run(&["token", "-p", "prod", "--refresh", "--format", "token"]).success();
+    assert!(token.stdout.starts_with("00DSTANDIN"), "{token:?}");
+    assert_eq!(env.stand_in.token_requests(), 2);
+
+    let settings = std::fs::read_to_string(env.path("config/sfcred/config.toml")).unwrap();
+    assert!(settings.contains(&format!("pkcs11 = \"{}", uri.split('?').next().unwrap())), "{settings}");
+    let profiles = env.run(&["profiles"]).success().stdout;
+    assert!(profiles.contains(&uri), "where the key lives: {profiles}");
+    assert!(env.files_containing(TOKEN_PIN.as_bytes()).is_empty(), "the PIN is in a file");
+    assert!(!profiles.contains(TOKEN_PIN));
+
+    let doctor = env.run(&["doctor", "-p", "prod", "--json"]).success().json();
+    let status = |name: &str| {
+        doctor.as_array().unwrap().iter().find(|c| c["name"] == name).map(|c| c["status"].clone()).unwrap()
+    };
+    for name in [
+        "PKCS#11 module",
+        "token",
+        "PIN",
+        "private key",
+        "key protection",
+        "key matches certificate",
+        "live mint",
+    ] {
+        assert_eq!(status(name), "pass", "{name}: {doctor}");
+    }
+}
+
+#[test]
+fn a_key_made_elsewhere_logs_in_by_uri() {
+    let env = TestEnv::new();
+    let token = env.softhsm_token("yubikey-like");
+    pkcs11_tool(&env, &["--keypairgen", "--key-type", "rsa:2048", "--label", "existing", "--id", "0a0b"]);
+    let spki = env.path("existing.der");
+    pkcs11_tool(
+        &env,
+        &["--read-object", "--type", "pubkey", "--label", "existing", "-o", spki.to_str().unwrap()],
+    );
+    let certificate = certificate_for_public_key(&std::fs::read(&spki).unwrap());
+    env.stand_in.upload_certificate(CONSUMER_KEY, &certificate).unwrap();
+    let (path, query) = token.split_once('?').unwrap();
+    let uri = format!("{path};id=%0A%0B?{query}&pin-value={TOKEN_PIN}");
+    let cert = env.write("existing.crt", &certificate);
+    let run = env
+        .run(&[
+            "login",
+            "-p",
+            "hsm",
+            "--pkcs11",
+            &uri,
+            "--cert",
+            &cert,
+            "--username",
+            USERNAME,
+            "--client-id",
+            CONSUMER_KEY,
+            "--login-url",
+            env.stand_in.url(),
+        ])
+        .success();
+    assert!(!run.stderr.contains(TOKEN_PIN), "{run:?}");
+    env.run(&["token", "-p", "hsm", "--refresh"]).success();
+    let settings = std::fs::read_to_string(env.path("config/sfcred/config.toml")).unwrap();
+    assert!(!settings.contains("pin-value") && !settings.contains(TOKEN_PIN), "{settings}");
+}
+
+#[test]
+fn failures_name_their_fix() {
+    let env = TestEnv::new();
+    let uri = token_profile(&env, "prod");
+    let login_with_uri = |uri: &str| {
+        let args = [
+            "login",
+            "-p",
+            "other",
+            "--pkcs11",
+            uri,
+            "--username",
+            USERNAME,
+            "--client-id",
+            CONSUMER_KEY,
+            "--login-url",
+            env.stand_in.url(),
+            "--no-input",
+        ];
+        Run::of(env.sfcred().args(args).env("SFCRED_PKCS11_PIN", TOKEN_PIN).output_within(TIMEOUT).unwrap())
+    };
+
+    let run = login_with_uri(&uri.replace(SOFTHSM_MODULE, "/nowhere/libnothing.so")).failure(6);
+    assert!(run.stderr.contains("cannot load the PKCS#11 module /nowhere/libnothing.so"), "{run:?}");
+    let run = login_with_uri(&uri.replace("token=sfcred", "token=absent")).failure(6);
+    assert!(
+        run.stderr.contains("no PKCS#11 token matches") && run.stderr.contains("token=sfcred"),
+        "{run:?}"
+    );
+    let run = login_with_uri(&uri.replace("object=prod", "object=absent")).failure(3);
+    assert!(run.stderr.contains("no private key on the token matches"), "{run:?}");
+
+    pkcs11_tool(&env, &["--keypairgen", "--key-type", "rsa:2048", "--label", "twin", "--id", "01"]);
+    pkcs11_tool(&env, &["--keypairgen", "--key-type", "rsa:2048", "--label", "twin", "--id", "02"]);
+    let run = login_with_uri(&uri.replace("object=prod", "object=twin")).failure(2);
+    assert!(
+        run.stderr.contains("2 private keys on the token match") && run.stderr.contains("id="),
+        "{run:?}"
+    );
+    pkcs11_tool(&env, &["--keypairgen", "--key-type", "EC:prime256v1", "--label", "curve"]);
+    let run = login_with_uri(&uri.replace("object=prod", "object=curve")).failure(2);
+    assert!(run.stderr.contains("not RSA"), "{run:?}");
+
+    let wrong = Run::of(
+        env.sfcred()
+            .args(["token", "-p", "prod", "--refresh"])
+            .env("SFCRED_PKCS11_PIN", "00000000")
+            .output_within(TIMEOUT)
+            .unwrap(),
+    )
+    .failure(6);
+    assert!(wrong.stderr.contains("PIN was refused") && !wrong.stderr.contains("00000000"), "{wrong:?}");
+    let no_pin =
+        env.run(&["keygen", "-p", "x", "--pkcs11", &uri.replace("object=prod", "object=x")]).failure(6);
+    assert!(
+        no_pin.stderr.contains("no PIN for the token") && no_pin.stderr.contains("SFCRED_PKCS11_PIN"),
+        "{no_pin:?}"
+    );
+    let exists =
+        run_with_pin(&env, &["keygen", "-p", "prod", "--pkcs11", &uri, "--cert-out", "again.crt"]).failure(2);
+    assert!(exists.stderr.contains("a key labelled \"prod\" exists on the token already"), "{exists:?}");
+    assert!(env.files_containing(TOKEN_PIN.as_bytes()).is_empty());
+}
+
+#[test]
+fn the_environment_can_name_a_token_key() {
+    let env = TestEnv::without_keychain();
+    let uri = with_object(&env.softhsm_token("ci"), "ci");
+    // keygen needs no keychain for a token key: it signs its certificate on the token.
+    run_with_pin(&env, &["keygen", "-p", "ci", "--pkcs11", &uri]).success();
+    let certificate = std::fs::read_to_string(env.path("ci.crt")).unwrap();
+    env.stand_in.upload_certificate(CONSUMER_KEY, &certificate).unwrap();
+    let run = Run::of(
+        env.sfcred()
+            .args(["token", "--format", "token"])
+            .env("SFCRED_CLIENT_ID", CONSUMER_KEY)
+            .env("SFCRED_USERNAME", USERNAME)
+            .env("SFCRED_LOGIN_URL", env.stand_in.url())
+            .env("SFCRED_PKCS11_URI", &uri)
+            .env("SFCRED_PKCS11_PIN", TOKEN_PIN)
+            .output_within(TIMEOUT)
+            .unwrap(),
+    )
+    .success();
+    assert!(run.stdout.starts_with("00DSTANDIN"), "{run:?}");
+    let _ = app_keys();
+}
+
+fn spawn_token(env: &TestEnv) -> Child {
+    env.sfcred()
+        .args(["token", "-p", "prod", "--format", "token"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+#[test]
+fn fifty_callers_on_a_cold_cache_cause_one_request() {
+    let env = TestEnv::new();
+    token_profile(&env, "prod");
+    env.run(&["invalidate", "-p", "prod"]).success();
+    let before = env.stand_in.token_requests();
+    let callers: Vec<Child> = (0..50).map(|_| spawn_token(&env)).collect();
+    let tokens: Vec<String> =
+        callers.into_iter().map(|c| Run::of(c.output_within(TIMEOUT).unwrap()).success().stdout).collect();
+    assert_eq!(env.stand_in.token_requests() - before, 1, "one request for 50 callers");
+    assert!(tokens.iter().all(|t| t == &tokens[0]));
+}
