@@ -288,7 +288,7 @@ impl Pkcs11Key {
             &[
                 Attribute::Private(false),
                 Attribute::Verify(true),
-                Attribute::ModulusBits(u64::from(bits).into()),
+                Attribute::ModulusBits(std::ffi::c_ulong::from(bits).into()),
                 Attribute::PublicExponent(vec![0x01, 0x00, 0x01]),
             ],
         ]
