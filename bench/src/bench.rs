@@ -14,6 +14,7 @@ const HIT_RUNS: usize = 300;
 const MINT_RUNS: usize = 60;
 const CROWD: usize = 100;
 const CONSUMER_KEY: &str = "3MVG9BENCHCONSUMERKEY";
+const HSM_CONSUMER_KEY: &str = "3MVG9BENCHHSMCONSUMERKEY";
 const USERNAME: &str = "bench@example.com";
 
 /// One finished process: its wall time and peak resident memory.
@@ -39,6 +40,7 @@ impl Bench {
             .env("XDG_RUNTIME_DIR", home.join("run"))
             .env("XDG_DATA_HOME", home.join("data"))
             .env("DBUS_SESSION_BUS_ADDRESS", self.bus.bus_address())
+            .env("SOFTHSM2_CONF", home.join("softhsm2.conf"))
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::inherit());
@@ -161,6 +163,18 @@ pub fn main() {
     let crowd_wall = start.elapsed();
     let crowd_requests = stand_in.token_requests() - before;
 
+    // d. Cold mints with a key on a SoftHSM2 token, beside the keychain key's.
+    let token_mint = softhsm_profile(&bench, &stand_in).map(|()| {
+        let mint = ["token", "--profile", "hsm", "--format", "token", "--refresh"];
+        let (mut mints, mut rss) = (Vec::new(), 0);
+        for _ in 0..MINT_RUNS {
+            let sample = bench.sample("sfcred", &mint);
+            rss = rss.max(sample.max_rss_kib);
+            mints.push(sample.wall);
+        }
+        (median(mints), rss)
+    });
+
     let ratio = hit_median.as_secs_f64() / floor_median.as_secs_f64();
     let above = mint_median.saturating_sub(handling);
     let verdict = |ok: bool| if ok { "met" } else { "MISSED" };
@@ -185,6 +199,14 @@ pub fn main() {
         ms(crowd_wall),
         verdict(crowd_requests == 1)
     );
+    match token_mint {
+        Ok((median, rss)) => println!(
+            "| cold mint with a SoftHSM2 key (PKCS#11), whole process (median of {MINT_RUNS}); peak RSS | {}; {} | | |",
+            ms(median),
+            mib(rss)
+        ),
+        Err(reason) => println!("| cold mint with a SoftHSM2 key | not measured: {reason} | | |"),
+    }
     println!(
         "| peak RSS, cache hit | {} | < 12 MB | {} |",
         mib(hit_rss),
@@ -195,6 +217,62 @@ pub fn main() {
         mib(mint_rss),
         verdict(mint_rss * 1024 < 12_000_000)
     );
+}
+
+/// A profile `hsm` whose key was made on a SoftHSM2 token and whose certificate went to a
+/// second connected app.
+fn softhsm_profile(bench: &Bench, stand_in: &StandIn) -> Result<(), String> {
+    const MODULE: &str = "/usr/lib/softhsm/libsofthsm2.so";
+    const PIN: &str = "246810";
+    if !Path::new(MODULE).exists() {
+        return Err(format!("{MODULE} is missing (apt-get install softhsm2)"));
+    }
+    let home = bench.home.path();
+    std::fs::create_dir_all(home.join("softhsm")).unwrap();
+    let config =
+        format!("directories.tokendir = {}\nobjectstore.backend = file\n", home.join("softhsm").display());
+    std::fs::write(home.join("softhsm2.conf"), config).unwrap();
+    let init = ["--init-token", "--free", "--label", "bench", "--pin", PIN, "--so-pin", "13579111"];
+    let status =
+        bench.command("softhsm2-util").args(init).status().map_err(|e| format!("softhsm2-util: {e}"))?;
+    if !status.success() {
+        return Err("softhsm2-util could not make a token".into());
+    }
+    let uri = format!("pkcs11:token=bench;object=hsm?module-path={MODULE}&pin-value={PIN}");
+    bench.sample(
+        "sfcred",
+        &[
+            "keygen",
+            "--profile",
+            "hsm",
+            "--pkcs11",
+            &uri,
+            "--cert-out",
+            home.join("hsm.crt").to_str().unwrap(),
+        ],
+    );
+    let certificate_pem = std::fs::read_to_string(home.join("hsm.crt")).unwrap();
+    let app = ConnectedApp {
+        consumer_key: HSM_CONSUMER_KEY.into(),
+        certificate_pem,
+        approved_users: vec![USERNAME.into()],
+    };
+    stand_in.add_app(app)?;
+    let login = [
+        "login",
+        "--profile",
+        "hsm",
+        "--pkcs11",
+        &uri,
+        "--username",
+        USERNAME,
+        "--client-id",
+        HSM_CONSUMER_KEY,
+        "--login-url",
+        stand_in.url(),
+    ];
+    bench.sample("sfcred", &login);
+    Ok(())
 }
 
 fn set_private(dir: &Path) {
