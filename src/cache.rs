@@ -98,6 +98,27 @@ pub fn usable(
     !remaining.is_zero() && remaining >= min_valid && not_before.is_none_or(|t| token.issued_at >= t)
 }
 
+/// A failed mint, remembered for a short while so that the callers queued behind it (and
+/// those arriving just after) get its answer instead of asking Salesforce again.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Failure {
+    pub at: UnixMillis,
+    /// Not asked again before this (unless a caller forces it).
+    pub until: UnixMillis,
+    /// The error class's `kind`.
+    pub kind: String,
+    pub message: String,
+    pub hint: Option<String>,
+}
+
+impl Failure {
+    /// Whether the failure still stands at `now`.
+    pub fn stands_at(&self, now: SystemTime) -> bool {
+        let now = UnixMillis::from(now).0;
+        self.at.0 <= now && now < self.until.0
+    }
+}
+
 /// Where tokens are kept between calls: a file, or the keychain.
 pub trait TokenCache {
     /// The cached token, if any; a refused or damaged entry is a miss, with a warning.
@@ -158,6 +179,32 @@ impl FileCache {
             return Err(refused(format!("it holds profile {:?}", token.profile)));
         }
         Ok(Some(token))
+    }
+
+    fn failure_path(&self, profile: &str) -> PathBuf {
+        self.dir.join(format!("{profile}.failure"))
+    }
+
+    /// The profile's remembered failure, if a trustworthy file holds one.
+    pub fn read_failure(&self, profile: &str) -> Option<Failure> {
+        let path = self.failure_path(profile);
+        let mut file = crate::fs::open_for_reading(&path, false).ok()?;
+        let meta = file.metadata().ok()?;
+        check_private(&meta, false, current_uid()).ok()?;
+        let bytes = crate::fs::read_bounded(&mut file, MAX_FILE_BYTES).ok()?;
+        serde_json::from_slice(&bytes).ok()
+    }
+
+    pub fn write_failure(&self, profile: &str, failure: &Failure) -> Result<(), CacheError> {
+        self.ensure_dir()?;
+        let path = self.failure_path(profile);
+        let bytes = serde_json::to_vec(failure).expect("a failure serializes");
+        crate::fs::write_atomically(&path, &bytes).map_err(|source| CacheError::Io { path, source })
+    }
+
+    /// Forgets the profile's failure: a mint went through.
+    pub fn clear_failure(&self, profile: &str) {
+        let _ = std::fs::remove_file(self.failure_path(profile));
     }
 
     pub fn write(&self, token: &Token) -> Result<(), CacheError> {

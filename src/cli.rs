@@ -268,6 +268,9 @@ pub struct EnvArgs {
 pub struct InvalidateArgs {
     #[command(flatten)]
     pub profile: ProfileArg,
+    /// Also revoke the token at Salesforce (a failure to revoke is a warning)
+    #[arg(long)]
+    pub revoke: bool,
 }
 
 #[derive(Debug, Args)]
@@ -277,6 +280,9 @@ pub struct LogoutArgs {
     /// Remove every profile (instead of one)
     #[arg(long)]
     pub all: bool,
+    /// Do not revoke the cached token at Salesforce first
+    #[arg(long)]
+    pub no_revoke: bool,
 }
 
 #[derive(Debug, Args)]
@@ -454,7 +460,7 @@ impl From<EnvArgs> for commands::env::Options {
 
 impl From<LogoutArgs> for commands::logout::Options {
     fn from(args: LogoutArgs) -> Self {
-        commands::logout::Options { profile: args.profile.profile, all: args.all }
+        commands::logout::Options { profile: args.profile.profile, all: args.all, revoke: !args.no_revoke }
     }
 }
 

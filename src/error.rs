@@ -60,6 +60,9 @@ pub enum Error {
     Output(std::io::Error),
     #[error("cannot ask for {what}: {reason}")]
     Prompt { what: &'static str, reason: String },
+    /// A failure another caller met moments ago, answered without asking Salesforce again.
+    #[error("{message} (a request {seconds_ago}s ago; not asked again for {retry_in}s)")]
+    Remembered { class: ErrorClass, message: String, hint: Option<String>, seconds_ago: u64, retry_in: u64 },
 }
 
 /// What kind of failure: each class has its own exit code and JSON `kind`.
@@ -79,6 +82,20 @@ pub enum ErrorClass {
 }
 
 impl ErrorClass {
+    pub const ALL: [ErrorClass; 6] = [
+        ErrorClass::Usage,
+        ErrorClass::NotLoggedIn,
+        ErrorClass::Rejected,
+        ErrorClass::Unavailable,
+        ErrorClass::Keychain,
+        ErrorClass::Other,
+    ];
+
+    /// The class whose `kind` this is.
+    pub fn from_kind(kind: &str) -> Option<ErrorClass> {
+        ErrorClass::ALL.into_iter().find(|class| class.kind() == kind)
+    }
+
     /// The exit code README documents for the class.
     pub fn exit_code(self) -> u8 {
         match self {
@@ -129,6 +146,7 @@ impl Error {
             Error::Pkcs11(e) => pkcs11_class(e),
             Error::Sign(e) if e.device_failed => ErrorClass::Keychain,
             Error::Sign(_) | Error::Keygen(_) | Error::Output(_) | Error::Prompt { .. } => ErrorClass::Other,
+            Error::Remembered { class, .. } => *class,
         }
     }
 
@@ -177,7 +195,18 @@ impl Error {
                 Some("try again; if it persists, make the key elsewhere and log in with --key-file".into())
             }
             Error::Prompt { .. } => Some("pass the value as a flag".into()),
+            Error::Remembered { hint, .. } => Some(match hint {
+                Some(hint) => format!("{hint}; --refresh asks again at once"),
+                None => "--refresh asks again at once".into(),
+            }),
         }
+    }
+
+    /// Salesforce's answer to too many logins: it stays for a while.
+    pub fn is_login_rate_exceeded(&self) -> bool {
+        matches!(self, Error::Exchange(ExchangeError::Rejected { error, description })
+            if error.eq_ignore_ascii_case("login_rate_exceeded")
+                || description.to_ascii_lowercase().contains("login rate exceeded"))
     }
 
     /// Whoever read our output went away: nothing is left to say, and nothing failed.

@@ -279,17 +279,30 @@ async fn post_once(
     assertion: &SecretString,
     timeout: Duration,
 ) -> Result<TokenResponse, ExchangeError> {
+    let form = [("grant_type", GRANT_TYPE), ("assertion", assertion.expose_secret())];
+    let size = assertion.expose_secret().len();
+    let shown = format!("grant_type={GRANT_TYPE}, assertion: {size} bytes, not shown");
+    let (status, body) = post_form(client, profile, url, &form, &shown, timeout).await?;
+    parse_response(url, status, &body)
+}
+
+/// One POST of `form` (described for `-v` by `shown`), no redirects followed: the status
+/// and the body, bounded in size.
+async fn post_form(
+    client: &reqwest::Client,
+    profile: &Profile,
+    url: &Url,
+    form: &[(&str, &str)],
+    shown: &str,
+    timeout: Duration,
+) -> Result<(u16, Vec<u8>), ExchangeError> {
     let network = |e: reqwest::Error| network_error(url, profile.request_timeout, e);
     if timeout.is_zero() {
         return Err(ExchangeError::TimedOut { url: url.clone(), timeout: profile.request_timeout });
     }
-    let form = [("grant_type", GRANT_TYPE), ("assertion", assertion.expose_secret())];
     let started = std::time::Instant::now();
-    crate::diag::verbose(|| {
-        let size = assertion.expose_secret().len();
-        format!("POST {url} (grant_type={GRANT_TYPE}, assertion: {size} bytes, not shown)")
-    });
-    let mut response = client.post(url.clone()).form(&form).timeout(timeout).send().await.map_err(network)?;
+    crate::diag::verbose(|| format!("POST {url} ({shown})"));
+    let mut response = client.post(url.clone()).form(form).timeout(timeout).send().await.map_err(network)?;
     let status = response.status();
     if status.is_redirection() {
         let location = response.headers().get(reqwest::header::LOCATION);
@@ -308,7 +321,42 @@ async fn post_once(
         let elapsed = started.elapsed().as_millis();
         format!("HTTP {} in {elapsed} ms, {} bytes: {}", status.as_u16(), body.len(), redacted(&body))
     });
-    parse_response(url, status.as_u16(), &body)
+    Ok((status.as_u16(), body))
+}
+
+/// What a revocation found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Revocation {
+    Revoked,
+    /// Salesforce no longer knew the token (`invalid_token`): it was dead already.
+    AlreadyInvalid,
+}
+
+/// Revokes `token` at the login host's `/services/oauth2/revoke`, within the profile's
+/// request timeout (one attempt: a revocation is worth a try, not a wait).
+pub fn revoke(profile: &Profile, token: &SecretString) -> Result<Revocation, ExchangeError> {
+    let url = profile.login_url.revoke_endpoint();
+    block_on(&url, async {
+        let client = client(profile, &url)?;
+        let form = [("token", token.expose_secret())];
+        let (status, body) =
+            post_form(&client, profile, &url, &form, "token: not shown", profile.request_timeout).await?;
+        revocation_answer(&url, status, &body)
+    })
+}
+
+/// Reads the revoke endpoint's answer: 200, or 400 `invalid_token` for a dead token.
+pub fn revocation_answer(url: &Url, status: u16, body: &[u8]) -> Result<Revocation, ExchangeError> {
+    if status == 200 {
+        return Ok(Revocation::Revoked);
+    }
+    match serde_json::from_slice::<ErrorBody>(body) {
+        Ok(e) if status == 400 && e.error == "invalid_token" => Ok(Revocation::AlreadyInvalid),
+        Ok(e) if (400..500).contains(&status) => {
+            Err(ExchangeError::Rejected { error: e.error, description: e.error_description })
+        }
+        _ => Err(ExchangeError::BadAnswer { url: url.clone(), status, what: describe_body(body, None) }),
+    }
 }
 
 /// A response body for `-v`: JSON with the token's value hidden, else a description.
@@ -423,6 +471,17 @@ mod tests {
         assert!(!is_transient(&rejected));
         assert!(is_transient(&ExchangeError::Unreachable { url: url(), reason: String::new() }));
         assert!(is_transient(&ExchangeError::TimedOut { url: url(), timeout: Duration::from_secs(1) }));
+    }
+
+    #[test]
+    fn a_dead_token_is_as_good_as_revoked() {
+        let url = Url::parse("https://login.salesforce.com/services/oauth2/revoke").unwrap();
+        assert!(matches!(revocation_answer(&url, 200, b""), Ok(Revocation::Revoked)));
+        let dead = br#"{"error":"invalid_token","error_description":"invalid token"}"#;
+        assert!(matches!(revocation_answer(&url, 400, dead), Ok(Revocation::AlreadyInvalid)));
+        let other = br#"{"error":"unsupported_token_type","error_description":"x"}"#;
+        assert!(matches!(revocation_answer(&url, 400, other), Err(ExchangeError::Rejected { .. })));
+        assert!(matches!(revocation_answer(&url, 503, b"<html>"), Err(ExchangeError::BadAnswer { .. })));
     }
 
     #[test]

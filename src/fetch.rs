@@ -6,17 +6,27 @@
 //! returns: no keychain, no network, no async runtime. Everything heavier sits behind
 //! the lock, in [`crate::mint`].
 
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
-use crate::cache::{self, FileCache, KeychainCache, TokenCache};
+use crate::cache::{self, Failure, FileCache, KeychainCache, TokenCache};
 use crate::context::Context;
-use crate::error::Error;
+use crate::error::{Error, ErrorClass};
 use crate::keychain::Keychain;
 use crate::profile::{CacheKind, Profile};
 use crate::settings::Settings;
-use crate::token::{Need, Token};
+use crate::token::{Need, Token, UnixMillis, rfc3339};
+
+/// How long a failed mint is remembered: callers queued on the lock, and those arriving
+/// just after, get its answer instead of each asking Salesforce again.
+pub const FAILURE_MEMORY: Duration = Duration::from_secs(5);
+/// Salesforce counts logins per user per hour: after "login rate exceeded", wait longer.
+pub const RATE_LIMIT_MEMORY: Duration = Duration::from_secs(5 * 60);
 
 /// A token for `profile` that meets `need`. `clock` is read again after waiting.
+///
+/// When Salesforce or the network is unavailable (not when Salesforce refuses), a cached
+/// token that has not expired is served with a warning, even if it is shorter-lived than
+/// `need` asks; never for a forced refresh.
 pub fn token(
     ctx: &Context,
     profile: &Profile,
@@ -43,17 +53,93 @@ pub fn token(
     {
         return Ok(token);
     }
-    let _lock = FileCache::new(ctx.cache_dir()?.clone()).lock(&profile.name, ctx.lock_wait()?)?;
-    if let Some(token) = cache.load(&profile.name)?
-        && usable(&token, clock())
+    let files = FileCache::new(ctx.cache_dir()?.clone());
+    let _lock = files.lock(&profile.name, ctx.lock_wait()?)?;
+    let cached = cache.load(&profile.name)?;
+    let now = clock();
+    if let Some(token) = &cached
+        && usable(token, now)
     {
-        return Ok(token);
+        return Ok(cached.expect("just matched"));
     }
-    let token = crate::mint::mint_for_profile(ctx, profile, clock())?;
-    if let Err(e) = cache.save(&token) {
-        crate::diag::warn(&format!("the new token was not cached: {e}"));
+    let fallback =
+        |error| if need.refresh { Err(error) } else { serve_through_outage(profile, cached, now, error) };
+    if !need.refresh
+        && let Some(failure) = files.read_failure(&profile.name).filter(|f| f.stands_at(now))
+    {
+        return fallback(remembered(failure, now));
     }
-    Ok(token)
+    match crate::mint::mint_for_profile(ctx, profile, now) {
+        Ok(token) => {
+            files.clear_failure(&profile.name);
+            if let Err(e) = cache.save(&token) {
+                crate::diag::warn(&format!("the new token was not cached: {e}"));
+            }
+            Ok(token)
+        }
+        Err(error) => {
+            if let Some(failure) = failure_to_remember(&error, now)
+                && let Err(e) = files.write_failure(&profile.name, &failure)
+            {
+                crate::diag::warn(&format!("the failure was not remembered: {e}"));
+            }
+            fallback(error)
+        }
+    }
+}
+
+/// A cached token that has not expired, served through an outage with a warning; else the error.
+fn serve_through_outage(
+    profile: &Profile,
+    cached: Option<Token>,
+    now: SystemTime,
+    error: Error,
+) -> Result<Token, Error> {
+    match cached {
+        Some(token)
+            if error.class() == ErrorClass::Unavailable
+                && cache::usable(&token, now, Duration::ZERO, None, profile.ttl) =>
+        {
+            crate::diag::warn(&format!(
+                "{error}; serving the cached token of profile {:?}, valid until {}",
+                profile.name,
+                rfc3339(token.expires_at)
+            ));
+            Ok(token)
+        }
+        _ => Err(error),
+    }
+}
+
+/// What to remember of a failed mint: Salesforce's refusals and outages, which another
+/// request would meet again; not a local fault (a locked keychain, a bad setting).
+pub fn failure_to_remember(error: &Error, now: SystemTime) -> Option<Failure> {
+    let class = error.class();
+    // An untrusted certificate is this machine's trust store, fixed here and retried at once.
+    let local = matches!(error, Error::Exchange(crate::exchange::ExchangeError::Untrusted { .. }));
+    if local || !matches!(class, ErrorClass::Rejected | ErrorClass::Unavailable) {
+        return None;
+    }
+    let memory = if error.is_login_rate_exceeded() { RATE_LIMIT_MEMORY } else { FAILURE_MEMORY };
+    Some(Failure {
+        at: UnixMillis::from(now),
+        until: UnixMillis::from(now + memory),
+        kind: class.kind().to_owned(),
+        message: error.to_string(),
+        hint: error.hint(),
+    })
+}
+
+/// The error a remembered failure stands for.
+pub fn remembered(failure: Failure, now: SystemTime) -> Error {
+    let now_ms = UnixMillis::from(now).0;
+    Error::Remembered {
+        class: ErrorClass::from_kind(&failure.kind).unwrap_or(ErrorClass::Other),
+        message: failure.message,
+        hint: failure.hint,
+        seconds_ago: now_ms.saturating_sub(failure.at.0) / 1000,
+        retry_in: failure.until.0.saturating_sub(now_ms).div_ceil(1000),
+    }
 }
 
 /// The profile a token is served for: the environment's (CI, containers), else the named one.
@@ -107,6 +193,29 @@ pub fn remember(ctx: &Context, profile: &Profile, token: &Token) -> Result<(), E
     token_cache(ctx, profile)?.map_or(Ok(()), |cache| Ok(cache.save(token)?))
 }
 
+/// Revokes the profile's cached token at Salesforce, if there is one. A failure is a
+/// warning: the caller removes the token locally all the same.
+pub fn revoke_cached(ctx: &Context, profile: &Profile) {
+    let token = match cached(ctx, profile) {
+        Ok(Some(token)) => token,
+        Ok(None) => return,
+        Err(e) => return crate::diag::warn(&format!("cannot read the cached token to revoke it: {e}")),
+    };
+    match crate::exchange::revoke(profile, &token.access_token) {
+        Ok(crate::exchange::Revocation::Revoked) => {
+            crate::diag::verbose(|| format!("revoked profile {:?}'s cached token", profile.name))
+        }
+        Ok(crate::exchange::Revocation::AlreadyInvalid) => {
+            crate::diag::verbose(|| format!("profile {:?}'s cached token was no longer valid", profile.name))
+        }
+        Err(e) => crate::diag::warn(&format!(
+            "could not revoke profile {:?}'s cached token ({e}); it stays usable until {}",
+            profile.name,
+            crate::token::rfc3339(token.expires_at)
+        )),
+    }
+}
+
 /// Drops the profile's cached token, for a caller that saw it rejected.
 pub fn invalidate(ctx: &Context, profile: &Profile) -> Result<(), Error> {
     token_cache(ctx, profile)?.map_or(Ok(()), |cache| Ok(cache.remove(&profile.name)?))
@@ -121,4 +230,47 @@ fn token_cache(ctx: &Context, profile: &Profile) -> Result<Option<Box<dyn TokenC
         }
         CacheKind::None => None,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::UNIX_EPOCH;
+
+    use super::*;
+    use crate::exchange::ExchangeError;
+
+    fn at(secs: u64) -> SystemTime {
+        UNIX_EPOCH + Duration::from_secs(secs)
+    }
+
+    fn refused(description: &str) -> Error {
+        Error::Exchange(ExchangeError::Rejected {
+            error: "invalid_grant".into(),
+            description: description.into(),
+        })
+    }
+
+    #[test]
+    fn refusals_and_outages_are_remembered_briefly_rate_limits_longer() {
+        let failure = failure_to_remember(&refused("invalid assertion"), at(1000)).unwrap();
+        assert!(failure.stands_at(at(1000)) && failure.stands_at(at(1004)));
+        assert!(!failure.stands_at(at(1005)), "a few seconds only");
+        assert!(!failure.stands_at(at(999)), "not from before it happened (a clock step)");
+        let limited = failure_to_remember(&refused("login rate exceeded"), at(1000)).unwrap();
+        assert!(limited.stands_at(at(1000 + 299)) && !limited.stands_at(at(1300)));
+        let local = Error::MissingInput { what: "x", flag: "--x" };
+        assert!(failure_to_remember(&local, at(1000)).is_none(), "a local fault is not Salesforce's answer");
+    }
+
+    #[test]
+    fn a_remembered_failure_keeps_its_class_and_says_when_it_ends() {
+        let failure = failure_to_remember(&refused("invalid assertion"), at(1000)).unwrap();
+        let error = remembered(failure, at(1002));
+        assert_eq!(error.class(), ErrorClass::Rejected);
+        assert_eq!(
+            error.to_string(),
+            "Salesforce refused the token request: invalid_grant: invalid assertion (a request 2s ago; not asked again for 3s)"
+        );
+        assert!(error.hint().unwrap().ends_with("--refresh asks again at once"));
+    }
 }

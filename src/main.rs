@@ -25,7 +25,7 @@ fn main() -> ExitCode {
         Command::Keygen(args) => commands::keygen::run(ctx, args.into()),
         Command::Doctor(args) => commands::doctor::run(ctx, args.into()),
         Command::Token(args) => commands::token::run(ctx, args.into()),
-        Command::Invalidate(args) => commands::invalidate::run(ctx, &args.profile.profile),
+        Command::Invalidate(args) => commands::invalidate::run(ctx, &args.profile.profile, args.revoke),
         Command::Credential(args) => commands::credential::run(ctx, &args.profile.profile),
         Command::GitCredential(args) => commands::git_credential::run(ctx, args.into()),
         Command::Exec(args) => commands::exec::run(ctx, args.into()),

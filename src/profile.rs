@@ -286,6 +286,11 @@ impl LoginUrl {
         self.0.join("/services/oauth2/token").expect("a fixed path joins any base URL")
     }
 
+    /// Salesforce's revocation endpoint under this login URL.
+    pub fn revoke_endpoint(&self) -> Url {
+        self.0.join("/services/oauth2/revoke").expect("a fixed path joins any base URL")
+    }
+
     pub fn url(&self) -> &Url {
         &self.0
     }

@@ -29,10 +29,8 @@ pub fn run(ctx: &Context, options: Options) -> Result<super::Outcome, Error> {
             None => return Ok(super::Outcome::Done),
         },
     };
-    if !request.is_for_user(&profile.username) {
-        crate::diag::verbose(|| {
-            format!("git asks for another user than profile {:?}'s: not answering", profile.name)
-        });
+    if let Some(reason) = refusal(ctx, &request, profile)? {
+        crate::diag::verbose(|| format!("not answering git for profile {:?}: {reason}", profile.name));
         return Ok(super::Outcome::Done);
     }
     if options.operation == Operation::Get {
@@ -48,6 +46,27 @@ pub fn run(ctx: &Context, options: Options) -> Result<super::Outcome, Error> {
         fetch::invalidate(ctx, profile)?;
     }
     Ok(super::Outcome::Done)
+}
+
+/// Why git's request must not get this profile's token: tokens go over https only, to
+/// the profile's own login or instance host, for its own user.
+fn refusal(
+    ctx: &Context,
+    request: &git::Request,
+    profile: &crate::profile::Profile,
+) -> Result<Option<String>, Error> {
+    if request.protocol.as_deref() != Some("https") {
+        let protocol = request.protocol.as_deref().unwrap_or("none");
+        return Ok(Some(format!("git asks over {protocol:?}, and tokens go over https only")));
+    }
+    let host = request.host_name().unwrap_or_default();
+    if !fetch::hosts(ctx, profile)?.contains(&host) {
+        return Ok(Some(format!("{host:?} is neither the profile's login host nor its instance's")));
+    }
+    if !request.is_for_user(&profile.username) {
+        return Ok(Some("git asks for another user than the profile's".into()));
+    }
+    Ok(None)
 }
 
 /// The profile for git's host, over https only.

@@ -1,4 +1,5 @@
-//! `sfcred logout`: remove a profile's secrets, cached token and settings.
+//! `sfcred logout`: revoke a profile's cached token, then remove its secrets, cached
+//! token and settings.
 
 use crate::context::Context;
 use crate::error::Error;
@@ -11,6 +12,8 @@ pub struct Options {
     pub profile: String,
     /// Every profile, instead of one.
     pub all: bool,
+    /// Revoke the cached token at Salesforce first.
+    pub revoke: bool,
 }
 
 pub fn run(ctx: &Context, options: Options) -> Result<super::Outcome, Error> {
@@ -22,6 +25,9 @@ pub fn run(ctx: &Context, options: Options) -> Result<super::Outcome, Error> {
     };
     for name in &names {
         let profile = settings.profile(name)?;
+        if options.revoke {
+            fetch::revoke_cached(ctx, profile);
+        }
         // Secrets go first: settings without secrets can be logged into again,
         // secrets without settings would be forgotten in the keychain.
         fetch::invalidate(ctx, profile)?;

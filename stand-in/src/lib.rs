@@ -43,6 +43,8 @@ pub enum Behaviour {
     TruncatedJson,
     /// HTTP 200 with JSON that has no access_token.
     NoAccessToken,
+    /// Salesforce's refusal once a user logged in too often: `login rate exceeded`.
+    RateLimited,
 }
 
 /// What the stand-in saw in a token request, for tests to check.
@@ -72,6 +74,12 @@ struct State {
     handling: Vec<std::time::Duration>,
     /// Requests left unanswered by [`Behaviour::Hang`]; dropping one closes its connection.
     held: Vec<tiny_http::Request>,
+    /// Certificates still spreading: (consumer key, the old certificate's key, requests
+    /// left during which every other request still sees the old one).
+    spreading: Vec<(String, DecodingKey, usize)>,
+    /// Tokens issued, and whether each is revoked.
+    issued: HashMap<String, bool>,
+    revocations: usize,
 }
 
 pub struct StandIn {
@@ -101,6 +109,9 @@ impl StandIn {
                 token_requests: 0,
                 handling: Vec::new(),
                 held: Vec::new(),
+                spreading: Vec::new(),
+                issued: HashMap::new(),
+                revocations: 0,
             }),
             Condvar::new(),
         ));
@@ -111,11 +122,20 @@ impl StandIn {
                 let arrived_at = std::time::Instant::now();
                 let mut body = Vec::new();
                 let _ = request.as_reader().take(1 << 20).read_to_end(&mut body);
-                let is_token =
-                    request.url() == "/services/oauth2/token" && *request.method() == tiny_http::Method::Post;
+                let is_post = *request.method() == tiny_http::Method::Post;
+                let is_token = request.url() == "/services/oauth2/token" && is_post;
+                let bearer = request
+                    .headers()
+                    .iter()
+                    .find(|h| h.field.equiv("Authorization"))
+                    .and_then(|h| h.value.as_str().strip_prefix("Bearer ").map(str::to_owned));
                 let (lock, arrived) = &*st;
                 let mut state = lock.lock().unwrap();
-                let (status, content_type, text) = if !is_token {
+                let (status, content_type, text) = if request.url() == "/services/oauth2/revoke" && is_post {
+                    revoke(&mut state, &body)
+                } else if request.url().starts_with("/services/data/") {
+                    rest(&state, bearer.as_deref())
+                } else if !is_token {
                     (404, "text/html", "<html><body>Not Found</body></html>".to_owned())
                 } else {
                     state.token_requests += 1;
@@ -145,6 +165,43 @@ impl StandIn {
         let key = public_key_of(&app.certificate_pem)?;
         self.state.0.lock().unwrap().apps.insert(app.consumer_key.clone(), (app, key));
         Ok(())
+    }
+
+    /// Uploads a certificate that takes `spread` requests to reach every server: during
+    /// them, every other token request is still checked against the old certificate.
+    pub fn upload_certificate_spreading(
+        &self,
+        consumer_key: &str,
+        certificate_pem: &str,
+        spread: usize,
+    ) -> Result<(), String> {
+        let old = {
+            let state = self.state.0.lock().unwrap();
+            state.apps.get(consumer_key).map(|(_, key)| key.clone()).ok_or("no such connected app")?
+        };
+        self.upload_certificate(consumer_key, certificate_pem)?;
+        self.state.0.lock().unwrap().spreading.push((consumer_key.to_owned(), old, spread));
+        Ok(())
+    }
+
+    /// How many revocation requests arrived.
+    pub fn revocations(&self) -> usize {
+        self.state.0.lock().unwrap().revocations
+    }
+
+    /// What a REST call with `token` gets over HTTP: 200 while it lives, 401 once revoked.
+    pub fn rest_status(&self, token: &str) -> u16 {
+        use std::io::Write;
+        let address = self.url.trim_start_matches("http://");
+        let mut stream = std::net::TcpStream::connect(address).expect("the stand-in listens");
+        stream.set_read_timeout(Some(std::time::Duration::from_secs(30))).unwrap();
+        let request = format!(
+            "GET /services/data/v62.0/ HTTP/1.1\r\nHost: {address}\r\nAuthorization: Bearer {token}\r\nConnection: close\r\n\r\n"
+        );
+        stream.write_all(request.as_bytes()).unwrap();
+        let mut answer = String::new();
+        let _ = stream.read_to_string(&mut answer);
+        answer.split(' ').nth(1).and_then(|code| code.parse().ok()).expect("an HTTP status line")
     }
 
     /// Uploads a certificate to the connected app `consumer_key`, as an admin does in
@@ -231,6 +288,36 @@ fn public_key_of(certificate_pem: &str) -> Result<DecodingKey, String> {
     Ok(DecodingKey::from_rsa_der(&cert.public_key().subject_public_key.data))
 }
 
+/// `POST /services/oauth2/revoke`: 200 for a live token, 400 `invalid_token` otherwise.
+fn revoke(state: &mut State, body: &[u8]) -> (u16, &'static str, String) {
+    state.revocations += 1;
+    let form: HashMap<String, String> = form_urlencoded::parse(body).into_owned().collect();
+    match form.get("token").and_then(|token| state.issued.get_mut(token)) {
+        Some(revoked) if !*revoked => {
+            *revoked = true;
+            (200, "text/html", String::new())
+        }
+        _ => {
+            let body = serde_json::json!({ "error": "invalid_token", "error_description": "invalid token" });
+            (400, "application/json;charset=UTF-8", body.to_string())
+        }
+    }
+}
+
+/// The REST API, as far as a token's validity goes: 200 for a live token, else Salesforce's 401.
+fn rest(state: &State, bearer: Option<&str>) -> (u16, &'static str, String) {
+    match bearer.and_then(|token| state.issued.get(token)) {
+        Some(false) => {
+            (200, "application/json;charset=UTF-8", r#"{"sobjects":"/services/data/v62.0/sobjects"}"#.into())
+        }
+        _ => (
+            401,
+            "application/json;charset=UTF-8",
+            r#"[{"message":"Session expired or invalid","errorCode":"INVALID_SESSION_ID"}]"#.into(),
+        ),
+    }
+}
+
 fn salesforce_error(error: &str, description: &str) -> (u16, &'static str, String) {
     let body = serde_json::json!({ "error": error, "error_description": description });
     (400, "application/json;charset=UTF-8", body.to_string())
@@ -267,6 +354,7 @@ fn answer(state: &mut State, behaviour: Behaviour, body: &[u8]) -> (u16, &'stati
                 r#"{"instance_url":"https://standin.my.salesforce.com","id":"x","token_type":"Bearer"}"#;
             return (200, json, body.into());
         }
+        Behaviour::RateLimited => return salesforce_error("invalid_grant", "login rate exceeded"),
     }
     if form.get("grant_type").map(String::as_str) != Some(GRANT_TYPE) {
         return salesforce_error("unsupported_grant_type", "grant type not supported");
@@ -279,9 +367,18 @@ fn answer(state: &mut State, behaviour: Behaviour, body: &[u8]) -> (u16, &'stati
     };
     let claims = claims.claims;
     state.seen.push(claims.clone());
+    // While a new certificate spreads, every other request is served by a server that
+    // still has the old one.
+    let old_key = state.spreading.iter_mut().find(|(ck, _, left)| *ck == claims.iss && *left > 0).and_then(
+        |(_, old, left)| {
+            *left -= 1;
+            (*left % 2 == 1).then(|| old.clone())
+        },
+    );
     let Some((app, key)) = state.apps.get(&claims.iss) else {
         return salesforce_error("invalid_client_id", "client identifier invalid");
     };
+    let key = old_key.as_ref().unwrap_or(key);
     let mut validation = Validation::new(Algorithm::RS256);
     validation.validate_exp = false;
     validation.validate_aud = false;
@@ -300,8 +397,10 @@ fn answer(state: &mut State, behaviour: Behaviour, body: &[u8]) -> (u16, &'stati
         return salesforce_error("invalid_grant", "user hasn't approved this consumer");
     }
     let n = state.seen.len();
+    let access_token = format!("00DSTANDIN000001!AR{n:04}.{}", claims.jti.as_deref().unwrap_or("x"));
+    state.issued.insert(access_token.clone(), false);
     let body = serde_json::json!({
-        "access_token": format!("00DSTANDIN000001!AR{n:04}.{}", claims.jti.as_deref().unwrap_or("x")),
+        "access_token": access_token,
         "scope": "web openid api id",
         "instance_url": "https://standin.my.salesforce.com",
         "id": "https://login.salesforce.com/id/00DSTANDIN000001EAY/005STANDIN00001AAS",

@@ -223,9 +223,50 @@ fn a_failed_mint_keeps_the_still_valid_token() {
     let before = std::fs::read(env.cache_file("prod")).unwrap();
     env.stand_in.set_behaviour(Behaviour::MaintenancePage);
 
-    env.run(&["token", "-p", "prod"]).failure(5);
+    // Salesforce is down: the token that is still valid is served, with a warning.
+    let cached = env.cache_entry("prod")["access_token"].as_str().unwrap().to_owned();
+    let run = env.run(&["token", "-p", "prod", "--format", "token"]).success();
+    assert_eq!(run.stdout.trim(), cached);
+    assert!(
+        run.stderr.contains("answered HTTP 503") && run.stderr.contains("serving the cached token"),
+        "{run:?}"
+    );
     assert_eq!(std::fs::read(env.cache_file("prod")).unwrap(), before, "cache untouched");
+    // A forced refresh that fails, fails.
+    env.run(&["token", "-p", "prod", "--refresh"]).failure(5);
     env.run(&["token", "-p", "prod", "--min-valid", "10s"]).success();
+}
+
+#[test]
+fn an_expired_token_is_not_served_through_an_outage() {
+    let env = TestEnv::new();
+    env.login("prod").success();
+    let mut entry = env.cache_entry("prod");
+    entry["expires_at"] = (now_ms() - 1000).into();
+    env.set_cache_entry("prod", &entry);
+    env.stand_in.set_behaviour(Behaviour::MaintenancePage);
+    env.run(&["token", "-p", "prod"]).failure(5);
+}
+
+#[test]
+fn callers_behind_a_failed_mint_get_its_answer_without_asking_again() {
+    let env = TestEnv::new();
+    env.login("prod").success();
+    env.run(&["invalidate", "-p", "prod"]).success();
+    env.stand_in.set_behaviour(Behaviour::RateLimited);
+    let before = env.stand_in.token_requests();
+    let callers: Vec<Child> = (0..50).map(|_| spawn_token(&env, "prod")).collect();
+    for caller in callers {
+        let run = Run::of(caller.output_within(TIMEOUT).unwrap()).failure(4);
+        assert!(run.stderr.contains("login rate exceeded"), "{run:?}");
+    }
+    assert_eq!(env.stand_in.token_requests() - before, 1, "one request for 50 callers");
+    let run = env.run(&["token", "-p", "prod"]).failure(4);
+    assert!(run.stderr.contains("not asked again for") && run.stderr.contains("--refresh"), "{run:?}");
+    assert_eq!(env.stand_in.token_requests() - before, 1, "remembered for minutes after a rate limit");
+    env.stand_in.set_behaviour(Behaviour::Salesforce);
+    env.run(&["token", "-p", "prod", "--refresh"]).success();
+    assert_eq!(env.stand_in.token_requests() - before, 2, "--refresh asks again");
 }
 
 #[test]

@@ -1,12 +1,13 @@
 //! The fault matrix: every way the network or the server can fail, through each way a
-//! token is asked for. Each ends within its timeout with exit code 5, leaves the still
-//! valid cached token exactly as it was, and shows no secret.
+//! token is asked for. Each serves a still-valid cached token with a warning, or, once it
+//! has expired, ends within its timeout with exit code 5; none touches the cache or
+//! shows a secret.
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use sfcred_stand_in::Behaviour;
 
-use crate::support::{CONSUMER_KEY, TestEnv, resetting_server};
+use crate::support::{CONSUMER_KEY, Run, TestEnv, resetting_server};
 
 #[derive(Debug, Clone, Copy)]
 enum Fault {
@@ -66,6 +67,21 @@ fn apply(env: &TestEnv, fault: Fault) {
     }
 }
 
+/// The three ways a token is asked for: `token`, the JSON protocol, git's helper.
+fn ask_every_interface(env: &TestEnv) -> [(&'static str, Run); 3] {
+    [
+        ("token", env.run(&["token"])),
+        ("credential", env.run_with_stdin(&["credential"], b"{}")),
+        (
+            "git-credential",
+            env.run_with_stdin(
+                &["git-credential", "get", "-p", "default"],
+                b"protocol=https\nhost=standin.my.salesforce.com\n\n",
+            ),
+        ),
+    ]
+}
+
 #[test]
 fn every_fault_through_every_interface_fails_cleanly() {
     for fault in FAULTS {
@@ -74,18 +90,25 @@ fn every_fault_through_every_interface_fails_cleanly() {
         let token = env.cache_entry("default")["access_token"].as_str().unwrap().to_owned();
         apply(&env, fault);
 
-        let runs = [
-            ("token", env.run(&["token"])),
-            ("credential", env.run_with_stdin(&["credential"], b"{}")),
-            (
-                "git-credential",
-                env.run_with_stdin(
-                    &["git-credential", "get", "-p", "default"],
-                    b"protocol=https\nhost=x\n\n",
-                ),
-            ),
-        ];
-        for (interface, run) in runs {
+        // The cached token has 30 s left: through the outage it is served, with a warning.
+        for (interface, run) in ask_every_interface(&env) {
+            let context = format!("{fault:?} via {interface}, token still valid: {run:?}");
+            assert_eq!(run.code, 0, "{context}");
+            assert!(run.stdout.contains(&token), "{context}");
+            assert!(run.stderr.contains("serving the cached token"), "{context}");
+            assert!(
+                !run.stderr.contains(&token) && !run.stderr.contains(CONSUMER_KEY),
+                "secret shown: {context}"
+            );
+        }
+        assert_eq!(std::fs::read(env.cache_file("default")).unwrap(), cached, "cache untouched");
+
+        // Once it has expired, every interface fails with its class, and shows no secret.
+        let mut entry = env.cache_entry("default");
+        entry["expires_at"] = (entry["issued_at"].as_u64().unwrap() + 1).into();
+        env.set_cache_entry("default", &entry);
+        let expired = std::fs::read(env.cache_file("default")).unwrap();
+        for (interface, run) in ask_every_interface(&env) {
             let context = format!("{fault:?} via {interface}: {run:?}");
             assert_eq!(run.code, 5, "{context}");
             assert!(run.stderr.contains("hint: "), "{context}");
@@ -102,12 +125,10 @@ fn every_fault_through_every_interface_fails_cleanly() {
             }
             assert_eq!(
                 std::fs::read(env.cache_file("default")).unwrap(),
-                cached,
+                expired,
                 "cache untouched: {context}"
             );
         }
-        // The untouched token is still served to whoever can use it.
-        env.run(&["token", "--min-valid", "10s"]).success();
     }
 }
 

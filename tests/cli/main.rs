@@ -14,6 +14,7 @@ mod faults;
 mod generated;
 mod hardening;
 mod layers;
+mod lifecycle;
 mod login_and_token;
 mod pkcs11;
 mod protocols;

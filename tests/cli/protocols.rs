@@ -216,10 +216,47 @@ fn git_helper_refuses_hostile_input() {
 #[test]
 fn git_helper_with_an_explicit_profile() {
     let env = logged_in();
-    let input = b"protocol=https\nhost=anything.example\n\n";
+    let input = b"protocol=https\nhost=standin.my.salesforce.com\n\n";
     let run = env.run_with_stdin(&["git-credential", "get", "--profile", "default"], input).success();
     assert!(run.stdout.contains("password=00DSTANDIN"), "{run:?}");
     env.run_with_stdin(&["git-credential", "get", "--profile", "nope"], input).failure(3);
+}
+
+#[test]
+fn git_helper_answers_only_the_profiles_hosts_over_https() {
+    let env = logged_in();
+    let hosts = [
+        "protocol=http\nhost=standin.my.salesforce.com\n\n",
+        "protocol=https\nhost=evil.example.com\n\n",
+        "host=standin.my.salesforce.com\n\n",
+    ];
+    for input in hosts {
+        for profile in [&["--profile", "default"][..], &[]] {
+            let run = env
+                .run_with_stdin(&[&["-v", "git-credential", "get"][..], profile].concat(), input.as_bytes())
+                .success();
+            assert_eq!(run.stdout, "", "{input:?} {profile:?}");
+            assert!(!run.stderr.contains("00DSTANDIN"), "{run:?}");
+        }
+    }
+    let run = env
+        .run_with_stdin(
+            &["-v", "git-credential", "get", "-p", "default"],
+            b"protocol=https\nhost=evil.example.com\n\n",
+        )
+        .success();
+    assert!(
+        run.stderr.contains("\"evil.example.com\" is neither the profile's login host nor its instance's"),
+        "{run:?}"
+    );
+    let login_host = env.stand_in.url().trim_start_matches("http://").to_owned();
+    let run = env
+        .run_with_stdin(
+            &["git-credential", "get", "-p", "default"],
+            format!("protocol=https\nhost={login_host}\n\n").as_bytes(),
+        )
+        .success();
+    assert!(run.stdout.contains("password=00DSTANDIN"), "the login host is the profile's: {run:?}");
 }
 
 // --- env and exec ---
