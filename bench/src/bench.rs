@@ -31,7 +31,12 @@ struct Bench {
 
 impl Bench {
     fn command(&self, program: &str) -> Command {
-        let mut cmd = Command::new(self.bin_dir.join(program));
+        self.tool(self.bin_dir.join(program))
+    }
+
+    /// Any program (from PATH, or a path), in the benchmark's home and keychain.
+    fn tool(&self, program: impl AsRef<std::ffi::OsStr>) -> Command {
+        let mut cmd = Command::new(program);
         let home = self.home.path();
         cmd.env_clear()
             .env("PATH", std::env::var_os("PATH").unwrap_or_default())
@@ -234,7 +239,7 @@ fn softhsm_profile(bench: &Bench, stand_in: &StandIn) -> Result<(), String> {
     std::fs::write(home.join("softhsm2.conf"), config).unwrap();
     let init = ["--init-token", "--free", "--label", "bench", "--pin", PIN, "--so-pin", "13579111"];
     let status =
-        bench.command("softhsm2-util").args(init).status().map_err(|e| format!("softhsm2-util: {e}"))?;
+        bench.tool("softhsm2-util").args(init).status().map_err(|e| format!("softhsm2-util: {e}"))?;
     if !status.success() {
         return Err("softhsm2-util could not make a token".into());
     }
