@@ -7,6 +7,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use aws_lc_rs::signature::{KeyPair, RsaKeyPair};
 
 use crate::private_key::RsaPrivateKey;
+use crate::rotation::Slot;
 
 /// A certificate is a few KiB.
 const MAX_FILE_BYTES: u64 = 64 * 1024;
@@ -69,6 +70,13 @@ impl Certificate {
         self.public_key == public_key
     }
 
+    /// SHA-256 of the certificate's DER, as Salesforce's Setup and openssl show it.
+    pub fn fingerprint(&self) -> String {
+        let der = pem::parse(&self.pem).map(pem::Pem::into_contents).unwrap_or_default();
+        let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, &der);
+        digest.as_ref().iter().map(|b| format!("{b:02X}")).collect::<Vec<_>>().join(":")
+    }
+
     pub fn expires_within(&self, now: SystemTime, window: Duration) -> bool {
         self.not_after <= now + window
     }
@@ -76,12 +84,30 @@ impl Certificate {
 
 /// Where a profile's certificate copy lives: beside the settings, public.
 pub fn path_for(settings_dir: &Path, profile: &str) -> PathBuf {
-    settings_dir.join("certificates").join(format!("{profile}.pem"))
+    path_in(settings_dir, profile, Slot::Current)
+}
+
+/// The certificate of the profile's key in `slot`.
+pub fn path_in(settings_dir: &Path, profile: &str, slot: Slot) -> PathBuf {
+    let name = match slot {
+        Slot::Current => format!("{profile}.pem"),
+        Slot::Next => format!("{profile}.next.pem"),
+        Slot::Previous => format!("{profile}.previous.pem"),
+    };
+    settings_dir.join("certificates").join(name)
 }
 
 /// The profile's certificate, if sfcred knows it.
 pub fn load(settings_dir: &Path, profile: &str) -> Result<Option<Certificate>, CertificateError> {
-    let path = path_for(settings_dir, profile);
+    load_in(settings_dir, profile, Slot::Current)
+}
+
+pub fn load_in(
+    settings_dir: &Path,
+    profile: &str,
+    slot: Slot,
+) -> Result<Option<Certificate>, CertificateError> {
+    let path = path_in(settings_dir, profile, slot);
     let unreadable = |reason: String| CertificateError::Unreadable { path: path.clone(), reason };
     let Some(bytes) =
         crate::fs::read_regular(&path, MAX_FILE_BYTES).map_err(|e| unreadable(e.to_string()))?
@@ -95,7 +121,16 @@ pub fn load(settings_dir: &Path, profile: &str) -> Result<Option<Certificate>, C
 }
 
 pub fn save(settings_dir: &Path, profile: &str, certificate: &Certificate) -> Result<(), CertificateError> {
-    let path = path_for(settings_dir, profile);
+    save_in(settings_dir, profile, Slot::Current, certificate)
+}
+
+pub fn save_in(
+    settings_dir: &Path,
+    profile: &str,
+    slot: Slot,
+    certificate: &Certificate,
+) -> Result<(), CertificateError> {
+    let path = path_in(settings_dir, profile, slot);
     crate::fs::write_atomically(&path, certificate.pem.as_bytes())
         .map_err(|source| CertificateError::Write { path, source })
 }
@@ -114,8 +149,8 @@ pub fn warn_if_expiring(settings_dir: &Path, cache_dir: &Path, profile: &str, no
     let when = crate::token::rfc3339(certificate.not_after);
     let verb = if certificate.not_after <= now { "expired" } else { "expires" };
     crate::diag::warn(&format!(
-        "the certificate of profile {profile:?} {verb} on {when}: make a new one with \
-         sfcred keygen --profile {profile} --force, upload it to the connected app, then log in again"
+        "the certificate of profile {profile:?} {verb} on {when}: replace its key with no outage: \
+         sfcred rotate start --profile {profile}"
     ));
     let _ = crate::fs::write_atomically(&marker, today.to_string().as_bytes());
 }

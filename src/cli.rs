@@ -51,6 +51,9 @@ pub enum Command {
     Keygen(KeygenArgs),
     /// Check a profile's setup, one line per check, with what to do about each problem
     Doctor(DoctorArgs),
+    /// Replace a live profile's key with no outage: start, status, finish, abort
+    #[command(subcommand)]
+    Rotate(RotateCommand),
     /// Print an access token for a profile, from the cache while it stays valid
     Token(TokenArgs),
     /// Drop a profile's cached token (after a caller saw it rejected with HTTP 401)
@@ -65,7 +68,7 @@ pub enum Command {
     Exec(ExecArgs),
     /// Print the token variables of `exec` as export lines for a shell
     Env(EnvArgs),
-    /// Remove a profile's secrets and settings
+    /// Revoke a profile's cached token, then remove its secrets and settings
     Logout(LogoutArgs),
     /// List profiles and their settings (never secrets)
     Profiles(ProfilesArgs),
@@ -222,6 +225,52 @@ pub struct KeygenArgs {
     /// Replace a key the profile already has
     #[arg(long)]
     pub force: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RotateCommand {
+    /// Make the profile's next key (where the current one lives) and write its certificate for upload
+    Start(RotateStartArgs),
+    /// Each key's certificate, which key Salesforce last accepted and when, and what is left to do
+    Status(RotateStatusArgs),
+    /// Mint with the next key now and make it the current key, or say why not yet
+    Finish(RotateProfileArgs),
+    /// Drop the next key; the current one goes on as before
+    Abort(RotateProfileArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct RotateStartArgs {
+    #[command(flatten)]
+    pub profile: ProfileArg,
+    /// Where to write the next key's certificate (default: PROFILE.next.crt here)
+    #[arg(long, value_name = "PATH")]
+    pub cert_out: Option<PathBuf>,
+    /// The key size
+    #[arg(long, default_value = "2048", value_name = "BITS", value_parser = key_sizes())]
+    pub bits: KeyBits,
+    /// How many days the certificate is valid
+    #[arg(long, default_value_t = 365, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=3650))]
+    pub days: u32,
+    /// Make the next key on this PKCS#11 token (RFC 7512 URI) instead of where the current key lives
+    #[arg(long, value_name = "URI")]
+    pub pkcs11: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct RotateStatusArgs {
+    /// One profile (by default every profile)
+    #[arg(long, short = 'p', value_name = "NAME", add = ArgValueCandidates::new(profile_names))]
+    pub profile: Option<String>,
+    /// Print JSON
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct RotateProfileArgs {
+    #[command(flatten)]
+    pub profile: ProfileArg,
 }
 
 #[derive(Debug, Args)]
@@ -419,6 +468,18 @@ impl From<KeygenArgs> for commands::keygen::Options {
             store: args.store,
             pkcs11: args.pkcs11,
             force: args.force,
+        }
+    }
+}
+
+impl From<RotateStartArgs> for commands::rotate::StartOptions {
+    fn from(args: RotateStartArgs) -> Self {
+        commands::rotate::StartOptions {
+            profile: args.profile.profile,
+            cert_out: args.cert_out,
+            bits: args.bits,
+            days: args.days,
+            pkcs11: args.pkcs11,
         }
     }
 }

@@ -64,6 +64,7 @@ pub fn profile(vars: &EnvironmentProfile) -> Result<Profile, EnvironmentError> {
         instance_url: None,
         connect_timeout: profile::DEFAULT_CONNECT_TIMEOUT,
         request_timeout: profile::DEFAULT_REQUEST_TIMEOUT,
+        rotation_grace: profile::DEFAULT_ROTATION_GRACE,
     })
 }
 

@@ -13,6 +13,7 @@ use crate::keychain::KeychainError;
 use crate::pkcs11::Pkcs11Error;
 use crate::private_key::KeyError;
 use crate::profile::{InvalidSetting, format_duration};
+use crate::rotation::RotationError;
 use crate::settings::SettingsError;
 use crate::signer::SignError;
 
@@ -38,6 +39,10 @@ pub enum Error {
     Pkcs11(#[from] Pkcs11Error),
     #[error(transparent)]
     Sign(#[from] SignError),
+    #[error(transparent)]
+    Rotation(#[from] RotationError),
+    #[error("profile {profile:?} is logged in with the key keygen would replace")]
+    LiveKey { profile: String },
     #[error(transparent)]
     Certificate(#[from] CertificateError),
     #[error("--min-valid {} is not shorter than profile {profile:?}'s token lifetime ({})", format_duration(*min_valid), format_duration(*ttl))]
@@ -147,6 +152,9 @@ impl Error {
             Error::Sign(e) if e.device_failed => ErrorClass::Keychain,
             Error::Sign(_) | Error::Keygen(_) | Error::Output(_) | Error::Prompt { .. } => ErrorClass::Other,
             Error::Remembered { class, .. } => *class,
+            Error::Rotation(RotationError::NotAccepted { .. }) => ErrorClass::Rejected,
+            Error::Rotation(RotationError::Read { .. } | RotationError::Write { .. }) => ErrorClass::Other,
+            Error::Rotation(_) | Error::LiveKey { .. } => ErrorClass::Usage,
         }
     }
 
@@ -195,11 +203,22 @@ impl Error {
                 Some("try again; if it persists, make the key elsewhere and log in with --key-file".into())
             }
             Error::Prompt { .. } => Some("pass the value as a flag".into()),
+            Error::Rotation(e) => e.hint(),
+            Error::LiveKey { profile } => Some(format!(
+                "replacing a live key breaks the profile until Salesforce has the new certificate; rotation does it \
+                 without an outage: sfcred rotate start --profile {profile} (--force is for profiles not logged in)"
+            )),
             Error::Remembered { hint, .. } => Some(match hint {
                 Some(hint) => format!("{hint}; --refresh asks again at once"),
                 None => "--refresh asks again at once".into(),
             }),
         }
+    }
+
+    /// Salesforce refused the assertion's signature: the key is not the app's certificate's.
+    pub fn is_invalid_assertion(&self) -> bool {
+        matches!(self, Error::Exchange(ExchangeError::Rejected { description, .. })
+            if description.to_ascii_lowercase().contains("invalid assertion"))
     }
 
     /// Salesforce's answer to too many logins: it stays for a while.

@@ -13,6 +13,7 @@ use crate::context::Context;
 use crate::error::{Error, ErrorClass};
 use crate::keychain::Keychain;
 use crate::profile::{CacheKind, Profile};
+use crate::rotation::{Accepted, Rotation, Slot};
 use crate::settings::Settings;
 use crate::token::{Need, Token, UnixMillis, rfc3339};
 
@@ -46,7 +47,9 @@ pub fn token(
     let not_before = need.refresh.then_some(asked_at);
     let usable = |token: &Token, now| cache::usable(token, now, need.min_valid, not_before, profile.ttl);
     let Some(cache) = token_cache(ctx, profile)? else {
-        return crate::mint::mint_for_profile(ctx, profile, asked_at);
+        let files = FileCache::new(ctx.cache_dir()?.clone());
+        let _lock = files.lock(&profile.name, ctx.lock_wait()?)?;
+        return mint_and_rotate(ctx, profile, asked_at);
     };
     if let Some(token) = cache.load(&profile.name)?
         && usable(&token, asked_at)
@@ -69,7 +72,7 @@ pub fn token(
     {
         return fallback(remembered(failure, now));
     }
-    match crate::mint::mint_for_profile(ctx, profile, now) {
+    match mint_and_rotate(ctx, profile, now) {
         Ok(token) => {
             files.clear_failure(&profile.name);
             if let Err(e) = cache.save(&token) {
@@ -78,7 +81,12 @@ pub fn token(
             Ok(token)
         }
         Err(error) => {
-            if let Some(failure) = failure_to_remember(&error, now)
+            // During a rotation an invalid assertion is the certificate spreading: the next
+            // caller may well succeed, so it is not kept from trying.
+            let rotating = error.is_invalid_assertion()
+                && Rotation::load(ctx.config_dir()?, &profile.name).is_ok_and(|r| r.is_some());
+            if !rotating
+                && let Some(failure) = failure_to_remember(&error, now)
                 && let Err(e) = files.write_failure(&profile.name, &failure)
             {
                 crate::diag::warn(&format!("the failure was not remembered: {e}"));
@@ -86,6 +94,40 @@ pub fn token(
             fallback(error)
         }
     }
+}
+
+/// Mints, and keeps a key rotation's books: the replaced key goes once its grace is over,
+/// the next key becomes the current one when Salesforce accepts it (said once, on
+/// stderr), and the key Salesforce accepted is noted. The caller holds the profile's lock.
+pub fn mint_and_rotate(ctx: &Context, profile: &Profile, now: SystemTime) -> Result<Token, Error> {
+    if let Some(rotation) =
+        Rotation::load(ctx.config_dir()?, &profile.name)?.filter(|r| r.previous_expired(now))
+    {
+        let kept_until = rotation.previous.as_ref().map(|p| rfc3339(p.until.to_time().unwrap_or(now)));
+        crate::credentials::drop_previous(ctx, profile, rotation)?;
+        crate::diag::verbose(|| {
+            format!("deleted profile {:?}'s replaced key, kept until {kept_until:?}", profile.name)
+        });
+    }
+    let minted = crate::mint::mint_for_profile(ctx, profile, now)?;
+    let Some(mut rotation) = minted.rotation else { return Ok(minted.token) };
+    if minted.key == Slot::Next {
+        rotation = crate::credentials::promote(ctx, profile, rotation, now)?;
+        let until = rotation.previous.as_ref().and_then(|p| p.until.to_time()).unwrap_or(now);
+        eprintln!(
+            "sfcred: Salesforce accepted profile {:?}'s new key: it is now the current key; the old one stays a \
+             fallback until {}",
+            profile.name,
+            rfc3339(until)
+        );
+    }
+    // After a promotion the key that signed is the current one.
+    let key = if minted.key == Slot::Next { Slot::Current } else { minted.key };
+    rotation.last_accepted = Some(Accepted { key, at: UnixMillis::from(now) });
+    if let Err(e) = rotation.save(ctx.config_dir()?, &profile.name) {
+        crate::diag::warn(&format!("the rotation's state was not updated: {e}"));
+    }
+    Ok(minted.token)
 }
 
 /// A cached token that has not expired, served through an outage with a warning; else the error.

@@ -11,6 +11,7 @@ use secrecy::{ExposeSecret, SecretString};
 
 use crate::private_key::RsaPrivateKey;
 use crate::profile::StoreKind;
+use crate::rotation::Slot;
 
 const SERVICE: &str = "sfcred";
 
@@ -92,6 +93,17 @@ impl KeychainError {
 }
 
 const KEY_ACCOUNT: &str = "private-key";
+/// A rotation's next key, and the replaced key during its grace period.
+const NEXT_KEY_ACCOUNT: &str = "next-private-key";
+const PREVIOUS_KEY_ACCOUNT: &str = "previous-private-key";
+
+fn key_account(slot: Slot) -> &'static str {
+    match slot {
+        Slot::Current => KEY_ACCOUNT,
+        Slot::Next => NEXT_KEY_ACCOUNT,
+        Slot::Previous => PREVIOUS_KEY_ACCOUNT,
+    }
+}
 const CLIENT_ID_ACCOUNT: &str = "client-id";
 /// The cached token, for profiles with `cache = "keyring"`.
 const TOKEN_ACCOUNT: &str = "token";
@@ -123,7 +135,13 @@ impl Keychain {
     }
 
     pub fn read_private_key(&self, profile: &str) -> Result<RsaPrivateKey, KeychainError> {
-        let key_der = self.call(profile, KEY_ACCOUNT, "reading the private key", |e| e.get_secret())?;
+        self.read_key_in(profile, Slot::Current)
+    }
+
+    /// The profile's key in `slot` (its current key, or a rotation's next or previous).
+    pub fn read_key_in(&self, profile: &str, slot: Slot) -> Result<RsaPrivateKey, KeychainError> {
+        let account = key_account(slot);
+        let key_der = self.call(profile, account, "reading the private key", |e| e.get_secret())?;
         RsaPrivateKey::from_der(&key_der).map_err(|reason| KeychainError::Damaged {
             store: self.kind,
             profile: profile.to_owned(),
@@ -132,14 +150,25 @@ impl Keychain {
         })
     }
 
+    pub fn write_key_in(&self, profile: &str, slot: Slot, key: &RsaPrivateKey) -> Result<(), KeychainError> {
+        let der = secrecy::SecretSlice::from(key.expose_der().to_vec());
+        self.call(profile, key_account(slot), "storing the private key", move |e| {
+            e.set_secret(der.expose_secret())
+        })
+    }
+
+    /// Removes the key in `slot`; none there is fine.
+    pub fn delete_key_in(&self, profile: &str, slot: Slot) -> Result<(), KeychainError> {
+        self.delete_account(profile, key_account(slot))
+    }
+
     pub fn write_client_id(&self, profile: &str, client_id: &SecretString) -> Result<(), KeychainError> {
         let client_id = client_id.expose_secret().to_owned();
         self.call(profile, CLIENT_ID_ACCOUNT, "storing the consumer key", move |e| e.set_password(&client_id))
     }
 
     pub fn write_private_key(&self, profile: &str, key: &RsaPrivateKey) -> Result<(), KeychainError> {
-        let der = secrecy::SecretSlice::from(key.expose_der().to_vec());
-        self.call(profile, KEY_ACCOUNT, "storing the private key", move |e| e.set_secret(der.expose_secret()))
+        self.write_key_in(profile, Slot::Current, key)
     }
 
     /// Writes, reads back and deletes a probe entry: the keychain works end to end.
@@ -160,7 +189,14 @@ impl Keychain {
 
     /// Removes the profile's secrets and cached token; what is already gone is not an error.
     pub fn delete(&self, profile: &str) -> Result<(), KeychainError> {
-        for account in [KEY_ACCOUNT, CLIENT_ID_ACCOUNT, TOKEN_ACCOUNT, PIN_ACCOUNT] {
+        for account in [
+            KEY_ACCOUNT,
+            NEXT_KEY_ACCOUNT,
+            PREVIOUS_KEY_ACCOUNT,
+            CLIENT_ID_ACCOUNT,
+            TOKEN_ACCOUNT,
+            PIN_ACCOUNT,
+        ] {
             self.delete_account(profile, account)?;
         }
         Ok(())
@@ -216,6 +252,8 @@ impl Keychain {
         })?;
         let what = match account {
             KEY_ACCOUNT => "private key",
+            NEXT_KEY_ACCOUNT => "next private key",
+            PREVIOUS_KEY_ACCOUNT => "previous private key",
             CLIENT_ID_ACCOUNT => "consumer key",
             TOKEN_ACCOUNT => "cached token",
             PIN_ACCOUNT => "PKCS#11 PIN",

@@ -17,6 +17,7 @@ pub mod token;
 
 // What the environment and the files say.
 pub mod context;
+pub mod rotation;
 pub mod settings;
 
 // Keys, certificates, keychains, the token cache, the wire, the formats.

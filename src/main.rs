@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use sfcred::Error;
-use sfcred::cli::{Cli, Command};
+use sfcred::cli::{Cli, Command, RotateCommand};
 use sfcred::commands::{self, Outcome};
 use sfcred::context::Context;
 
@@ -24,6 +24,12 @@ fn main() -> ExitCode {
         Command::Login(args) => commands::login::run(ctx, args.into()),
         Command::Keygen(args) => commands::keygen::run(ctx, args.into()),
         Command::Doctor(args) => commands::doctor::run(ctx, args.into()),
+        Command::Rotate(RotateCommand::Start(args)) => commands::rotate::start(ctx, args.into()),
+        Command::Rotate(RotateCommand::Status(args)) => {
+            commands::rotate::status(ctx, args.profile.as_deref(), args.json)
+        }
+        Command::Rotate(RotateCommand::Finish(args)) => commands::rotate::finish(ctx, &args.profile.profile),
+        Command::Rotate(RotateCommand::Abort(args)) => commands::rotate::abort(ctx, &args.profile.profile),
         Command::Token(args) => commands::token::run(ctx, args.into()),
         Command::Invalidate(args) => commands::invalidate::run(ctx, &args.profile.profile, args.revoke),
         Command::Credential(args) => commands::credential::run(ctx, &args.profile.profile),

@@ -1,16 +1,17 @@
 //! Minting: a profile's credentials signed into an assertion and exchanged for a token.
+//! During a key rotation, an assertion Salesforce refuses as invalid is signed again with
+//! the rotation's other key.
 
 use std::time::SystemTime;
 
-use secrecy::ExposeSecret;
+use secrecy::{ExposeSecret, SecretString};
 
 use crate::assertion::{Claims, random_jti};
 use crate::context::Context;
-use secrecy::SecretString;
-
 use crate::error::Error;
 use crate::exchange::{self, TokenResponse};
 use crate::profile::Profile;
+use crate::rotation::{Rotation, Slot};
 use crate::signer::Signer;
 use crate::token::Token;
 
@@ -42,10 +43,30 @@ pub fn mint(
     Ok(token_from(response, profile, now))
 }
 
-/// Mints with the profile's own credentials (its keychain, or the environment).
-pub fn mint_for_profile(ctx: &Context, profile: &Profile, now: SystemTime) -> Result<Token, Error> {
+/// A token, and which of the profile's keys Salesforce accepted for it.
+pub struct Minted {
+    pub token: Token,
+    pub key: Slot,
+    /// The profile's rotation as it was when minting began.
+    pub rotation: Option<Rotation>,
+}
+
+/// Mints with the profile's own credentials (its keychain, the environment, or a token),
+/// trying a rotation's other key when Salesforce refuses the current one's assertion.
+pub fn mint_for_profile(ctx: &Context, profile: &Profile, now: SystemTime) -> Result<Minted, Error> {
     let credentials = crate::credentials::for_profile(ctx, profile)?;
-    mint(ctx, profile, &credentials.client_id, credentials.signer.as_ref(), now)
+    let rotation = credentials.rotation;
+    match mint(ctx, profile, &credentials.client_id, credentials.signer.as_ref(), now) {
+        Ok(token) => Ok(Minted { token, key: Slot::Current, rotation }),
+        Err(error) if error.is_invalid_assertion() => {
+            let Some(slot) = rotation.as_ref().and_then(|r| r.fallback(now)) else { return Err(error) };
+            crate::diag::verbose(|| format!("{error}; signing again with the {} key", slot.name()));
+            let signer = crate::credentials::signer_in(ctx, profile, rotation.as_ref(), None, slot)?;
+            let token = mint(ctx, profile, &credentials.client_id, signer.as_ref(), now)?;
+            Ok(Minted { token, key: slot, rotation })
+        }
+        Err(error) => Err(error),
+    }
 }
 
 /// `requested_at` is taken before the request, so the expiry estimate errs early.

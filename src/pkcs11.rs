@@ -317,6 +317,31 @@ impl Pkcs11Key {
         Ok(Pkcs11Key { session: token.session, key, _module: token.module, shown })
     }
 
+    /// Removes the key pair the URI names from its token (a rotation's replaced key).
+    pub fn destroy(uri: &Pkcs11Uri, pin: Option<&SecretString>) -> Result<(), Pkcs11Error> {
+        let token = OpenToken::open(uri, pin, true)?;
+        let mut template = Vec::new();
+        template.extend(uri.object.as_ref().map(|label| Attribute::Label(label.as_bytes().to_vec())));
+        template.extend(uri.id.as_ref().map(|id| Attribute::Id(id.clone())));
+        if template.is_empty() {
+            return Err(Pkcs11Error::Unusable {
+                uri: token.shown,
+                reason: "it names no one key to remove".into(),
+            });
+        }
+        let fail = |e| classify(e, &token.shown, "removing the key");
+        for class in [ObjectClass::PRIVATE_KEY, ObjectClass::PUBLIC_KEY] {
+            let objects = token
+                .session
+                .find_objects(&[&[Attribute::Class(class)], &template[..]].concat())
+                .map_err(fail)?;
+            for object in objects {
+                token.session.destroy_object(object).map_err(fail)?;
+            }
+        }
+        Ok(())
+    }
+
     /// Whether the key could be copied off the token.
     pub fn protection(&self) -> Result<Protection, Pkcs11Error> {
         let attributes = self

@@ -17,6 +17,8 @@ pub const SANDBOX_LOGIN_URL: &str = "https://test.salesforce.com";
 pub const DEFAULT_TTL: Duration = Duration::from_secs(30 * 60);
 pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+/// Salesforce's servers take 2 to 10 minutes to agree on a new certificate.
+pub const DEFAULT_ROTATION_GRACE: Duration = Duration::from_secs(3600);
 /// No duration sfcred takes is longer: Salesforce's longest session timeout is 24 hours,
 /// and a bound keeps every time computed from a duration in range.
 pub const MAX_DURATION: Duration = Duration::from_secs(24 * 3600);
@@ -51,6 +53,21 @@ pub struct Profile {
     pub connect_timeout: Duration,
     #[serde(with = "duration_text", default = "default_request_timeout")]
     pub request_timeout: Duration,
+    /// How long a rotation keeps the replaced key as a fallback once the new one is accepted.
+    #[serde(
+        with = "duration_text",
+        default = "default_rotation_grace",
+        skip_serializing_if = "is_default_grace"
+    )]
+    pub rotation_grace: Duration,
+}
+
+fn default_rotation_grace() -> Duration {
+    DEFAULT_ROTATION_GRACE
+}
+
+fn is_default_grace(grace: &Duration) -> bool {
+    *grace == DEFAULT_ROTATION_GRACE
 }
 
 fn default_connect_timeout() -> Duration {

@@ -118,6 +118,7 @@ pub fn checks(ctx: &Context, profile_name: &str, offline: bool, progress: &dyn F
     }
 
     let now = SystemTime::now();
+    checks.extend(rotation_check(settings_dir, profile));
     checks.extend(certificate_checks(settings_dir, profile, key.map(Vec::as_slice), now));
     checks.push(audience_check(&profile.login_url, &profile.audience));
     if offline {
@@ -133,7 +134,7 @@ pub fn checks(ctx: &Context, profile_name: &str, offline: bool, progress: &dyn F
         Ok(token) => check(
             "live mint",
             Status::Pass,
-            format!("a token for {} at {}", token.username, token.instance_url),
+            format!("a token for {} at {}", token.token.username, token.token.instance_url),
             None,
         ),
         Err(e) => failed("live mint", &e),
@@ -146,6 +147,34 @@ fn open_keychain(ctx: &Context, profile: &Profile) -> Result<Keychain, Error> {
     let keychain = Keychain::open(ctx.store_for(profile.store)?, ctx.keychain_timeout()?)?;
     keychain.round_trip()?;
     Ok(keychain)
+}
+
+/// A rotation under way, or one whose old key is still a fallback.
+fn rotation_check(settings_dir: &Path, profile: &Profile) -> Option<Check> {
+    let name = &profile.name;
+    let rotation = match crate::rotation::Rotation::load(settings_dir, name) {
+        Ok(rotation) => rotation?,
+        Err(e) => return Some(failed("key rotation", &e.into())),
+    };
+    if let Some(next) = &rotation.next {
+        let since = next.started_at.to_time().map(rfc3339).unwrap_or_default();
+        return Some(check(
+            "key rotation",
+            Status::Warn,
+            format!("under way since {since}: Salesforce has not accepted the next key yet"),
+            Some(format!(
+                "upload the next key's certificate to the app, wait a few minutes, then sfcred rotate finish \
+                 --profile {name} (sfcred rotate status --profile {name} shows where it stands)"
+            )),
+        ));
+    }
+    let until = rotation.previous.as_ref()?.until.to_time().map(rfc3339).unwrap_or_default();
+    Some(check(
+        "key rotation",
+        Status::Pass,
+        format!("done; the old key stays a fallback until {until}"),
+        None,
+    ))
 }
 
 /// The keychain's RSA key: there, and strong enough. Returns its public half.
@@ -164,7 +193,8 @@ fn software_key_checks(
             None
         }
         Ok(key) if key.bits() < 2048 => {
-            let fix = format!("make a stronger key: sfcred keygen --profile {} --force", profile.name);
+            let fix =
+                format!("make a stronger key: sfcred rotate start --profile {} --bits 3072", profile.name);
             checks.push(check(
                 "private key",
                 Status::Fail,
@@ -289,9 +319,9 @@ fn certificate_checks(
         Err(e) => return vec![check("certificate", Status::Fail, e.to_string(), e.hint())],
     };
     let renew = Some(format!(
-        "make a new key and certificate: sfcred keygen --profile {} --force; upload the certificate to the \
-         connected app; then sfcred login --profile {}",
-        profile.name, profile.name
+        "replace the key and certificate with no outage: sfcred rotate start --profile {}, then upload the new \
+         certificate to the app",
+        profile.name
     ));
     let until = rfc3339(certificate.not_after);
     let expiry = if certificate.not_after <= now {

@@ -40,6 +40,10 @@ pub fn run(ctx: &Context, options: Options) -> Result<super::Outcome, Error> {
     let name = &options.profile;
     validate_profile_name(name)?;
     let cert_out = options.cert_out.clone().unwrap_or_else(|| format!("{name}.crt").into());
+    // Replacing the key of a logged-in profile is what rotation is for; --force is not.
+    if super::rotate::has_live_key(ctx, name, options.store)? {
+        return Err(Error::LiveKey { profile: name.clone() });
+    }
     if let Some(uri) = &options.pkcs11 {
         return on_token(ctx, &options, uri, &cert_out);
     }

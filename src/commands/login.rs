@@ -163,6 +163,7 @@ pub fn resolve(ctx: &Context, options: Options, interactive: bool) -> Result<New
         instance_url: None,
         connect_timeout: profile::DEFAULT_CONNECT_TIMEOUT,
         request_timeout: profile::DEFAULT_REQUEST_TIMEOUT,
+        rotation_grace: profile::DEFAULT_ROTATION_GRACE,
     };
     Ok(NewProfile { profile, client_id, key, certificate })
 }

@@ -11,6 +11,7 @@ pub mod keygen;
 pub mod login;
 pub mod logout;
 pub mod profiles;
+pub mod rotate;
 pub mod token;
 
 use std::io::Write;

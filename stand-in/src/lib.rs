@@ -168,7 +168,8 @@ impl StandIn {
     }
 
     /// Uploads a certificate that takes `spread` requests to reach every server: during
-    /// them, every other token request is still checked against the old certificate.
+    /// them, token requests are checked against the old certificate and the new one in
+    /// turn, two requests each (old first).
     pub fn upload_certificate_spreading(
         &self,
         consumer_key: &str,
@@ -367,12 +368,13 @@ fn answer(state: &mut State, behaviour: Behaviour, body: &[u8]) -> (u16, &'stati
     };
     let claims = claims.claims;
     state.seen.push(claims.clone());
-    // While a new certificate spreads, every other request is served by a server that
-    // still has the old one.
+    // While a new certificate spreads, requests reach servers that have the old one or the
+    // new one, two by two: a caller's retry lands where its first try did, as over one
+    // kept-alive connection to one app server.
     let old_key = state.spreading.iter_mut().find(|(ck, _, left)| *ck == claims.iss && *left > 0).and_then(
         |(_, old, left)| {
             *left -= 1;
-            (*left % 2 == 1).then(|| old.clone())
+            ((*left / 2) % 2 == 1).then(|| old.clone())
         },
     );
     let Some((app, key)) = state.apps.get(&claims.iss) else {

@@ -143,7 +143,7 @@ fn doctor_names_the_fix_for_each_broken_setting() {
     assert_eq!(status_of(&checks, "audience"), "warn");
     assert_eq!(status_of(&checks, "live mint"), "skip");
     let fixes: Vec<&str> = checks.as_array().unwrap().iter().filter_map(|c| c["fix"].as_str()).collect();
-    assert!(fixes.iter().any(|f| f.contains("sfcred keygen --profile prod --force")), "{fixes:?}");
+    assert!(fixes.iter().any(|f| f.contains("sfcred rotate start --profile prod")), "{fixes:?}");
     assert!(fixes.iter().any(|f| f.contains("--audience https://test.salesforce.com")), "{fixes:?}");
 }
 

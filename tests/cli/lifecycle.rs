@@ -1,6 +1,8 @@
 //! A key's and a token's life: revocation at logout, rotation without an outage.
 
-use crate::support::TestEnv;
+use std::process::{Child, Stdio};
+
+use crate::support::{CONSUMER_KEY, Run, TIMEOUT, TestEnv, WaitWithin};
 
 fn cached_token(env: &TestEnv, profile: &str) -> String {
     env.cache_entry(profile)["access_token"].as_str().unwrap().to_owned()
@@ -55,4 +57,107 @@ fn a_failed_revocation_warns_and_logs_out_all_the_same() {
     assert!(!run.stderr.contains(&token), "{run:?}");
     assert!(!env.cache_file("prod").exists());
     env.run(&["token", "-p", "prod"]).failure(3);
+}
+
+fn spawn_token(env: &TestEnv) -> Child {
+    env.sfcred()
+        .args(["token", "-p", "prod", "--format", "token"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+fn rotation_state(env: &TestEnv) -> serde_json::Value {
+    serde_json::from_slice(&std::fs::read(env.path("config/sfcred/rotations/prod.json")).unwrap()).unwrap()
+}
+
+#[test]
+fn a_key_is_replaced_on_a_live_profile_with_no_failed_call() {
+    let env = TestEnv::new();
+    env.login("prod").success();
+    let run = env.run(&["rotate", "start", "-p", "prod"]).success();
+    assert!(run.stderr.contains("Upload") && run.stderr.contains("prod.next.crt"), "{run:?}");
+    assert!(env.secret_service_lookup("prod/next-private-key").is_some());
+    let status = env.run(&["rotate", "status", "-p", "prod", "--json"]).success().json();
+    assert_eq!(status[0]["keys"][1]["key"], "next", "{status}");
+    // Before the upload the current key keeps serving.
+    env.run(&["token", "-p", "prod", "--refresh"]).success();
+
+    // The upload spreads through Salesforce: for 12 requests, servers disagree.
+    let certificate = std::fs::read_to_string(env.path("prod.next.crt")).unwrap();
+    env.stand_in.upload_certificate_spreading(CONSUMER_KEY, &certificate, 12).unwrap();
+    let mut promotions = 0;
+    for round in 0..10 {
+        env.run(&["invalidate", "-p", "prod"]).success();
+        let callers: Vec<Child> = (0..50).map(|_| spawn_token(&env)).collect();
+        for caller in callers {
+            let run = Run::of(caller.output_within(TIMEOUT).unwrap());
+            assert_eq!(run.code, 0, "round {round}: {run:?}");
+            promotions += run.stderr.matches("accepted profile \"prod\"'s new key").count();
+        }
+    }
+    assert_eq!(promotions, 1, "one promotion, said once");
+    assert!(env.secret_service_lookup("prod/next-private-key").is_none());
+    assert!(env.secret_service_lookup("prod/previous-private-key").is_some(), "the old key is a fallback");
+    let status = env.run(&["rotate", "status", "-p", "prod"]).success().stdout;
+    assert!(
+        status.contains("rotated") && status.contains("Salesforce last accepted the \"current\" key"),
+        "{status}"
+    );
+    let doctor = env.run(&["doctor", "-p", "prod", "--offline", "--json"]).success().json();
+    assert!(doctor.to_string().contains("the old key stays a fallback until"), "{doctor}");
+
+    // The grace period ends (the clock, as the state file records it, has passed it).
+    let mut state = rotation_state(&env);
+    state["previous"]["until"] = 1.into();
+    std::fs::write(env.path("config/sfcred/rotations/prod.json"), state.to_string()).unwrap();
+    env.run(&["token", "-p", "prod", "--refresh"]).success();
+    assert!(
+        env.secret_service_lookup("prod/previous-private-key").is_none(),
+        "deleted at the first mint after"
+    );
+    assert!(!env.path("config/sfcred/certificates/prod.previous.pem").exists());
+    assert!(!env.path("config/sfcred/rotations/prod.json").exists(), "nothing left to remember");
+}
+
+#[test]
+fn finish_promotes_only_what_salesforce_accepts_and_abort_drops_the_next_key() {
+    let env = TestEnv::new();
+    env.login("prod").success();
+    env.run(&["rotate", "start", "-p", "prod"]).success();
+    env.run(&["rotate", "start", "-p", "prod", "--cert-out", "again.crt"]).failure(2);
+    let run = env.run(&["rotate", "finish", "-p", "prod"]).failure(4);
+    assert!(
+        run.stderr.contains("not accepted yet") && run.stderr.contains("upload the next certificate"),
+        "{run:?}"
+    );
+    let doctor = env.run(&["doctor", "-p", "prod", "--offline", "--json"]).success().json();
+    assert!(doctor.to_string().contains("Salesforce has not accepted the next key yet"), "{doctor}");
+
+    let certificate = std::fs::read_to_string(env.path("prod.next.crt")).unwrap();
+    env.stand_in.upload_certificate(CONSUMER_KEY, &certificate).unwrap();
+    let run = env.run(&["rotate", "finish", "-p", "prod"]).success();
+    assert!(run.stderr.contains("it is now the current key"), "{run:?}");
+    let before = env.stand_in.token_requests();
+    env.run(&["token", "-p", "prod", "--refresh"]).success();
+    assert_eq!(env.stand_in.token_requests() - before, 1, "the new key signs at the first try");
+    let current = std::fs::read_to_string(env.path("config/sfcred/certificates/prod.pem")).unwrap();
+    assert_eq!(current, certificate, "the new certificate is the profile's");
+
+    env.run(&["rotate", "start", "-p", "prod", "--cert-out", "third.crt"]).success();
+    env.run(&["rotate", "abort", "-p", "prod"]).success();
+    assert!(env.secret_service_lookup("prod/next-private-key").is_none());
+    env.run(&["rotate", "abort", "-p", "prod"]).failure(2);
+    env.run(&["token", "-p", "prod", "--refresh"]).success();
+}
+
+#[test]
+fn keygen_refuses_to_replace_a_live_key_even_with_force() {
+    let env = TestEnv::new();
+    env.login("prod").success();
+    let run = env.run(&["keygen", "-p", "prod", "--force", "--cert-out", "x.crt"]).failure(2);
+    assert!(run.stderr.contains("sfcred rotate start --profile prod"), "{run:?}");
+    assert!(!env.path("x.crt").exists());
+    env.run(&["token", "-p", "prod", "--refresh"]).success();
 }

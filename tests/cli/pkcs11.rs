@@ -212,8 +212,8 @@ fn failures_name_their_fix() {
         no_pin.stderr.contains("no PIN for the token") && no_pin.stderr.contains("SFCRED_PKCS11_PIN"),
         "{no_pin:?}"
     );
-    let exists =
-        run_with_pin(&env, &["keygen", "-p", "prod", "--pkcs11", &uri, "--cert-out", "again.crt"]).failure(2);
+    let exists = run_with_pin(&env, &["keygen", "-p", "other", "--pkcs11", &uri, "--cert-out", "again.crt"])
+        .failure(2);
     assert!(exists.stderr.contains("a key labelled \"prod\" exists on the token already"), "{exists:?}");
     assert!(env.files_containing(TOKEN_PIN.as_bytes()).is_empty());
 }
@@ -262,4 +262,37 @@ fn fifty_callers_on_a_cold_cache_cause_one_request() {
         callers.into_iter().map(|c| Run::of(c.output_within(TIMEOUT).unwrap()).success().stdout).collect();
     assert_eq!(env.stand_in.token_requests() - before, 1, "one request for 50 callers");
     assert!(tokens.iter().all(|t| t == &tokens[0]));
+}
+
+#[test]
+fn a_token_key_rotates_on_its_token() {
+    let env = TestEnv::new();
+    let uri = token_profile(&env, "prod");
+    run_with_pin(&env, &["rotate", "start", "-p", "prod"]).success();
+    let objects = pkcs11_tool(&env, &["--list-objects", "--type", "privkey"]);
+    let labelled = |objects: &str, label: &str| {
+        objects.lines().any(|l| l.trim().strip_prefix("label:").is_some_and(|v| v.trim() == label))
+    };
+    assert!(labelled(&objects, "prod") && objects.contains("label:      sfcred-prod-"), "{objects}");
+    let certificate = std::fs::read_to_string(env.path("prod.next.crt")).unwrap();
+    env.stand_in.upload_certificate(CONSUMER_KEY, &certificate).unwrap();
+    run_with_pin(&env, &["rotate", "finish", "-p", "prod"]).success();
+    let settings = std::fs::read_to_string(env.path("config/sfcred/config.toml")).unwrap();
+    assert!(settings.contains("object=sfcred-prod-") && !settings.contains(TOKEN_PIN), "{settings}");
+    env.run(&["token", "-p", "prod", "--refresh"]).success();
+    let status = env.run(&["rotate", "status", "-p", "prod", "--json"]).success().json();
+    assert_eq!(
+        status[0]["keys"][1]["location"].as_str().unwrap(),
+        uri,
+        "the old key is the fallback: {status}"
+    );
+
+    // Its grace over, the old key is removed from the token at the next mint.
+    let path = env.path("config/sfcred/rotations/prod.json");
+    let mut state: serde_json::Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    state["previous"]["until"] = 1.into();
+    std::fs::write(&path, state.to_string()).unwrap();
+    env.run(&["token", "-p", "prod", "--refresh"]).success();
+    let objects = pkcs11_tool(&env, &["--list-objects", "--type", "privkey"]);
+    assert!(!labelled(&objects, "prod"), "{objects}");
 }

@@ -1,0 +1,286 @@
+//! `sfcred rotate start|status|finish|abort`: replace a live profile's key with no
+//! outage. The next key is made beside the current one, which keeps serving; once
+//! Salesforce accepts the next key it becomes the current one (here, or at the first
+//! mint that needs it), and the old key stays a fallback for the profile's grace period.
+
+use std::path::{Path, PathBuf};
+use std::time::SystemTime;
+
+use serde::Serialize;
+
+use crate::cache::FileCache;
+use crate::certificate::{self, Certificate};
+use crate::context::Context;
+use crate::credentials::{self, KeyPlace};
+use crate::diag::Progress;
+use crate::error::Error;
+use crate::fs::Readers;
+use crate::keychain::Keychain;
+use crate::keygen::KeyBits;
+use crate::pkcs11::Pkcs11Key;
+use crate::pkcs11_uri::Pkcs11Uri;
+use crate::profile::{Profile, StoreKind};
+use crate::rotation::{NextKey, Rotation, RotationError, Slot};
+use crate::settings::Settings;
+use crate::token::{UnixMillis, rfc3339};
+
+#[derive(Debug)]
+pub struct StartOptions {
+    pub profile: String,
+    /// By default `PROFILE.next.crt` in the current directory.
+    pub cert_out: Option<PathBuf>,
+    pub bits: KeyBits,
+    pub days: u32,
+    /// Make the next key on this token, instead of where the current key lives.
+    pub pkcs11: Option<String>,
+}
+
+/// A saved profile (a rotation needs somewhere to keep its keys).
+fn saved_profile(ctx: &Context, name: &str) -> Result<Profile, Error> {
+    Ok(Settings::load(ctx.config_dir()?)?.profile(name)?.clone())
+}
+
+pub fn start(ctx: &Context, options: StartOptions) -> Result<super::Outcome, Error> {
+    let profile = saved_profile(ctx, &options.profile)?;
+    let dir = ctx.config_dir()?;
+    let name = &profile.name;
+    let files = FileCache::new(ctx.cache_dir()?.clone());
+    let _lock = files.lock(name, ctx.lock_wait()?)?;
+    let mut rotation = Rotation::load(dir, name)?.unwrap_or_default();
+    if rotation.next.is_some() {
+        return Err(RotationError::AlreadyStarted { profile: name.clone() }.into());
+    }
+    let cert_out = options.cert_out.clone().unwrap_or_else(|| format!("{name}.next.crt").into());
+    if cert_out.exists() {
+        return Err(Error::WouldReplace { what: cert_out.display().to_string() });
+    }
+    let now = SystemTime::now();
+    let common_name = format!("sfcred {name}");
+    let token = match &options.pkcs11 {
+        Some(text) => Some(crate::profile::parse_pkcs11_uri("PKCS#11 URI", text)?),
+        // On the current key's token, under a label of its own.
+        None => profile.pkcs11.clone().map(|uri| Pkcs11Uri { object: None, id: None, ..uri }),
+    };
+    let keychain = Keychain::open(ctx.store_for(profile.store)?, ctx.keychain_timeout()?)?;
+    let _progress = Progress::start(&format!("making a {}-bit RSA key", options.bits));
+    let (certificate, next_uri) = match token {
+        Some(uri) => {
+            let pin = credentials::pkcs11_pin(ctx, &uri, Some(&keychain), name)?.map(|(pin, _)| pin);
+            let label = format!("sfcred-{name}-{}", crate::assertion::unix_seconds(now));
+            let key = Pkcs11Key::generate(&uri, pin.as_ref(), &label, options.bits.bits(), false)?;
+            let certificate = crate::keygen::certificate_for(&key, &common_name, options.days, now)
+                .map_err(Error::Keygen)?;
+            let made: Pkcs11Uri = key.uri().parse().expect("a token key's own URI parses");
+            (certificate, Some(Pkcs11Uri { pin_value: uri.pin_value.clone(), ..made }))
+        }
+        None => {
+            let pair = crate::keygen::generate(options.bits, &common_name, options.days, now)
+                .map_err(Error::Keygen)?;
+            keychain.write_key_in(name, Slot::Next, &pair.key)?;
+            (pair.certificate, None)
+        }
+    };
+    drop(_progress);
+    crate::fs::write_new(&cert_out, certificate.pem.as_bytes(), false, Readers::Anyone)
+        .map_err(|source| Error::Write { path: cert_out.clone(), source })?;
+    certificate::save_in(dir, name, Slot::Next, &certificate)?;
+    rotation.next = Some(NextKey { started_at: UnixMillis::from(now), pkcs11: next_uri });
+    rotation.save(dir, name)?;
+    eprintln!(
+        "sfcred: made profile {name:?}'s next key in {}; the current key keeps serving\n\
+         sfcred: wrote its certificate to {} (valid until {})\n\n\
+         Next:\n  \
+         1. Upload {} to the app (connected app: Edit > Use digital signatures; External Client App:\n     \
+            its OAuth settings' certificate). Calls keep working: until Salesforce accepts the new\n     \
+            certificate sfcred signs with the current key, then switches by itself.\n  \
+         2. Within a few minutes: sfcred rotate finish --profile {name} (or let the next mint switch).\n  \
+         sfcred rotate status --profile {name} shows where it stands; sfcred rotate abort --profile {name} gives up.",
+        credentials::place(ctx, &profile, Some(&rotation), Slot::Next)?,
+        cert_out.display(),
+        rfc3339(certificate.not_after),
+        cert_out.display(),
+    );
+    Ok(super::Outcome::Done)
+}
+
+/// Mints with the next key now: promoted if Salesforce accepts it, else the reason.
+pub fn finish(ctx: &Context, profile: &str) -> Result<super::Outcome, Error> {
+    let profile = saved_profile(ctx, profile)?;
+    let name = &profile.name;
+    let files = FileCache::new(ctx.cache_dir()?.clone());
+    let _lock = files.lock(name, ctx.lock_wait()?)?;
+    let dir = ctx.config_dir()?;
+    let Some(rotation) = Rotation::load(dir, name)?.filter(|r| r.next.is_some()) else {
+        return Err(RotationError::NotStarted { profile: name.clone() }.into());
+    };
+    let keychain = Keychain::open(ctx.store_for(profile.store)?, ctx.keychain_timeout()?)?;
+    let signer = credentials::signer_in(ctx, &profile, Some(&rotation), Some(&keychain), Slot::Next)?;
+    let client_id = keychain.read_client_id(name)?;
+    let now = SystemTime::now();
+    let token = match crate::mint::mint(ctx, &profile, &client_id, signer.as_ref(), now) {
+        Ok(token) => token,
+        Err(error) if error.is_invalid_assertion() => {
+            return Err(
+                RotationError::NotAccepted { profile: name.clone(), reason: error.to_string() }.into()
+            );
+        }
+        Err(error) => return Err(error),
+    };
+    let mut rotation = credentials::promote(ctx, &profile, rotation, now)?;
+    rotation.last_accepted =
+        Some(crate::rotation::Accepted { key: Slot::Current, at: UnixMillis::from(now) });
+    rotation.save(dir, name)?;
+    crate::fetch::remember(ctx, &saved_profile(ctx, name)?, &token)?;
+    let until = rotation.previous.as_ref().and_then(|p| p.until.to_time()).unwrap_or(now);
+    eprintln!(
+        "sfcred: Salesforce accepted profile {name:?}'s new key: it is now the current key; the old one stays a \
+         fallback until {} and is deleted at the first mint after that",
+        rfc3339(until)
+    );
+    Ok(super::Outcome::Done)
+}
+
+/// Drops the next key; the current one goes on as before.
+pub fn abort(ctx: &Context, profile: &str) -> Result<super::Outcome, Error> {
+    let profile = saved_profile(ctx, profile)?;
+    let name = &profile.name;
+    let files = FileCache::new(ctx.cache_dir()?.clone());
+    let _lock = files.lock(name, ctx.lock_wait()?)?;
+    let Some(rotation) = Rotation::load(ctx.config_dir()?, name)?.filter(|r| r.next.is_some()) else {
+        return Err(RotationError::NotStarted { profile: name.clone() }.into());
+    };
+    credentials::drop_next(ctx, &profile, rotation)?;
+    eprintln!("sfcred: dropped profile {name:?}'s next key; the current key goes on as before");
+    Ok(super::Outcome::Done)
+}
+
+/// One key of a rotation, as `status` shows it.
+#[derive(Debug, Serialize)]
+struct KeyStatus {
+    key: &'static str,
+    location: String,
+    fingerprint: Option<String>,
+    certificate_expires: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    fallback_until: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+struct ProfileStatus {
+    profile: String,
+    state: &'static str,
+    keys: Vec<KeyStatus>,
+    last_accepted: Option<serde_json::Value>,
+    next_step: String,
+}
+
+pub fn status(ctx: &Context, profile: Option<&str>, json: bool) -> Result<super::Outcome, Error> {
+    let dir = ctx.config_dir()?;
+    let settings = Settings::load(dir)?;
+    let profiles: Vec<&Profile> = match profile {
+        Some(name) => vec![settings.profile(name)?],
+        None => settings.profiles().collect(),
+    };
+    let mut statuses = Vec::new();
+    for profile in profiles {
+        statuses.push(profile_status(ctx, dir, profile)?);
+    }
+    if json {
+        super::print(&format!("{}\n", serde_json::to_string(&statuses).expect("a status serializes")))?;
+        return Ok(super::Outcome::Done);
+    }
+    let mut out = String::new();
+    for status in &statuses {
+        out.push_str(&format!("profile {:?}: {}\n", status.profile, status.state));
+        for key in &status.keys {
+            out.push_str(&format!(
+                "  {:<8}  {}\n            certificate {} (SHA-256 {}){}\n",
+                key.key,
+                key.location,
+                key.certificate_expires.as_deref().map_or("unknown".into(), |t| format!("valid until {t}")),
+                key.fingerprint.as_deref().unwrap_or("unknown"),
+                key.fallback_until.as_deref().map_or(String::new(), |t| format!("; a fallback until {t}")),
+            ));
+        }
+        if let Some(accepted) = &status.last_accepted {
+            out.push_str(&format!(
+                "  Salesforce last accepted the {} key at {}\n",
+                accepted["key"], accepted["at"]
+            ));
+        }
+        out.push_str(&format!("  next: {}\n", status.next_step));
+    }
+    if statuses.is_empty() {
+        eprintln!("sfcred: no profiles yet; add one with: sfcred login");
+    }
+    super::print(&out)?;
+    Ok(super::Outcome::Done)
+}
+
+fn profile_status(ctx: &Context, dir: &Path, profile: &Profile) -> Result<ProfileStatus, Error> {
+    let name = &profile.name;
+    let rotation = Rotation::load(dir, name)?;
+    let key = |slot: Slot, fallback_until: Option<String>| -> Result<KeyStatus, Error> {
+        let certificate: Option<Certificate> = certificate::load_in(dir, name, slot)?;
+        let location = match credentials::place(ctx, profile, rotation.as_ref(), slot)? {
+            KeyPlace::Keychain(store) if slot != Slot::Current => {
+                format!("the {store} keychain ({} key)", slot.name())
+            }
+            place => place.to_string(),
+        };
+        Ok(KeyStatus {
+            key: slot.name(),
+            location,
+            fingerprint: certificate.as_ref().map(Certificate::fingerprint),
+            certificate_expires: certificate.map(|c| rfc3339(c.not_after)),
+            fallback_until,
+        })
+    };
+    let mut keys = vec![key(Slot::Current, None)?];
+    let (state, next_step) = match &rotation {
+        Some(Rotation { next: Some(_), .. }) => {
+            keys.push(key(Slot::Next, None)?);
+            (
+                "rotation under way: the next key is not accepted by Salesforce yet",
+                format!(
+                    "upload the next key's certificate to the app (a copy is {}), wait a few minutes, then sfcred \
+                     rotate finish --profile {name}",
+                    certificate::path_in(dir, name, Slot::Next).display()
+                ),
+            )
+        }
+        Some(Rotation { previous: Some(previous), .. }) => {
+            let until = previous.until.to_time().map(rfc3339);
+            keys.push(key(Slot::Previous, until.clone())?);
+            (
+                "rotated: the new key is current; the old one is a fallback while Salesforce's servers catch up",
+                format!(
+                    "nothing: the old key is deleted at the first mint after {}",
+                    until.unwrap_or_default()
+                ),
+            )
+        }
+        _ => (
+            "no rotation under way",
+            format!("when the certificate nears its end: sfcred rotate start --profile {name}"),
+        ),
+    };
+    let last_accepted = rotation.as_ref().and_then(|r| r.last_accepted.as_ref()).map(|accepted| {
+        serde_json::json!({ "key": accepted.key.name(), "at": accepted.at.to_time().map(rfc3339) })
+    });
+    Ok(ProfileStatus { profile: name.clone(), state, keys, last_accepted, next_step })
+}
+
+/// Whether the profile is logged in with a key keygen would replace.
+pub fn has_live_key(ctx: &Context, name: &str, store: StoreKind) -> Result<bool, Error> {
+    let Ok(profile) = saved_profile(ctx, name) else { return Ok(false) };
+    if profile.pkcs11.is_some() {
+        return Ok(true);
+    }
+    let keychain = Keychain::open(ctx.store_for(profile.store).unwrap_or(store), ctx.keychain_timeout()?)?;
+    match keychain.read_private_key(name) {
+        Ok(_) => Ok(true),
+        Err(e) if e.is_missing() => Ok(false),
+        Err(e) => Err(e.into()),
+    }
+}
