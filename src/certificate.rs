@@ -26,7 +26,7 @@ pub enum CertificateError {
 
 impl CertificateError {
     pub fn hint(&self) -> Option<String> {
-        Some("give the certificate uploaded to the connected app (PEM, BEGIN CERTIFICATE)".into())
+        Some("give the certificate uploaded to the connected app or External Client App (PEM, BEGIN CERTIFICATE)".into())
     }
 }
 

@@ -47,10 +47,12 @@ pub struct Cli {
 pub enum Command {
     /// Store a profile's secrets in the keychain, after checking them with Salesforce
     Login(LoginArgs),
-    /// Make an RSA key (into the keychain) and a certificate for the connected app
+    /// Make an RSA key (into the keychain or onto a token) and a certificate for the app
     Keygen(KeygenArgs),
     /// Check a profile's setup, one line per check, with what to do about each problem
     Doctor(DoctorArgs),
+    /// Write an External Client App for the profile (Salesforce DX source) to deploy with the Salesforce CLI
+    Eca(EcaArgs),
     /// Replace a live profile's key with no outage: start, status, finish, abort
     #[command(subcommand)]
     Rotate(RotateCommand),
@@ -128,7 +130,7 @@ pub struct LoginArgs {
     /// The Salesforce username to sign in as (the JWT `sub`)
     #[arg(long, value_name = "USERNAME")]
     pub username: Option<String>,
-    /// The connected app's consumer key (the JWT `iss`); asked for, hidden, when omitted
+    /// The app's consumer key (the JWT `iss`); asked for, hidden, when omitted
     #[arg(long, value_name = "CONSUMER_KEY")]
     pub client_id: Option<String>,
     /// Read the RSA private key (PEM) from this file
@@ -140,7 +142,7 @@ pub struct LoginArgs {
     /// Use the key on a PKCS#11 token (YubiKey, TPM, HSM) that this RFC 7512 URI names; it stays there
     #[arg(long, value_name = "URI")]
     pub pkcs11: Option<String>,
-    /// The connected app's certificate (PEM), so that doctor can check expiry and key match
+    /// The app's certificate (PEM), so that doctor can check expiry and key match
     #[arg(long, value_name = "PATH")]
     pub cert: Option<PathBuf>,
     /// Log in to a sandbox (https://test.salesforce.com)
@@ -225,6 +227,47 @@ pub struct KeygenArgs {
     /// Replace a key the profile already has
     #[arg(long)]
     pub force: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct EcaArgs {
+    #[command(flatten)]
+    pub profile: ProfileArg,
+    /// The app's API name (letters, digits and single underscores)
+    #[arg(long, value_name = "NAME")]
+    pub name: String,
+    /// The project directory (default: NAME here); an existing project keeps its package directory
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// OAuth scopes besides api, like refresh_token,web
+    #[arg(long, value_name = "SCOPES", default_value = "api")]
+    pub scopes: String,
+    /// The app's contact email (default: the profile's username)
+    #[arg(long, value_name = "EMAIL")]
+    pub contact_email: Option<String>,
+    /// The keychain where keygen stored the key of a profile not logged in yet
+    #[arg(
+        long, env = env_vars::STORE.name, value_name = "STORE", default_value_t = StoreKind::platform_default(),
+        value_parser = stores()
+    )]
+    pub store: StoreKind,
+    /// Replace the app's files if they exist
+    #[arg(long)]
+    pub force: bool,
+}
+
+impl From<EcaArgs> for commands::eca::Options {
+    fn from(args: EcaArgs) -> Self {
+        commands::eca::Options {
+            profile: args.profile.profile,
+            name: args.name,
+            out: args.out,
+            scopes: args.scopes,
+            contact_email: args.contact_email,
+            store: args.store,
+            force: args.force,
+        }
+    }
 }
 
 #[derive(Debug, Subcommand)]

@@ -7,6 +7,7 @@ use std::time::Duration;
 use crate::cache::CacheError;
 use crate::certificate::CertificateError;
 use crate::context::ContextError;
+use crate::eca::EcaError;
 use crate::environment::EnvironmentError;
 use crate::exchange::ExchangeError;
 use crate::keychain::KeychainError;
@@ -43,6 +44,10 @@ pub enum Error {
     Rotation(#[from] RotationError),
     #[error("profile {profile:?} is logged in with the key keygen would replace")]
     LiveKey { profile: String },
+    #[error(transparent)]
+    Eca(#[from] EcaError),
+    #[error("profile {profile:?} has no certificate and no key to make one with")]
+    NoCertificate { profile: String },
     #[error(transparent)]
     Certificate(#[from] CertificateError),
     #[error("--min-valid {} is not shorter than profile {profile:?}'s token lifetime ({})", format_duration(*min_valid), format_duration(*ttl))]
@@ -154,7 +159,8 @@ impl Error {
             Error::Remembered { class, .. } => *class,
             Error::Rotation(RotationError::NotAccepted { .. }) => ErrorClass::Rejected,
             Error::Rotation(RotationError::Read { .. } | RotationError::Write { .. }) => ErrorClass::Other,
-            Error::Rotation(_) | Error::LiveKey { .. } => ErrorClass::Usage,
+            Error::Rotation(_) | Error::LiveKey { .. } | Error::Eca(_) => ErrorClass::Usage,
+            Error::NoCertificate { .. } => ErrorClass::NotLoggedIn,
         }
     }
 
@@ -204,6 +210,11 @@ impl Error {
             }
             Error::Prompt { .. } => Some("pass the value as a flag".into()),
             Error::Rotation(e) => e.hint(),
+            Error::Eca(e) => Some(e.hint()),
+            Error::NoCertificate { profile } => Some(format!(
+                "make a key and its certificate first: sfcred keygen --profile {profile} (or sfcred keygen --profile \
+                 {profile} --pkcs11 URI), or log in with the certificate you have: sfcred login --cert PATH"
+            )),
             Error::LiveKey { profile } => Some(format!(
                 "replacing a live key breaks the profile until Salesforce has the new certificate; rotation does it \
                  without an outage: sfcred rotate start --profile {profile} (--force is for profiles not logged in)"

@@ -66,20 +66,20 @@ pub fn rejection_hint(error: &str, description: &str) -> Option<&'static str> {
     let description = description.to_ascii_lowercase();
     let hint = match error {
         _ if description.contains("hasn't approved this consumer") => {
-            "pre-authorize the user: in the connected app's policies set Permitted Users to \"Admin approved \
-             users are pre-authorized\" and assign the user's profile or permission set; also check production \
-             vs sandbox (--sandbox)"
+            "pre-authorize the user: in the app's policies (connected app: Manage > Edit Policies; External Client \
+             App: Policies > App Policies) set Permitted Users to \"Admin approved users are pre-authorized\" and \
+             assign the user's profile or permission set; also check production vs sandbox (--sandbox)"
         }
         _ if description.contains("not admin approved") => {
-            "assign the user's profile or permission set to the connected app"
+            "assign the user's profile or permission set to the connected app or External Client App"
         }
         _ if description.contains("audience is invalid") => {
             "the audience must be https://login.salesforce.com for production and https://test.salesforce.com \
              for sandboxes, never a My Domain URL; log in again with --sandbox or --audience"
         }
         _ if description.contains("invalid assertion") => {
-            "the private key does not match the certificate uploaded to the connected app: upload the \
-             matching certificate, or log in again with the matching key"
+            "the private key does not match the certificate in the connected app or External Client App: \
+             upload the matching certificate, or log in again with the matching key"
         }
         _ if description.contains("expired authorization code") => {
             "the assertion arrived expired: check this machine's clock (timedatectl)"
@@ -89,7 +89,7 @@ pub fn rejection_hint(error: &str, description: &str) -> Option<&'static str> {
         }
         "invalid_client_id" => {
             "check the consumer key, and production vs sandbox (the app must live in the org you log in to); \
-             a new connected app takes 2 to 10 minutes to be usable"
+             a new connected app or External Client App takes 2 to 10 minutes to be usable"
         }
         "invalid_client" => {
             "check production vs sandbox: try the other environment (--sandbox or --login-url)"

@@ -24,6 +24,7 @@ pub mod settings;
 pub mod assertion;
 pub mod cache;
 pub mod certificate;
+pub mod eca;
 pub mod environment;
 pub mod exchange;
 pub mod keychain;

@@ -76,17 +76,12 @@ pub fn run(ctx: &Context, options: Options) -> Result<super::Outcome, Error> {
     let until = rfc3339(pair.certificate.not_after);
     eprintln!(
         "sfcred: stored a new {}-bit key for profile {name:?} in the {} keychain{}\n\
-         sfcred: wrote the certificate to {} (valid until {until})\n\n\
-         Next:\n  \
-         1. Upload {} to the connected app (Use digital signatures).\n  \
-         2. Pre-authorize the user: Permitted Users = Admin approved users are pre-authorized,\n     \
-            and add the user's profile or permission set.\n  \
-         3. sfcred login --profile {name} --username USERNAME --client-id CONSUMER_KEY",
+         sfcred: wrote the certificate to {} (valid until {until})\n\n{}",
         options.bits,
         options.store,
         options.key_out.as_ref().map_or(String::new(), |p| format!(" (and a copy in {})", p.display())),
         cert_out.display(),
-        cert_out.display(),
+        next_steps(name, &cert_out, ""),
     );
     Ok(super::Outcome::Done)
 }
@@ -125,19 +120,28 @@ fn on_token(ctx: &Context, options: &Options, uri: &str, cert_out: &Path) -> Res
     eprintln!(
         "sfcred: made a new {}-bit key on the token: {}\n\
          sfcred: it cannot be copied off the token (sensitive, not extractable); the token signed its certificate\n\
-         sfcred: wrote the certificate to {} (valid until {until})\n\n\
-         Next:\n  \
-         1. Upload {} to the connected app (Use digital signatures).\n  \
-         2. Pre-authorize the user: Permitted Users = Admin approved users are pre-authorized,\n     \
-            and add the user's profile or permission set.\n  \
-         3. sfcred login --profile {name} --pkcs11 '{}' --username USERNAME --client-id CONSUMER_KEY",
+         sfcred: wrote the certificate to {} (valid until {until})\n\n{}",
         options.bits,
         key.uri(),
         cert_out.display(),
-        cert_out.display(),
-        key.uri(),
+        next_steps(name, cert_out, &format!(" --pkcs11 '{}'", key.uri())),
     );
     Ok(super::Outcome::Done)
+}
+
+/// What is left after keygen: the app that holds the certificate, then login.
+fn next_steps(name: &str, cert_out: &Path, login_key: &str) -> String {
+    let cert = cert_out.display();
+    format!(
+        "Next:\n  \
+         1. Put {cert} in the app that signs the user in:\n     \
+            - an External Client App (what Salesforce recommends today): sfcred eca --profile {name} --name APP_NAME\n       \
+              writes it as a project and says how to deploy it;\n     \
+            - or, where an org still uses one, a connected app: Upload {cert} (Use digital signatures).\n  \
+         2. Pre-authorize the user: Permitted Users = Admin approved users are pre-authorized,\n     \
+            and add the user's profile or permission set.\n  \
+         3. sfcred login --profile {name}{login_key} --username USERNAME --client-id CONSUMER_KEY"
+    )
 }
 
 fn write_file(path: &Path, bytes: &[u8], force: bool, readers: Readers) -> Result<(), Error> {

@@ -127,7 +127,7 @@ pub fn resolve(ctx: &Context, options: Options, interactive: bool) -> Result<New
     };
     let client_id = match options.client_id {
         Some(id) => id,
-        None => ask.secret("Consumer key of the connected app", "--client-id")?,
+        None => ask.secret("Consumer key of the app", "--client-id")?,
     };
     let software = |key| LoginKey::Software(SoftwareKey::new(key, KeyOrigin::Keychain(options.store)));
     let (key, pkcs11) = match options.key {

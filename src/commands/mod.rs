@@ -3,6 +3,7 @@
 
 pub mod credential;
 pub mod doctor;
+pub mod eca;
 pub mod env;
 pub mod exec;
 pub mod git_credential;

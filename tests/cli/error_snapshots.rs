@@ -63,7 +63,7 @@ fn rejected_a_wrong_consumer_key() {
     assert_eq!(run.code, 4, "{run:?}");
     insta::assert_snapshot!(stable(&env, &run, &[]), @r#"
     sfcred: error: Salesforce refused the token request: invalid_client_id: client identifier invalid
-      hint: check the consumer key, and production vs sandbox (the app must live in the org you log in to); a new connected app takes 2 to 10 minutes to be usable
+      hint: check the consumer key, and production vs sandbox (the app must live in the org you log in to); a new connected app or External Client App takes 2 to 10 minutes to be usable
     "#);
 }
 

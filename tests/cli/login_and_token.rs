@@ -181,7 +181,7 @@ fn login_prompts_at_a_terminal() {
         ("Salesforce username", USERNAME),
         ("My Domain URL", my_domain),
         ("My Domain URL:", env.stand_in.url()),
-        ("Consumer key of the connected app", CONSUMER_KEY),
+        ("Consumer key of the app", CONSUMER_KEY),
         ("Path to the RSA private key", key.as_str()),
     ] {
         terminal.read_until(prompt, TIMEOUT);

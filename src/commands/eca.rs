@@ -1,0 +1,127 @@
+//! `sfcred eca`: an External Client App for a profile, as a Salesforce DX project to
+//! deploy with the Salesforce CLI, and what is left to do by hand.
+
+use std::path::{Path, PathBuf};
+use std::time::SystemTime;
+
+use crate::certificate::{self, Certificate};
+use crate::context::Context;
+use crate::eca::{self, EcaSpec};
+use crate::error::Error;
+use crate::fs::Readers;
+use crate::keychain::Keychain;
+use crate::profile::{StoreKind, validate_profile_name};
+use crate::settings::Settings;
+use crate::signer::{KeyOrigin, SoftwareKey};
+
+#[derive(Debug)]
+pub struct Options {
+    pub profile: String,
+    /// The app's API name.
+    pub name: String,
+    /// The project directory; by default `NAME` here.
+    pub out: Option<PathBuf>,
+    pub scopes: String,
+    /// By default the profile's username.
+    pub contact_email: Option<String>,
+    /// The keychain where `keygen` stored a key for a profile not logged in yet.
+    pub store: StoreKind,
+    /// Replace the app's files if they exist.
+    pub force: bool,
+}
+
+pub fn run(ctx: &Context, options: Options) -> Result<super::Outcome, Error> {
+    validate_profile_name(&options.profile)?;
+    eca::validate_name(&options.name)?;
+    let scopes = eca::scopes(&options.scopes)?;
+    let dir = ctx.config_dir()?;
+    let profile = Settings::load(dir)?.profile(&options.profile).ok().cloned();
+    let contact_email = match (&options.contact_email, &profile) {
+        (Some(email), _) => email.clone(),
+        (None, Some(profile)) => profile.username.clone(),
+        (None, None) => {
+            return Err(Error::MissingInput { what: "the app's contact email", flag: "--contact-email" });
+        }
+    };
+    let certificate = profile_certificate(ctx, &options)?;
+    let spec =
+        EcaSpec { name: options.name.clone(), contact_email, scopes, certificate_pem: certificate.pem };
+
+    let out = options.out.clone().unwrap_or_else(|| PathBuf::from(&options.name));
+    std::fs::create_dir_all(&out).map_err(|source| Error::Write { path: out.clone(), source })?;
+    let project = out.join("sfdx-project.json");
+    let package = match std::fs::read_to_string(&project) {
+        Ok(json) => eca::default_package_directory(&json).unwrap_or_else(|| "force-app".into()),
+        Err(_) => {
+            write(&project, &eca::sfdx_project_json(&options.name), false)?;
+            "force-app".into()
+        }
+    };
+    let base = out.join(&package).join("main").join("default");
+    let files = eca::files(&spec);
+    for (relative, _) in &files {
+        let path = base.join(relative);
+        if path.exists() && !options.force {
+            return Err(Error::WouldReplace { what: path.display().to_string() });
+        }
+    }
+    for (relative, text) in &files {
+        let path = base.join(relative);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent)
+                .map_err(|source| Error::Write { path: parent.to_owned(), source })?;
+        }
+        write(&path, text, options.force)?;
+    }
+    let name = &options.name;
+    let profile_name = &options.profile;
+    eprintln!(
+        "sfcred: wrote External Client App {name:?} (JWT bearer flow with profile {profile_name:?}'s certificate, \
+         admin-approved users pre-authorized) to {}\n\n\
+         Next:\n  \
+         1. In the org, as an admin: Setup > External Client App Settings: turn on \"Allow access to External Client \
+         App consumer secrets via REST API\" / \"Allow Access to OAuth Consumer Secrets via Metadata API\"\n     \
+         (the Metadata API needs it for the certificate in the global OAuth settings).\n  \
+         2. Deploy it:\n       cd {} && sf project deploy start --source-dir {} --target-org ADMIN\n  \
+         3. Setup > External Client App Manager > {name} > Policies: add the user's profile or permission set.\n  \
+         4. Settings > OAuth Settings > Consumer Key and Secret: copy the consumer key.\n  \
+         5. sfcred login --profile {profile_name} --username USERNAME --client-id CONSUMER_KEY",
+        base.display(),
+        out.display(),
+        Path::new(&package).display(),
+    );
+    Ok(super::Outcome::Done)
+}
+
+/// The certificate `keygen` or `login --cert` recorded, else one the profile's key (in the
+/// keychain or on a token) signs now and records.
+fn profile_certificate(ctx: &Context, options: &Options) -> Result<Certificate, Error> {
+    let dir = ctx.config_dir()?;
+    let name = &options.profile;
+    if let Some(certificate) = certificate::load(dir, name)? {
+        return Ok(certificate);
+    }
+    let no_certificate = || Error::NoCertificate { profile: name.clone() };
+    let signer: Box<dyn crate::signer::Signer> = match Settings::load(dir)?.profile(name) {
+        Ok(profile) => crate::credentials::for_profile(ctx, profile).map_err(|_| no_certificate())?.signer,
+        Err(_) => {
+            let keychain = Keychain::open(ctx.store_for(options.store)?, ctx.keychain_timeout()?)?;
+            let key = keychain.read_private_key(name).map_err(|_| no_certificate())?;
+            Box::new(SoftwareKey::new(key, KeyOrigin::Keychain(keychain.kind())))
+        }
+    };
+    let certificate =
+        crate::keygen::certificate_for(signer.as_ref(), &format!("sfcred {name}"), 365, SystemTime::now())
+            .map_err(Error::Keygen)?;
+    certificate::save(dir, name, &certificate)?;
+    Ok(certificate)
+}
+
+fn write(path: &Path, text: &str, replace: bool) -> Result<(), Error> {
+    crate::fs::write_new(path, text.as_bytes(), replace, Readers::Anyone).map_err(|source| {
+        match source.kind() {
+            std::io::ErrorKind::AlreadyExists => Error::WouldReplace { what: path.display().to_string() },
+            _ => Error::Write { path: path.to_owned(), source },
+        }
+    })
+}

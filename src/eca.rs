@@ -1,0 +1,263 @@
+//! An External Client App for a profile, as a Salesforce DX source-format project: the
+//! metadata Salesforce's JWT bearer flow needs, generated from the profile's certificate.
+//! Pure: names, scopes and XML text in, files out.
+//!
+//! Types, fields, folders and suffixes follow Salesforce's Metadata API reference:
+//! - `ExternalClientApplication`, `.eca` in `externalClientApps/`
+//!   (developer.salesforce.com/docs/atlas.en-us.api_meta.meta/api_meta/meta_externalclientapplication.htm)
+//! - `ExtlClntAppOauthSettings`, `.ecaOauth` in `extlClntAppOauthSettings/` (…/meta_extlclntappoauthsettings.htm)
+//! - `ExtlClntAppGlobalOauthSettings`, `.ecaGlblOauth` in `extlClntAppGlobalOauthSets/`
+//!   (…/meta_extlclntappglobaloauthsettings.htm): its `certificate` (API 60.0+) "enables the JWT
+//!   Bearer flow"
+//! - `ExtlClntAppOauthConfigurablePolicies`, `.ecaOauthPlcy` in `extlClntAppOauthPolicies/`
+//!   (…/meta_extlclntappoauthconfigurablepolicies.htm): `permittedUsersPolicyType`
+//!   `AdminApprovedPreAuthorized`
+//! - `ExtlClntAppConfigurablePolicies`, `.ecaPlcy` in `extlClntAppPolicies/`
+//!   (…/meta_extlclntappconfigurablepolicies.htm): the OAuth plugin enabled
+
+use std::path::PathBuf;
+
+/// The Metadata API version the project is written for (the certificate field needs 60.0).
+pub const API_VERSION: &str = "62.0";
+
+/// What the app is made of.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EcaSpec {
+    /// The API name (fullName): letters, digits and single underscores.
+    pub name: String,
+    pub contact_email: String,
+    /// Metadata scope names, e.g. `Api`.
+    pub scopes: Vec<String>,
+    pub certificate_pem: String,
+}
+
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum EcaError {
+    #[error("{name:?} is not an API name: {reason}")]
+    BadName { name: String, reason: &'static str },
+    #[error("unknown OAuth scope {scope:?}")]
+    UnknownScope { scope: String },
+}
+
+impl EcaError {
+    pub fn hint(&self) -> String {
+        match self {
+            EcaError::BadName { .. } => {
+                "use letters, digits and single underscores, starting with a letter, e.g. Sfcred_Prod".into()
+            }
+            EcaError::UnknownScope { .. } => {
+                format!("use some of: {}", SCOPES.map(|(flag, _)| flag).join(", "))
+            }
+        }
+    }
+}
+
+/// OAuth scopes as users write them, and as the metadata names them.
+const SCOPES: [(&str, &str); 9] = [
+    ("api", "Api"),
+    ("web", "Web"),
+    ("full", "Full"),
+    ("id", "Basic"),
+    ("openid", "OpenID"),
+    ("refresh_token", "RefreshToken"),
+    ("chatter_api", "Chatter"),
+    ("cdp_api", "CDPProfile"),
+    ("sfap_api", "SFAP"),
+];
+
+/// The metadata names of `scopes` (`api,refresh_token`); `api` is always among them.
+pub fn scopes(text: &str) -> Result<Vec<String>, EcaError> {
+    let mut names = vec!["Api".to_owned()];
+    for scope in text.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+        let (_, name) = SCOPES
+            .iter()
+            .find(|(flag, name)| flag.eq_ignore_ascii_case(scope) || name.eq_ignore_ascii_case(scope))
+            .ok_or_else(|| EcaError::UnknownScope { scope: scope.to_owned() })?;
+        if !names.iter().any(|n| n == name) {
+            names.push((*name).to_owned());
+        }
+    }
+    Ok(names)
+}
+
+/// An API name, as Salesforce takes it for a component's fullName.
+pub fn validate_name(name: &str) -> Result<(), EcaError> {
+    let bad = |reason| Err(EcaError::BadName { name: name.to_owned(), reason });
+    if name.is_empty() || name.len() > 80 {
+        return bad("it must be 1 to 80 characters");
+    }
+    if !name.starts_with(|c: char| c.is_ascii_alphabetic()) {
+        return bad("it must start with a letter");
+    }
+    if !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+        return bad("only letters, digits and underscores are allowed");
+    }
+    if name.contains("__") || name.ends_with('_') {
+        return bad("no double underscores, and no underscore at the end");
+    }
+    Ok(())
+}
+
+fn escape(text: &str) -> String {
+    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+}
+
+fn document(root: &str, fields: &[(&str, String)]) -> String {
+    let mut xml = format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<{root} xmlns=\"http://soap.sforce.com/2006/04/metadata\">\n"
+    );
+    for (field, value) in fields {
+        xml.push_str(&format!("    <{field}>{}</{field}>\n", escape(value)));
+    }
+    xml.push_str(&format!("</{root}>\n"));
+    xml
+}
+
+/// The app's files, relative to a package directory's `main/default`.
+pub fn files(spec: &EcaSpec) -> Vec<(PathBuf, String)> {
+    let name = &spec.name;
+    let app = || ("externalClientApplication", name.clone());
+    let label = || ("label", name.clone());
+    let file = |folder: &str, suffix: &str| PathBuf::from(folder).join(format!("{name}.{suffix}-meta.xml"));
+    vec![
+        (
+            file("externalClientApps", "eca"),
+            document(
+                "ExternalClientApplication",
+                &[
+                    ("contactEmail", spec.contact_email.clone()),
+                    ("description", "JWT bearer logins through sfcred".into()),
+                    ("distributionState", "Local".into()),
+                    ("isProtected", "false".into()),
+                    label(),
+                ],
+            ),
+        ),
+        (
+            file("extlClntAppOauthSettings", "ecaOauth"),
+            document(
+                "ExtlClntAppOauthSettings",
+                &[("commaSeparatedOauthScopes", spec.scopes.join(", ")), app(), label()],
+            ),
+        ),
+        (
+            file("extlClntAppGlobalOauthSets", "ecaGlblOauth"),
+            document(
+                "ExtlClntAppGlobalOauthSettings",
+                &[
+                    // The JWT bearer flow uses no callback; the field is required all the same.
+                    ("callbackUrl", "http://localhost/".into()),
+                    ("certificate", spec.certificate_pem.trim().to_owned()),
+                    app(),
+                    ("isConsumerSecretOptional", "false".into()),
+                    ("isIntrospectAllTokens", "false".into()),
+                    ("isPkceRequired", "true".into()),
+                    ("isSecretRequiredForRefreshToken", "true".into()),
+                    label(),
+                ],
+            ),
+        ),
+        (
+            file("extlClntAppOauthPolicies", "ecaOauthPlcy"),
+            document(
+                "ExtlClntAppOauthConfigurablePolicies",
+                &[
+                    app(),
+                    ("ipRelaxationPolicyType", "Enforce".into()),
+                    label(),
+                    ("permittedUsersPolicyType", "AdminApprovedPreAuthorized".into()),
+                ],
+            ),
+        ),
+        (
+            file("extlClntAppPolicies", "ecaPlcy"),
+            document(
+                "ExtlClntAppConfigurablePolicies",
+                &[app(), ("isEnabled", "true".into()), ("isOauthPluginEnabled", "true".into()), label()],
+            ),
+        ),
+    ]
+}
+
+/// A new project's `sfdx-project.json`, with `force-app` as its package directory.
+pub fn sfdx_project_json(name: &str) -> String {
+    let project = serde_json::json!({
+        "packageDirectories": [{ "path": "force-app", "default": true }],
+        "name": name,
+        "namespace": "",
+        "sourceApiVersion": API_VERSION,
+    });
+    format!("{}\n", serde_json::to_string_pretty(&project).expect("a project serializes"))
+}
+
+/// The default package directory an existing `sfdx-project.json` names.
+pub fn default_package_directory(project_json: &str) -> Option<String> {
+    let project: serde_json::Value = serde_json::from_str(project_json).ok()?;
+    let directories = project["packageDirectories"].as_array()?;
+    let default = directories.iter().find(|d| d["default"] == true).or(directories.first())?;
+    default["path"].as_str().map(str::to_owned)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scopes_map_to_metadata_names_with_api_always_in() {
+        assert_eq!(scopes("").unwrap(), ["Api"]);
+        assert_eq!(scopes("refresh_token, api,Web").unwrap(), ["Api", "RefreshToken", "Web"]);
+        assert!(matches!(scopes("api,telepathy"), Err(EcaError::UnknownScope { .. })));
+    }
+
+    #[test]
+    fn names_follow_salesforce_rules() {
+        assert!(validate_name("Sfcred_Prod2").is_ok());
+        for bad in ["", "2fa", "a b", "a__b", "trailing_", "é", &"a".repeat(81)] {
+            assert!(validate_name(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn the_files_pin_their_xml() {
+        let spec = EcaSpec {
+            name: "Sfcred_Prod".into(),
+            contact_email: "ops@acme.com".into(),
+            scopes: vec!["Api".into(), "RefreshToken".into()],
+            certificate_pem: "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n".into(),
+        };
+        let files = files(&spec);
+        let names: Vec<String> = files.iter().map(|(p, _)| p.display().to_string()).collect();
+        assert_eq!(
+            names,
+            [
+                "externalClientApps/Sfcred_Prod.eca-meta.xml",
+                "extlClntAppOauthSettings/Sfcred_Prod.ecaOauth-meta.xml",
+                "extlClntAppGlobalOauthSets/Sfcred_Prod.ecaGlblOauth-meta.xml",
+                "extlClntAppOauthPolicies/Sfcred_Prod.ecaOauthPlcy-meta.xml",
+                "extlClntAppPolicies/Sfcred_Prod.ecaPlcy-meta.xml",
+            ]
+        );
+        assert_eq!(
+            files[1].1,
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<ExtlClntAppOauthSettings xmlns=\"http://soap.sforce.com/2006/04/metadata\">\n    \
+             <commaSeparatedOauthScopes>Api, RefreshToken</commaSeparatedOauthScopes>\n    \
+             <externalClientApplication>Sfcred_Prod</externalClientApplication>\n    <label>Sfcred_Prod</label>\n\
+             </ExtlClntAppOauthSettings>\n"
+        );
+        assert!(files[2].1.contains(
+            "<certificate>-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----</certificate>"
+        ));
+        assert!(
+            files[3]
+                .1
+                .contains("<permittedUsersPolicyType>AdminApprovedPreAuthorized</permittedUsersPolicyType>")
+        );
+    }
+
+    #[test]
+    fn an_existing_project_keeps_its_package_directory() {
+        let json = r#"{"packageDirectories":[{"path":"other"},{"path":"src","default":true}]}"#;
+        assert_eq!(default_package_directory(json).as_deref(), Some("src"));
+        assert_eq!(default_package_directory(&sfdx_project_json("x")).as_deref(), Some("force-app"));
+    }
+}
