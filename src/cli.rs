@@ -51,6 +51,8 @@ pub enum Command {
     Keygen(KeygenArgs),
     /// Check a profile's setup, one line per check, with what to do about each problem
     Doctor(DoctorArgs),
+    /// Make a profile from a Salesforce CLI JWT login (sf org login jwt), its key read once into the keychain
+    Import(ImportArgs),
     /// Write an External Client App for the profile (Salesforce DX source) to deploy with the Salesforce CLI
     Eca(EcaArgs),
     /// Replace a live profile's key with no outage: start, status, finish, abort
@@ -227,6 +229,36 @@ pub struct KeygenArgs {
     /// Replace a key the profile already has
     #[arg(long)]
     pub force: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// The Salesforce CLI login to import: an alias or a username
+    #[arg(long, value_name = "ALIAS_OR_USERNAME")]
+    pub from_sf: String,
+    /// The profile to make (default: the alias)
+    #[arg(long, short = 'p', value_name = "NAME")]
+    pub profile: Option<String>,
+    /// The private key (PEM), when the file the CLI remembers is gone
+    #[arg(long, value_name = "PATH")]
+    pub key_file: Option<PathBuf>,
+    /// Which keychain holds the secrets
+    #[arg(
+        long, env = env_vars::STORE.name, value_name = "STORE", default_value_t = StoreKind::platform_default(),
+        value_parser = stores()
+    )]
+    pub store: StoreKind,
+}
+
+impl From<ImportArgs> for commands::import::Options {
+    fn from(args: ImportArgs) -> Self {
+        commands::import::Options {
+            from_sf: args.from_sf,
+            profile: args.profile,
+            key_file: args.key_file,
+            store: args.store,
+        }
+    }
 }
 
 #[derive(Debug, Args)]

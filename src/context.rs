@@ -55,6 +55,8 @@ pub struct EnvironmentProfile {
 #[derive(Debug)]
 pub struct Context {
     pub config_dir: Result<PathBuf, ContextError>,
+    /// The home directory, where the Salesforce CLI keeps its logins (`~/.sfdx`).
+    pub home: Option<PathBuf>,
     pub cache_dir: Result<PathBuf, ContextError>,
     /// `SFCRED_STORE`: the keychain for this command, whatever the profile says.
     pub store_override: Result<Option<StoreKind>, ContextError>,
@@ -121,6 +123,7 @@ impl Context {
         });
         Context {
             config_dir,
+            home: path(&env_vars::HOME),
             cache_dir,
             store_override,
             lock_wait: duration(&env_vars::LOCK_TIMEOUT, DEFAULT_LOCK_WAIT, "30s or 2m"),

@@ -16,6 +16,7 @@ use crate::private_key::KeyError;
 use crate::profile::{InvalidSetting, format_duration};
 use crate::rotation::RotationError;
 use crate::settings::SettingsError;
+use crate::sf_cli::SfCliError;
 use crate::signer::SignError;
 
 #[derive(Debug, thiserror::Error)]
@@ -48,6 +49,10 @@ pub enum Error {
     Eca(#[from] EcaError),
     #[error("profile {profile:?} has no certificate and no key to make one with")]
     NoCertificate { profile: String },
+    #[error(transparent)]
+    SfCli(#[from] SfCliError),
+    #[error("the key file {path} that the Salesforce CLI's login {org:?} names is gone")]
+    KeyFileGone { path: std::path::PathBuf, org: String, profile: String },
     #[error(transparent)]
     Certificate(#[from] CertificateError),
     #[error("--min-valid {} is not shorter than profile {profile:?}'s token lifetime ({})", format_duration(*min_valid), format_duration(*ttl))]
@@ -161,6 +166,9 @@ impl Error {
             Error::Rotation(RotationError::Read { .. } | RotationError::Write { .. }) => ErrorClass::Other,
             Error::Rotation(_) | Error::LiveKey { .. } | Error::Eca(_) => ErrorClass::Usage,
             Error::NoCertificate { .. } => ErrorClass::NotLoggedIn,
+            Error::SfCli(SfCliError::Unknown { .. }) => ErrorClass::NotLoggedIn,
+            Error::SfCli(SfCliError::Unreadable { .. }) => ErrorClass::Other,
+            Error::SfCli(SfCliError::NotJwt { .. }) | Error::KeyFileGone { .. } => ErrorClass::Usage,
         }
     }
 
@@ -211,6 +219,10 @@ impl Error {
             Error::Prompt { .. } => Some("pass the value as a flag".into()),
             Error::Rotation(e) => e.hint(),
             Error::Eca(e) => Some(e.hint()),
+            Error::SfCli(e) => e.hint(),
+            Error::KeyFileGone { org, profile, .. } => Some(format!(
+                "give the key another way: sfcred import --from-sf {org} --profile {profile} --key-file PATH"
+            )),
             Error::NoCertificate { profile } => Some(format!(
                 "make a key and its certificate first: sfcred keygen --profile {profile} (or sfcred keygen --profile \
                  {profile} --pkcs11 URI), or log in with the certificate you have: sfcred login --cert PATH"

@@ -19,6 +19,7 @@ pub mod token;
 pub mod context;
 pub mod rotation;
 pub mod settings;
+pub mod sf_cli;
 
 // Keys, certificates, keychains, the token cache, the wire, the formats.
 pub mod assertion;

@@ -25,6 +25,7 @@ fn main() -> ExitCode {
         Command::Keygen(args) => commands::keygen::run(ctx, args.into()),
         Command::Doctor(args) => commands::doctor::run(ctx, args.into()),
         Command::Eca(args) => commands::eca::run(ctx, args.into()),
+        Command::Import(args) => commands::import::run(ctx, args.into()),
         Command::Rotate(RotateCommand::Start(args)) => commands::rotate::start(ctx, args.into()),
         Command::Rotate(RotateCommand::Status(args)) => {
             commands::rotate::status(ctx, args.profile.as_deref(), args.json)

@@ -7,6 +7,7 @@ pub mod eca;
 pub mod env;
 pub mod exec;
 pub mod git_credential;
+pub mod import;
 pub mod invalidate;
 pub mod keygen;
 pub mod login;
