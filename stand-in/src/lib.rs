@@ -63,6 +63,10 @@ pub struct SeenClaims {
 struct State {
     apps: HashMap<String, (ConnectedApp, DecodingKey)>,
     audience: String,
+    /// Audiences accepted besides `audience` (the Salesforce CLI tries the login URL first).
+    other_audiences: Vec<String>,
+    /// The instance URL tokens name; by default a host that only exists in tests.
+    instance_url: String,
     behaviour: Behaviour,
     /// Behaviours for the next requests, before `behaviour` applies again.
     queued: std::collections::VecDeque<Behaviour>,
@@ -102,6 +106,8 @@ impl StandIn {
             Mutex::new(State {
                 apps: by_key,
                 audience: PRODUCTION_AUDIENCE.to_owned(),
+                other_audiences: Vec::new(),
+                instance_url: "https://standin.my.salesforce.com".to_owned(),
                 behaviour: Behaviour::Salesforce,
                 queued: Default::default(),
                 seen: Vec::new(),
@@ -133,8 +139,8 @@ impl StandIn {
                 let mut state = lock.lock().unwrap();
                 let (status, content_type, text) = if request.url() == "/services/oauth2/revoke" && is_post {
                     revoke(&mut state, &body)
-                } else if request.url().starts_with("/services/data/") {
-                    rest(&state, bearer.as_deref())
+                } else if request.url().starts_with("/services/data") {
+                    rest_call(&state, request.url(), bearer.as_deref())
                 } else if !is_token {
                     (404, "text/html", "<html><body>Not Found</body></html>".to_owned())
                 } else {
@@ -250,6 +256,14 @@ impl StandIn {
         self.state().seen.clone()
     }
 
+    /// Behaves as the org's own instance too, as the Salesforce CLI needs: accepts its own
+    /// URL as the audience, names itself as the instance, and answers the CLI's queries.
+    pub fn serve_as_instance(&self) {
+        let mut state = self.state();
+        state.other_audiences.extend([self.url.clone(), format!("{}/", self.url)]);
+        state.instance_url = self.url.clone();
+    }
+
     /// Acts as a sandbox (audience test.salesforce.com) or production org.
     pub fn set_audience(&self, audience: &str) {
         self.state().audience = audience.to_owned();
@@ -303,6 +317,36 @@ fn revoke(state: &mut State, body: &[u8]) -> (u16, &'static str, String) {
             (400, "application/json;charset=UTF-8", body.to_string())
         }
     }
+}
+
+/// The REST calls the Salesforce CLI makes after a login, answered as a Developer Edition
+/// org that is not a Dev Hub; anything else as far as a token's validity goes.
+fn rest_call(state: &State, url: &str, bearer: Option<&str>) -> (u16, &'static str, String) {
+    let json = "application/json;charset=UTF-8";
+    if !matches!(bearer.and_then(|token| state.issued.get(token)), Some(false)) {
+        return rest(state, bearer);
+    }
+    if url == "/services/data" || url == "/services/data/" {
+        return (
+            200,
+            json,
+            r#"[{"label":"Winter '25","url":"/services/data/v62.0","version":"62.0"}]"#.into(),
+        );
+    }
+    if url.contains("ScratchOrgInfo") {
+        let body =
+            r#"[{"message":"sObject type 'ScratchOrgInfo' is not supported.","errorCode":"INVALID_TYPE"}]"#;
+        return (400, json, body.into());
+    }
+    if url.contains("SandboxProcess") {
+        let body = r#"{"size":0,"totalSize":0,"done":true,"queryLocator":null,"entityTypeName":"SandboxProcess","records":[]}"#;
+        return (200, json, body.into());
+    }
+    if url.contains("Organization") {
+        let body = r#"{"totalSize":1,"done":true,"records":[{"attributes":{"type":"Organization","url":"/services/data/v62.0/sobjects/Organization/00DSTANDIN000001EAY"},"Name":"sfcred stand-in","InstanceName":"NA1","IsSandbox":false,"TrialExpirationDate":null,"NamespacePrefix":null,"OrganizationType":"Developer Edition"}]}"#;
+        return (200, json, body.into());
+    }
+    rest(state, bearer)
 }
 
 /// The REST API, as far as a token's validity goes: 200 for a live token, else Salesforce's 401.
@@ -388,7 +432,7 @@ fn answer(state: &mut State, behaviour: Behaviour, body: &[u8]) -> (u16, &'stati
     if jsonwebtoken::decode::<SeenClaims>(assertion, key, &validation).is_err() {
         return salesforce_error("invalid_grant", "invalid assertion");
     }
-    if claims.aud != state.audience {
+    if claims.aud != state.audience && !state.other_audiences.contains(&claims.aud) {
         return salesforce_error("invalid_grant", "audience is invalid");
     }
     let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs();
@@ -404,7 +448,7 @@ fn answer(state: &mut State, behaviour: Behaviour, body: &[u8]) -> (u16, &'stati
     let body = serde_json::json!({
         "access_token": access_token,
         "scope": "web openid api id",
-        "instance_url": "https://standin.my.salesforce.com",
+        "instance_url": state.instance_url,
         "id": "https://login.salesforce.com/id/00DSTANDIN000001EAY/005STANDIN00001AAS",
         "token_type": "Bearer",
         "issued_at": format!("{}", now * 1000),

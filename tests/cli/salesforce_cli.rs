@@ -4,7 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::support::{Run, TIMEOUT, TestEnv, WaitWithin};
+use crate::support::{CONSUMER_KEY, Run, TIMEOUT, TestEnv, USERNAME, WaitWithin, app_keys};
 
 fn sf_cli() -> PathBuf {
     let sf = Path::new(env!("CARGO_MANIFEST_DIR")).join(".tools/bin/sf");
@@ -95,4 +95,64 @@ fn eca_without_a_certificate_says_how_to_get_one() {
     assert!(run.stderr.contains("sfcred keygen --profile nothing"), "{run:?}");
     let run = env.run(&["eca", "-p", "p", "--name", "bad name"]).failure(2);
     assert!(run.stderr.contains("is not an API name"), "{run:?}");
+}
+
+/// `sf org login jwt` against the stand-in, in the test's home, with `key` as its key file.
+fn sf_login_jwt(env: &TestEnv, key: &Path, alias: &str) {
+    let args = [
+        "org",
+        "login",
+        "jwt",
+        "--client-id",
+        CONSUMER_KEY,
+        "--jwt-key-file",
+        key.to_str().unwrap(),
+        "--username",
+        USERNAME,
+        "--instance-url",
+        env.stand_in.url(),
+        "--alias",
+        alias,
+    ];
+    sf(env, env.home.path(), &args).success();
+}
+
+#[test]
+fn a_salesforce_cli_jwt_login_moves_over_and_outlives_its_key_file() {
+    let env = TestEnv::new();
+    env.stand_in.serve_as_instance();
+    let key = env.path("server.key");
+    std::fs::write(&key, &app_keys().0).unwrap();
+    sf_login_jwt(&env, &key, "myorg");
+    let before = env.stand_in.token_requests();
+
+    let run = env.run(&["import", "--from-sf", "myorg"]).success();
+    assert!(run.stderr.contains("logged in profile \"myorg\" as ops@acme.test"), "{run:?}");
+    assert_eq!(env.stand_in.token_requests() - before, 1, "checked with a live mint, like login");
+    let settings = std::fs::read_to_string(env.path("config/sfcred/config.toml")).unwrap();
+    assert!(settings.contains("[profiles.myorg]") && settings.contains(env.stand_in.url()), "{settings}");
+
+    // The key now lives in the keychain: the file the CLI depends on can go.
+    std::fs::remove_file(&key).unwrap();
+    env.run(&["token", "-p", "myorg", "--refresh"]).success();
+    // By username too, under another profile name.
+    let run = env.run(&["import", "--from-sf", USERNAME, "--profile", "again"]).failure(2);
+    assert!(run.stderr.contains("is gone") && run.stderr.contains("--key-file PATH"), "{run:?}");
+    let key_file = env.key_file();
+    env.run(&["import", "--from-sf", USERNAME, "--profile", "again", "--key-file", &key_file]).success();
+}
+
+#[test]
+fn logins_the_cli_made_another_way_or_does_not_have_are_refused() {
+    let env = TestEnv::new();
+    let sfdx = env.path(".sfdx");
+    std::fs::create_dir_all(&sfdx).unwrap();
+    // What `sf org login web` keeps: a refresh token, no key.
+    let web = r#"{"orgId":"00DSTANDIN000001EAY","username":"web@acme.test","accessToken":"7593c8:511e23","instanceUrl":"https://acme.my.salesforce.com","loginUrl":"https://login.salesforce.com","refreshToken":"41c789:52acf0","clientId":"PlatformCLI","isDevHub":false}"#;
+    std::fs::write(sfdx.join("web@acme.test.json"), web).unwrap();
+    std::fs::write(sfdx.join("alias.json"), r#"{"orgs":{"webby":"web@acme.test"}}"#).unwrap();
+    let run = env.run(&["import", "--from-sf", "webby"]).failure(2);
+    assert!(run.stderr.contains("through a browser") && run.stderr.contains("not with a JWT key"), "{run:?}");
+    let run = env.run(&["import", "--from-sf", "nobody"]).failure(3);
+    assert!(run.stderr.contains("the CLI knows: web@acme.test, webby"), "{run:?}");
 }
