@@ -3,7 +3,6 @@
 //!
 //! Reading the cache is the hot path: it checks the directory and reads one file.
 
-use std::cell::Cell;
 use std::fs::File;
 use std::path::PathBuf;
 use std::time::{Duration, SystemTime};
@@ -13,6 +12,8 @@ use secrecy::ExposeSecret;
 use crate::keychain::{Keychain, KeychainError};
 use crate::profile::MAX_DURATION;
 use crate::token::{Token, TokenOf, UnixMillis, Versioned};
+
+static WARNED_OF_DAMAGE: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 
 /// A cached token is a few hundred bytes; a larger file is not ours.
 const MAX_FILE_BYTES: u64 = 64 * 1024;
@@ -130,8 +131,6 @@ pub trait TokenCache {
 /// The per-user cache directory.
 pub struct FileCache {
     dir: PathBuf,
-    /// A damaged file is reported once per process, though read twice (before and after the lock).
-    warned: Cell<bool>,
 }
 
 /// Why a cache file was passed over; the caller says so and mints.
@@ -143,7 +142,7 @@ pub struct Refused {
 
 impl FileCache {
     pub fn new(dir: PathBuf) -> FileCache {
-        FileCache { dir, warned: Cell::new(false) }
+        FileCache { dir }
     }
 
     fn token_path(&self, profile: &str) -> PathBuf {
@@ -287,7 +286,8 @@ enum DirState {
 impl TokenCache for FileCache {
     fn load(&self, profile: &str) -> Result<Option<Token>, CacheError> {
         Ok(self.read(profile)?.unwrap_or_else(|r| {
-            if !self.warned.replace(true) {
+            // Reported once per process, though read more than once (before and after the lock).
+            if !WARNED_OF_DAMAGE.swap(true, std::sync::atomic::Ordering::Relaxed) {
                 let path = r.path.display();
                 crate::diag::warn(&format!(
                     "ignoring the cached token {path}: {}; it will be replaced",

@@ -143,7 +143,8 @@ pub fn warn_if_expiring(settings_dir: &Path, cache_dir: &Path, profile: &str, no
     }
     let today = now.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs()) / 86_400;
     let marker = cache_dir.join(format!("{profile}.certificate-warned"));
-    if std::fs::read_to_string(&marker).is_ok_and(|day| day.trim() == today.to_string()) {
+    let marked = crate::fs::read_regular(&marker, 64).ok().flatten();
+    if marked.is_some_and(|day| String::from_utf8_lossy(&day).trim() == today.to_string()) {
         return;
     }
     let when = crate::token::rfc3339(certificate.not_after);

@@ -16,6 +16,7 @@ use crate::commands::login::KeySource;
 use crate::commands::token::Format;
 use crate::env_vars;
 use crate::keygen::KeyBits;
+use crate::pkcs11_uri::UriText;
 use crate::profile::{CacheKind, DEFAULT_PROFILE, StoreKind};
 use crate::protocols::env::Shell;
 use crate::protocols::git::Operation;
@@ -508,7 +509,7 @@ fn shells() -> impl TypedValueParser<Value = Shell> {
 impl From<LoginArgs> for commands::login::Options {
     fn from(args: LoginArgs) -> Self {
         let key = match (args.key_file, args.key_stdin, args.pkcs11) {
-            (_, _, Some(uri)) => KeySource::Pkcs11(uri),
+            (_, _, Some(uri)) => KeySource::Pkcs11(UriText(uri)),
             (_, true, None) => KeySource::Stdin,
             (Some(path), false, None) => KeySource::File(path),
             (None, false, None) => KeySource::Stored,
@@ -541,7 +542,7 @@ impl From<KeygenArgs> for commands::keygen::Options {
             cert_out: args.cert_out,
             key_out: args.key_out,
             store: args.store,
-            pkcs11: args.pkcs11,
+            pkcs11: args.pkcs11.map(UriText),
             force: args.force,
         }
     }
@@ -554,7 +555,7 @@ impl From<RotateStartArgs> for commands::rotate::StartOptions {
             cert_out: args.cert_out,
             bits: args.bits,
             days: args.days,
-            pkcs11: args.pkcs11,
+            pkcs11: args.pkcs11.map(UriText),
         }
     }
 }

@@ -9,6 +9,7 @@ use std::time::Duration;
 use secrecy::SecretString;
 
 use crate::env_vars::{self, EnvVar};
+use crate::pkcs11_uri::UriText;
 use crate::profile::{StoreKind, parse_duration};
 
 pub const DEFAULT_LOCK_WAIT: Duration = Duration::from_secs(60);
@@ -22,6 +23,8 @@ pub enum ContextError {
     NoCacheDir,
     #[error("{name}={value:?} is not a duration of at most 24h")]
     NotADuration { name: &'static str, value: String, example: &'static str },
+    #[error("no home directory: HOME is not set")]
+    NoHome,
     #[error("{name}={value:?} names no keychain store")]
     UnknownStore { name: &'static str, value: String },
 }
@@ -31,6 +34,7 @@ impl ContextError {
         match self {
             ContextError::NoConfigDir => "set SFCRED_CONFIG_DIR to a directory sfcred may use".into(),
             ContextError::NoCacheDir => "set SFCRED_CACHE_DIR to a directory of your own".into(),
+            ContextError::NoHome => "set HOME: the Salesforce CLI keeps its logins in HOME/.sfdx".into(),
             ContextError::NotADuration { example, .. } => format!("write it like {example}"),
             ContextError::UnknownStore { .. } => {
                 "use one of: secret-service, keyutils, macos-keychain, windows-credential-manager".into()
@@ -46,7 +50,7 @@ pub struct EnvironmentProfile {
     pub username: Option<String>,
     pub private_key: Option<SecretString>,
     pub private_key_file: Option<PathBuf>,
-    pub pkcs11_uri: Option<String>,
+    pub pkcs11_uri: Option<UriText>,
     pub login_url: Option<String>,
     pub sandbox: bool,
 }
@@ -117,7 +121,7 @@ impl Context {
             username: text(&env_vars::USERNAME),
             private_key: text(&env_vars::PRIVATE_KEY).map(SecretString::from),
             private_key_file: text(&env_vars::PRIVATE_KEY_FILE).map(PathBuf::from),
-            pkcs11_uri: text(&env_vars::PKCS11_URI),
+            pkcs11_uri: text(&env_vars::PKCS11_URI).map(UriText),
             login_url: text(&env_vars::LOGIN_URL),
             sandbox: text(&env_vars::SANDBOX).is_some_and(|v| v != "0" && !v.eq_ignore_ascii_case("false")),
         });

@@ -25,6 +25,8 @@ pub struct Credentials {
     pub signer: Box<dyn Signer>,
     /// The profile's rotation, if one is under way (never for an environment profile).
     pub rotation: Option<Rotation>,
+    /// The profile's keychain (none for an environment profile), for a rotation's other key.
+    pub keychain: Option<Keychain>,
 }
 
 /// Where one of a profile's keys lives.
@@ -74,7 +76,7 @@ pub fn for_profile(ctx: &Context, profile: &Profile) -> Result<Credentials, Erro
         Some(_) => (None, None),
         None => (
             Some(Keychain::open(ctx.store_for(profile.store)?, ctx.keychain_timeout()?)?),
-            Rotation::load(ctx.config_dir()?, &profile.name)?,
+            rotation_of(ctx, profile),
         ),
     };
     // The key first: a profile without one is "not logged in" for its key, which says more.
@@ -87,7 +89,20 @@ pub fn for_profile(ctx: &Context, profile: &Profile) -> Result<Credentials, Erro
         (None, Some(keychain)) => keychain.read_client_id(&profile.name)?,
         (None, None) => unreachable!("a profile has its secrets in the environment or a keychain"),
     };
-    Ok(Credentials { client_id, signer, rotation })
+    Ok(Credentials { client_id, signer, rotation, keychain })
+}
+
+/// A saved profile's rotation, if one is under way. An environment profile has none; a
+/// state file that cannot be read is a warning, never a reason to refuse a token.
+pub fn rotation_of(ctx: &Context, profile: &Profile) -> Option<Rotation> {
+    if profile.store == StoreKind::Environment {
+        return None;
+    }
+    let dir = ctx.config_dir().ok()?;
+    Rotation::load(dir, &profile.name)
+        .inspect_err(|e| crate::diag::warn(&format!("ignoring the key rotation's state: {e}")))
+        .ok()
+        .flatten()
 }
 
 /// The signer of the profile's key in `slot`.
@@ -230,7 +245,19 @@ pub fn drop_next(ctx: &Context, profile: &Profile, mut rotation: Rotation) -> Re
 
 fn drop_key(ctx: &Context, profile: &Profile, rotation: &Rotation, slot: Slot) -> Result<(), Error> {
     let keychain = Keychain::open(ctx.store_for(profile.store)?, ctx.keychain_timeout()?)?;
-    match place(ctx, profile, Some(rotation), slot)? {
+    let doomed = place(ctx, profile, Some(rotation), slot)?;
+    // Never a token key the profile signs with now, whatever the state file says (keychain
+    // slots are separate entries by construction).
+    let current = place(ctx, profile, Some(rotation), Slot::Current)?;
+    if matches!(doomed, KeyPlace::Token(_)) && doomed.to_string() == current.to_string() {
+        crate::diag::warn(&format!(
+            "kept profile {:?}'s {} key: it is the current key",
+            profile.name,
+            slot.name()
+        ));
+        return Ok(());
+    }
+    match doomed {
         KeyPlace::Token(uri) => {
             let pin = pkcs11_pin(ctx, &uri, Some(&keychain), &profile.name)?;
             Pkcs11Key::destroy(&uri, pin.map(|(pin, _)| pin).as_ref())?;

@@ -47,7 +47,7 @@ pub fn profile(vars: &EnvironmentProfile) -> Result<Profile, EnvironmentError> {
     };
     let audience = profile::default_audience(&login_url).to_owned();
     let pkcs11 = match &vars.pkcs11_uri {
-        Some(text) => Some(profile::parse_pkcs11_uri("SFCRED_PKCS11_URI", text)?),
+        Some(text) => Some(profile::parse_pkcs11_uri("SFCRED_PKCS11_URI", &text.0)?),
         None => None,
     };
     // Named after who and where, so that a changed environment never reuses a token.

@@ -12,6 +12,7 @@ use crate::cache::{self, Failure, FileCache, KeychainCache, TokenCache};
 use crate::context::Context;
 use crate::error::{Error, ErrorClass};
 use crate::keychain::Keychain;
+use crate::pkcs11::Pkcs11Error;
 use crate::profile::{CacheKind, Profile};
 use crate::rotation::{Accepted, Rotation, Slot};
 use crate::settings::Settings;
@@ -46,19 +47,19 @@ pub fn token(
     // of --refresh callers still causes one request.
     let not_before = need.refresh.then_some(asked_at);
     let usable = |token: &Token, now| cache::usable(token, now, need.min_valid, not_before, profile.ttl);
-    let Some(cache) = token_cache(ctx, profile)? else {
-        let files = FileCache::new(ctx.cache_dir()?.clone());
-        let _lock = files.lock(&profile.name, ctx.lock_wait()?)?;
-        return mint_and_rotate(ctx, profile, asked_at);
-    };
-    if let Some(token) = cache.load(&profile.name)?
+    let cache = token_cache(ctx, profile)?;
+    if let Some(cache) = &cache
+        && let Some(token) = cache.load(&profile.name)?
         && usable(&token, asked_at)
     {
         return Ok(token);
     }
     let files = FileCache::new(ctx.cache_dir()?.clone());
     let _lock = files.lock(&profile.name, ctx.lock_wait()?)?;
-    let cached = cache.load(&profile.name)?;
+    let cached = match &cache {
+        Some(cache) => cache.load(&profile.name)?,
+        None => None,
+    };
     let now = clock();
     if let Some(token) = &cached
         && usable(token, now)
@@ -75,7 +76,9 @@ pub fn token(
     match mint_and_rotate(ctx, profile, now) {
         Ok(token) => {
             files.clear_failure(&profile.name);
-            if let Err(e) = cache.save(&token) {
+            if let Some(cache) = &cache
+                && let Err(e) = cache.save(&token)
+            {
                 crate::diag::warn(&format!("the new token was not cached: {e}"));
             }
             Ok(token)
@@ -83,8 +86,8 @@ pub fn token(
         Err(error) => {
             // During a rotation an invalid assertion is the certificate spreading: the next
             // caller may well succeed, so it is not kept from trying.
-            let rotating = error.is_invalid_assertion()
-                && Rotation::load(ctx.config_dir()?, &profile.name).is_ok_and(|r| r.is_some());
+            let rotating =
+                error.is_invalid_assertion() && crate::credentials::rotation_of(ctx, profile).is_some();
             if !rotating
                 && let Some(failure) = failure_to_remember(&error, now)
                 && let Err(e) = files.write_failure(&profile.name, &failure)
@@ -98,36 +101,53 @@ pub fn token(
 
 /// Mints, and keeps a key rotation's books: the replaced key goes once its grace is over,
 /// the next key becomes the current one when Salesforce accepts it (said once, on
-/// stderr), and the key Salesforce accepted is noted. The caller holds the profile's lock.
+/// stderr), and the key Salesforce accepted is noted. The bookkeeping never costs the
+/// caller a token Salesforce gave: its failures are warnings. The caller holds the lock.
 pub fn mint_and_rotate(ctx: &Context, profile: &Profile, now: SystemTime) -> Result<Token, Error> {
-    if let Some(rotation) =
-        Rotation::load(ctx.config_dir()?, &profile.name)?.filter(|r| r.previous_expired(now))
+    if let Some(rotation) = crate::credentials::rotation_of(ctx, profile).filter(|r| r.previous_expired(now))
     {
-        let kept_until = rotation.previous.as_ref().map(|p| rfc3339(p.until.to_time().unwrap_or(now)));
-        crate::credentials::drop_previous(ctx, profile, rotation)?;
-        crate::diag::verbose(|| {
-            format!("deleted profile {:?}'s replaced key, kept until {kept_until:?}", profile.name)
-        });
+        match crate::credentials::drop_previous(ctx, profile, rotation) {
+            Ok(_) => crate::diag::verbose(|| format!("deleted profile {:?}'s replaced key", profile.name)),
+            Err(e) => {
+                crate::diag::warn(&format!("the replaced key of profile {:?} stays: {e}", profile.name))
+            }
+        }
     }
     let minted = crate::mint::mint_for_profile(ctx, profile, now)?;
-    let Some(mut rotation) = minted.rotation else { return Ok(minted.token) };
-    if minted.key == Slot::Next {
-        rotation = crate::credentials::promote(ctx, profile, rotation, now)?;
-        let until = rotation.previous.as_ref().and_then(|p| p.until.to_time()).unwrap_or(now);
-        eprintln!(
-            "sfcred: Salesforce accepted profile {:?}'s new key: it is now the current key; the old one stays a \
-             fallback until {}",
-            profile.name,
-            rfc3339(until)
-        );
-    }
-    // After a promotion the key that signed is the current one.
-    let key = if minted.key == Slot::Next { Slot::Current } else { minted.key };
-    rotation.last_accepted = Some(Accepted { key, at: UnixMillis::from(now) });
-    if let Err(e) = rotation.save(ctx.config_dir()?, &profile.name) {
-        crate::diag::warn(&format!("the rotation's state was not updated: {e}"));
+    if let Some(rotation) = minted.rotation {
+        keep_books(ctx, profile, rotation, minted.key, now);
     }
     Ok(minted.token)
+}
+
+/// After a mint during a rotation: promote the next key if it signed, and note which key
+/// Salesforce accepted. Failures are warnings.
+pub fn keep_books(ctx: &Context, profile: &Profile, mut rotation: Rotation, key: Slot, now: SystemTime) {
+    let mut key = key;
+    if key == Slot::Next {
+        match crate::credentials::promote(ctx, profile, rotation.clone(), now) {
+            Ok(promoted) => {
+                rotation = promoted;
+                key = Slot::Current;
+                let until = rotation.previous.as_ref().and_then(|p| p.until.to_time()).unwrap_or(now);
+                eprintln!(
+                    "sfcred: Salesforce accepted profile {:?}'s new key: it is now the current key; the old one \
+                     stays a fallback until {} and is deleted at the first mint after that",
+                    profile.name,
+                    rfc3339(until)
+                );
+            }
+            Err(e) => {
+                crate::diag::warn(&format!("profile {:?}'s new key was not made current: {e}", profile.name))
+            }
+        }
+    }
+    rotation.last_accepted = Some(Accepted { key, at: UnixMillis::from(now) });
+    if let Err(e) =
+        ctx.config_dir().map_err(Error::from).and_then(|dir| Ok(rotation.save(dir, &profile.name)?))
+    {
+        crate::diag::warn(&format!("the rotation's state was not updated: {e}"));
+    }
 }
 
 /// A cached token that has not expired, served through an outage with a warning; else the error.
@@ -157,12 +177,16 @@ fn serve_through_outage(
 /// request would meet again; not a local fault (a locked keychain, a bad setting).
 pub fn failure_to_remember(error: &Error, now: SystemTime) -> Option<Failure> {
     let class = error.class();
+    // A token counts wrong PINs and locks itself after a few: each queued caller must not
+    // spend one. Remembered as long as a rate limit; a person retries with --refresh.
+    let wrong_pin =
+        matches!(error, Error::Pkcs11(Pkcs11Error::PinIncorrect { .. } | Pkcs11Error::PinLocked { .. }));
     // An untrusted certificate is this machine's trust store, fixed here and retried at once.
     let local = matches!(error, Error::Exchange(crate::exchange::ExchangeError::Untrusted { .. }));
-    if local || !matches!(class, ErrorClass::Rejected | ErrorClass::Unavailable) {
+    if !wrong_pin && (local || !matches!(class, ErrorClass::Rejected | ErrorClass::Unavailable)) {
         return None;
     }
-    let memory = if error.is_login_rate_exceeded() { RATE_LIMIT_MEMORY } else { FAILURE_MEMORY };
+    let memory = if wrong_pin || error.is_login_rate_exceeded() { RATE_LIMIT_MEMORY } else { FAILURE_MEMORY };
     Some(Failure {
         at: UnixMillis::from(now),
         until: UnixMillis::from(now + memory),

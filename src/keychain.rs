@@ -226,6 +226,10 @@ impl Keychain {
         }
     }
 
+    pub fn delete_pkcs11_pin(&self, profile: &str) -> Result<(), KeychainError> {
+        self.delete_account(profile, PIN_ACCOUNT)
+    }
+
     pub fn write_pkcs11_pin(&self, profile: &str, pin: &SecretString) -> Result<(), KeychainError> {
         let pin = pin.expose_secret().to_owned();
         self.call(profile, PIN_ACCOUNT, "storing the token's PIN", move |e| e.set_password(&pin))

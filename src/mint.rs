@@ -61,7 +61,8 @@ pub fn mint_for_profile(ctx: &Context, profile: &Profile, now: SystemTime) -> Re
         Err(error) if error.is_invalid_assertion() => {
             let Some(slot) = rotation.as_ref().and_then(|r| r.fallback(now)) else { return Err(error) };
             crate::diag::verbose(|| format!("{error}; signing again with the {} key", slot.name()));
-            let signer = crate::credentials::signer_in(ctx, profile, rotation.as_ref(), None, slot)?;
+            let keychain = credentials.keychain.as_ref();
+            let signer = crate::credentials::signer_in(ctx, profile, rotation.as_ref(), keychain, slot)?;
             let token = mint(ctx, profile, &credentials.client_id, signer.as_ref(), now)?;
             Ok(Minted { token, key: slot, rotation })
         }

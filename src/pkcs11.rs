@@ -243,9 +243,30 @@ impl Pkcs11Key {
             [key] => *key,
             several => return Err(Pkcs11Error::SeveralKeys { uri: token.shown, count: several.len() }),
         };
-        let key = Pkcs11Key { session: token.session, key, _module: token.module, shown: token.shown };
+        let mut key = Pkcs11Key { session: token.session, key, _module: token.module, shown: token.shown };
         key.check_usable()?;
+        key.shown = key.own_uri(uri)?.to_string();
         Ok(key)
+    }
+
+    /// `uri` narrowed to this key alone, by its label and id: the URI stays true when a
+    /// second key (a rotation's next one) joins it on the token.
+    fn own_uri(&self, uri: &Pkcs11Uri) -> Result<Pkcs11Uri, Pkcs11Error> {
+        let attributes = self
+            .session
+            .get_attributes(self.key, &[AttributeType::Label, AttributeType::Id])
+            .map_err(|e| classify(e, &self.shown, "reading the key's label and id"))?;
+        let mut own = Pkcs11Uri { pin_value: None, ..uri.clone() };
+        for attribute in attributes {
+            match attribute {
+                Attribute::Label(label) if !label.is_empty() => {
+                    own.object = String::from_utf8(label).ok().or(own.object);
+                }
+                Attribute::Id(id) if !id.is_empty() => own.id = Some(id),
+                _ => {}
+            }
+        }
+        Ok(own)
     }
 
     /// Generates an RSA key pair on the token that the URI names: the private half

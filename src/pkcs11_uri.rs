@@ -183,12 +183,33 @@ fn encode(bytes: &[u8], out: &mut String) {
 }
 
 impl Pkcs11Uri {
-    /// A URI's text with any `pin-value` cut out, for messages about a URI that did not parse.
+    /// A URI's text with any `pin-value` cut out, wherever it stands and however it is
+    /// spelled, for messages about a URI that did not parse.
     pub fn redacted(text: &str) -> String {
-        let Some((path, query)) = text.split_once('?') else { return text.to_owned() };
-        let kept: Vec<&str> =
-            query.split('&').filter(|a| !a.to_ascii_lowercase().starts_with("pin-value=")).collect();
-        format!("{path}?{}", kept.join("&"))
+        let lower = text.to_ascii_lowercase();
+        let mut out = String::with_capacity(text.len());
+        let mut at = 0;
+        while let Some(found) =
+            ["pin-value=", "pin%2dvalue="].iter().filter_map(|n| lower[at..].find(n)).min()
+        {
+            let start = at + found;
+            let end = text[start..].find([';', '&', '?']).map_or(text.len(), |e| start + e);
+            out.push_str(&text[at..start]);
+            out.push_str("pin-value=REDACTED");
+            at = end;
+        }
+        out.push_str(&text[at..]);
+        out
+    }
+}
+
+/// A PKCS#11 URI as given, not parsed yet: its Debug hides any PIN in it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct UriText(pub String);
+
+impl std::fmt::Debug for UriText {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:?}", Pkcs11Uri::redacted(&self.0))
     }
 }
 
@@ -281,6 +302,20 @@ mod tests {
         let again: Pkcs11Uri = shown.parse().unwrap();
         assert_eq!(again.to_string(), shown);
         assert!(again.pin_value.is_none());
+    }
+
+    #[test]
+    fn a_pin_is_cut_from_any_text_that_did_not_parse() {
+        for text in [
+            "pkcs11:token=x&pin-value=1234",
+            "pkcs11:token=x;pin-value=1234;object=y",
+            "pkcs11:token=x?module-path=/m&PIN-VALUE=1234",
+            "pkcs11:token=x?pin%2Dvalue=1234",
+        ] {
+            let shown = Pkcs11Uri::redacted(text);
+            assert!(!shown.contains("1234") && shown.contains("REDACTED"), "{text} -> {shown}");
+        }
+        assert_eq!(Pkcs11Uri::redacted("pkcs11:token=x"), "pkcs11:token=x");
     }
 
     #[test]

@@ -57,6 +57,12 @@ impl Settings {
         let bytes = match crate::fs::read_regular(&path, MAX_FILE_BYTES) {
             Ok(Some(bytes)) => bytes,
             Ok(None) => return Ok(Settings::default()),
+            // Not a regular file, or far too large: not a settings file, which is a usage error.
+            Err(e)
+                if matches!(e.kind(), std::io::ErrorKind::InvalidInput | std::io::ErrorKind::InvalidData) =>
+            {
+                return Err(SettingsError::Parse { path, reason: e.to_string() });
+            }
             Err(source) => return Err(SettingsError::Read { path, source }),
         };
         let text = String::from_utf8(bytes).map_err(|e| SettingsError::Parse {

@@ -11,11 +11,12 @@ use serde::Deserialize;
 const MAX_FILE_BYTES: u64 = 1024 * 1024;
 
 /// What sfcred takes from a Salesforce CLI login.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub struct SfLogin {
     pub alias: Option<String>,
     pub username: String,
-    pub client_id: String,
+    /// The consumer key.
+    pub client_id: secrecy::SecretString,
     pub login_url: String,
     pub instance_url: Option<String>,
     pub key_file: PathBuf,
@@ -123,7 +124,7 @@ fn parse(bytes: &[u8], alias: Option<String>, org: &str) -> Result<SfLogin, Pars
     Ok(SfLogin {
         alias,
         username: file.username.unwrap_or_else(|| org.to_owned()),
-        client_id: file.client_id.ok_or_else(|| missing("clientId"))?,
+        client_id: file.client_id.ok_or_else(|| missing("clientId"))?.into(),
         login_url: file.login_url.ok_or_else(|| missing("loginUrl"))?,
         instance_url: file.instance_url,
         key_file: PathBuf::from(key_file),
@@ -153,7 +154,7 @@ mod tests {
             Err(_) => panic!("a JWT login parses"),
         };
         assert_eq!(login.username, "u@acme.com");
-        assert_eq!(login.client_id, "3MVG9CK");
+        assert_eq!(secrecy::ExposeSecret::expose_secret(&login.client_id), "3MVG9CK");
         assert_eq!(login.key_file, PathBuf::from("/tmp/server.key"));
     }
 

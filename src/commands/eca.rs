@@ -53,7 +53,12 @@ pub fn run(ctx: &Context, options: Options) -> Result<super::Outcome, Error> {
     let package = match std::fs::read_to_string(&project) {
         Ok(json) => eca::default_package_directory(&json).unwrap_or_else(|| "force-app".into()),
         Err(_) => {
-            write(&project, &eca::sfdx_project_json(&options.name), false)?;
+            super::write_file(
+                &project,
+                eca::sfdx_project_json(&options.name).as_bytes(),
+                false,
+                Readers::Anyone,
+            )?;
             "force-app".into()
         }
     };
@@ -71,7 +76,7 @@ pub fn run(ctx: &Context, options: Options) -> Result<super::Outcome, Error> {
             std::fs::create_dir_all(parent)
                 .map_err(|source| Error::Write { path: parent.to_owned(), source })?;
         }
-        write(&path, text, options.force)?;
+        super::write_file(&path, text.as_bytes(), options.force, Readers::Anyone)?;
     }
     let name = &options.name;
     let profile_name = &options.profile;
@@ -115,13 +120,4 @@ fn profile_certificate(ctx: &Context, options: &Options) -> Result<Certificate, 
             .map_err(Error::Keygen)?;
     certificate::save(dir, name, &certificate)?;
     Ok(certificate)
-}
-
-fn write(path: &Path, text: &str, replace: bool) -> Result<(), Error> {
-    crate::fs::write_new(path, text.as_bytes(), replace, Readers::Anyone).map_err(|source| {
-        match source.kind() {
-            std::io::ErrorKind::AlreadyExists => Error::WouldReplace { what: path.display().to_string() },
-            _ => Error::Write { path: path.to_owned(), source },
-        }
-    })
 }

@@ -23,7 +23,7 @@ pub struct Options {
 }
 
 pub fn run(ctx: &Context, options: Options) -> Result<super::Outcome, Error> {
-    let sfdx_dir = ctx.home.as_ref().ok_or(crate::context::ContextError::NoConfigDir)?.join(".sfdx");
+    let sfdx_dir = ctx.home.as_ref().ok_or(crate::context::ContextError::NoHome)?.join(".sfdx");
     let org = sf_cli::find(&sfdx_dir, &options.from_sf)?;
     let profile = match (&options.profile, &org.alias) {
         (Some(profile), _) => profile.clone(),
@@ -43,7 +43,7 @@ pub fn run(ctx: &Context, options: Options) -> Result<super::Outcome, Error> {
         login::Options {
             profile,
             username: Some(org.username),
-            client_id: Some(org.client_id.into()),
+            client_id: Some(org.client_id),
             key: KeySource::File(key_file),
             cert: None,
             sandbox: false,

@@ -13,7 +13,9 @@ use crate::fs::Readers;
 use crate::keychain::Keychain;
 use crate::keygen::KeyBits;
 use crate::pkcs11::Pkcs11Key;
+use crate::pkcs11_uri::UriText;
 use crate::profile::{StoreKind, validate_profile_name};
+use crate::settings::Settings;
 use crate::token::rfc3339;
 
 #[derive(Debug)]
@@ -30,7 +32,7 @@ pub struct Options {
     pub key_out: Option<PathBuf>,
     pub store: StoreKind,
     /// Make the key on this PKCS#11 token (an RFC 7512 URI) instead of in the keychain.
-    pub pkcs11: Option<String>,
+    pub pkcs11: Option<UriText>,
     /// Replace a key the profile already has.
     pub force: bool,
 }
@@ -45,7 +47,7 @@ pub fn run(ctx: &Context, options: Options) -> Result<super::Outcome, Error> {
         return Err(Error::LiveKey { profile: name.clone() });
     }
     if let Some(uri) = &options.pkcs11 {
-        return on_token(ctx, &options, uri, &cert_out);
+        return on_token(ctx, &options, &uri.0, &cert_out);
     }
     let keychain = Keychain::open(options.store, ctx.keychain_timeout()?)?;
     if !options.force {
@@ -64,9 +66,9 @@ pub fn run(ctx: &Context, options: Options) -> Result<super::Outcome, Error> {
             .map_err(Error::Keygen)?
     };
     // Files first: if one cannot be written, the keychain keeps the key it had.
-    write_file(&cert_out, pair.certificate.pem.as_bytes(), options.force, Readers::Anyone)?;
+    super::write_file(&cert_out, pair.certificate.pem.as_bytes(), options.force, Readers::Anyone)?;
     if let Some(key_out) = &options.key_out {
-        write_file(key_out, pair.key_pem.expose_secret().as_bytes(), options.force, Readers::User)?;
+        super::write_file(key_out, pair.key_pem.expose_secret().as_bytes(), options.force, Readers::User)?;
     }
     keychain.write_private_key(name, &pair.key)?;
     crate::certificate::save(dir, name, &pair.certificate)?;
@@ -93,6 +95,17 @@ fn on_token(ctx: &Context, options: &Options, uri: &str, cert_out: &Path) -> Res
     if !options.force && cert_out.exists() {
         return Err(Error::WouldReplace { what: cert_out.display().to_string() });
     }
+    // The label may be another profile's key on the same token: --force must not take it.
+    let label = uri.object.clone().unwrap_or_else(|| format!("sfcred-{name}"));
+    for other in Settings::load(ctx.config_dir()?)?.profiles().filter(|p| p.name != *name) {
+        if other
+            .pkcs11
+            .as_ref()
+            .is_some_and(|o| o.token == uri.token && o.object.as_deref() == Some(label.as_str()))
+        {
+            return Err(Error::LiveKey { profile: other.name.clone() });
+        }
+    }
     let keychain = Keychain::open(options.store, ctx.keychain_timeout()?).ok();
     let pin = match crate::credentials::pkcs11_pin(ctx, &uri, keychain.as_ref(), name)? {
         Some((pin, _)) => Some(pin),
@@ -114,7 +127,7 @@ fn on_token(ctx: &Context, options: &Options, uri: &str, cert_out: &Path) -> Res
             crate::keygen::certificate_for(&key, &common_name, options.days, now).map_err(Error::Keygen)?;
         (key, certificate)
     };
-    write_file(cert_out, certificate.pem.as_bytes(), options.force, Readers::Anyone)?;
+    super::write_file(cert_out, certificate.pem.as_bytes(), options.force, Readers::Anyone)?;
     crate::certificate::save(ctx.config_dir()?, name, &certificate)?;
     let until = rfc3339(certificate.not_after);
     eprintln!(
@@ -142,11 +155,4 @@ fn next_steps(name: &str, cert_out: &Path, login_key: &str) -> String {
             and add the user's profile or permission set.\n  \
          3. sfcred login --profile {name}{login_key} --username USERNAME --client-id CONSUMER_KEY"
     )
-}
-
-fn write_file(path: &Path, bytes: &[u8], force: bool, readers: Readers) -> Result<(), Error> {
-    crate::fs::write_new(path, bytes, force, readers).map_err(|source| match source.kind() {
-        std::io::ErrorKind::AlreadyExists => Error::WouldReplace { what: path.display().to_string() },
-        _ => Error::Write { path: path.to_owned(), source },
-    })
 }

@@ -13,7 +13,7 @@ use crate::diag::Progress;
 use crate::error::Error;
 use crate::keychain::Keychain;
 use crate::pkcs11::Pkcs11Key;
-use crate::pkcs11_uri::Pkcs11Uri;
+use crate::pkcs11_uri::{Pkcs11Uri, UriText};
 use crate::private_key::{self, RsaPrivateKey};
 use crate::profile::{
     self, CacheKind, LoginUrl, PRODUCTION_LOGIN_URL, Profile, SANDBOX_LOGIN_URL, StoreKind,
@@ -30,7 +30,7 @@ pub enum KeySource {
     /// The key `sfcred keygen` stored for the profile, else asked for.
     Stored,
     /// A key on a PKCS#11 token (its URI), which stays there.
-    Pkcs11(String),
+    Pkcs11(UriText),
 }
 
 /// The key a login checks and saves.
@@ -137,8 +137,14 @@ pub fn resolve(ctx: &Context, options: Options, interactive: bool) -> Result<New
         KeySource::File(path) => (software(private_key::read_key_file(&path)?), None),
         KeySource::Stored => (software(stored_or_asked_key(ctx, &name, options.store, &ask)?), None),
         KeySource::Pkcs11(text) => {
-            let uri = profile::parse_pkcs11_uri("PKCS#11 URI", &text)?;
-            (token_key(ctx, &uri, &name, options.store, &ask)?, Some(uri))
+            let given = profile::parse_pkcs11_uri("PKCS#11 URI", &text.0)?;
+            let key = token_key(ctx, &given, &name, options.store, &ask)?;
+            // The profile records the key's own URI (its label and id), never a PIN.
+            let own = match &key {
+                LoginKey::Pkcs11 { key, .. } => key.uri().parse().ok(),
+                LoginKey::Software(_) => None,
+            };
+            (key, own.or(Some(given)))
         }
     };
     let certificate = match &options.cert {
@@ -224,12 +230,20 @@ pub fn save(
     new.profile.instance_url = token.as_ref().map(|t| t.instance_url.clone());
     let timeout = ctx.keychain_timeout()?;
     let keychain = Keychain::open(new.profile.store, timeout)?;
+    // The profile keeps one key: a copy left in the keychain after moving to a token would
+    // defeat the token, and a token's PIN has no use beside a keychain key.
     match &new.key {
-        LoginKey::Software(key) => keychain.write_private_key(&new.profile.name, key.key())?,
-        LoginKey::Pkcs11 { pin_to_store: Some(pin), .. } => {
-            keychain.write_pkcs11_pin(&new.profile.name, pin)?
+        LoginKey::Software(key) => {
+            keychain.write_private_key(&new.profile.name, key.key())?;
+            keychain.delete_pkcs11_pin(&new.profile.name)?;
         }
-        LoginKey::Pkcs11 { pin_to_store: None, .. } => {}
+        LoginKey::Pkcs11 { pin_to_store, .. } => {
+            match pin_to_store {
+                Some(pin) => keychain.write_pkcs11_pin(&new.profile.name, pin)?,
+                None => keychain.delete_pkcs11_pin(&new.profile.name)?,
+            }
+            keychain.delete_key_in(&new.profile.name, crate::rotation::Slot::Current)?;
+        }
     }
     keychain.write_client_id(&new.profile.name, &new.client_id)?;
     // The replaced profile's token may be another user's: it must not be served.
@@ -240,6 +254,8 @@ pub fn save(
     if let Some(certificate) = &new.certificate {
         crate::certificate::save(dir, &new.profile.name, certificate)?;
     }
+    // A rotation under way belonged to the profile this login replaces.
+    crate::rotation::Rotation::default().save(dir, &new.profile.name)?;
     let replaced = settings.put(new.profile);
     settings.save(dir)?;
     // Secrets left in a store the profile no longer uses would outlive a logout.

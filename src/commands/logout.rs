@@ -32,6 +32,8 @@ pub fn run(ctx: &Context, options: Options) -> Result<super::Outcome, Error> {
         // secrets without settings would be forgotten in the keychain.
         fetch::invalidate(ctx, profile)?;
         Keychain::open(ctx.store_for(profile.store)?, ctx.keychain_timeout()?)?.delete(name)?;
+        // A rotation's state names keys that are gone now.
+        crate::rotation::Rotation::default().save(dir, name)?;
         settings.remove(name);
         settings.save(dir)?;
         eprintln!("sfcred: logged out profile {name:?}");

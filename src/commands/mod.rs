@@ -36,6 +36,19 @@ pub fn print(text: &str) -> Result<(), Error> {
     out.write_all(text.as_bytes()).and_then(|()| out.flush()).map_err(Error::Output)
 }
 
+/// Writes a new file for the user, replacing one only when `replace`.
+fn write_file(
+    path: &std::path::Path,
+    bytes: &[u8],
+    replace: bool,
+    readers: crate::fs::Readers,
+) -> Result<(), Error> {
+    crate::fs::write_new(path, bytes, replace, readers).map_err(|source| match source.kind() {
+        std::io::ErrorKind::AlreadyExists => Error::WouldReplace { what: path.display().to_string() },
+        _ => Error::Write { path: path.to_owned(), source },
+    })
+}
+
 /// Prompts only when a person is there to answer.
 fn can_prompt() -> bool {
     use std::io::IsTerminal;

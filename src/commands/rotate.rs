@@ -18,7 +18,7 @@ use crate::fs::Readers;
 use crate::keychain::Keychain;
 use crate::keygen::KeyBits;
 use crate::pkcs11::Pkcs11Key;
-use crate::pkcs11_uri::Pkcs11Uri;
+use crate::pkcs11_uri::{Pkcs11Uri, UriText};
 use crate::profile::{Profile, StoreKind};
 use crate::rotation::{NextKey, Rotation, RotationError, Slot};
 use crate::settings::Settings;
@@ -32,7 +32,7 @@ pub struct StartOptions {
     pub bits: KeyBits,
     pub days: u32,
     /// Make the next key on this token, instead of where the current key lives.
-    pub pkcs11: Option<String>,
+    pub pkcs11: Option<UriText>,
 }
 
 /// A saved profile (a rotation needs somewhere to keep its keys).
@@ -57,7 +57,7 @@ pub fn start(ctx: &Context, options: StartOptions) -> Result<super::Outcome, Err
     let now = SystemTime::now();
     let common_name = format!("sfcred {name}");
     let token = match &options.pkcs11 {
-        Some(text) => Some(crate::profile::parse_pkcs11_uri("PKCS#11 URI", text)?),
+        Some(text) => Some(crate::profile::parse_pkcs11_uri("PKCS#11 URI", &text.0)?),
         // On the current key's token, under a label of its own.
         None => profile.pkcs11.clone().map(|uri| Pkcs11Uri { object: None, id: None, ..uri }),
     };
@@ -273,7 +273,11 @@ fn profile_status(ctx: &Context, dir: &Path, profile: &Profile) -> Result<Profil
 
 /// Whether the profile is logged in with a key keygen would replace.
 pub fn has_live_key(ctx: &Context, name: &str, store: StoreKind) -> Result<bool, Error> {
-    let Ok(profile) = saved_profile(ctx, name) else { return Ok(false) };
+    let profile = match saved_profile(ctx, name) {
+        Ok(profile) => profile,
+        Err(Error::Settings(crate::settings::SettingsError::UnknownProfile { .. })) => return Ok(false),
+        Err(e) => return Err(e),
+    };
     if profile.pkcs11.is_some() {
         return Ok(true);
     }

@@ -65,8 +65,10 @@ pub fn read_request(input: impl Read) -> Result<Request, BadRequest> {
         Some(Err(e)) => return Err(BadRequest::NotJson(e.to_string())),
     };
     match wire.v {
-        None | Some(1) => {}
-        Some(other) => return Err(BadRequest::Version(other)),
+        Some(v) if !SUPPORTED_VERSIONS.iter().any(|&supported| u64::from(supported) == v) => {
+            return Err(BadRequest::Version(v));
+        }
+        _ => {}
     }
     Ok(Request {
         profile: wire.profile,

@@ -210,6 +210,11 @@ fn a_damaged_cache_file_is_reported_once() {
     std::fs::write(env.cache_file("prod"), "not a cache entry").unwrap();
     let run = env.run(&["token", "-p", "prod"]).success();
     assert_eq!(run.stderr.matches("ignoring the cached token").count(), 1, "{run:?}");
+    // git's helper reads the cache to match hosts, then for the token: still one warning.
+    std::fs::write(env.cache_file("prod"), "not a cache entry").unwrap();
+    let request = b"protocol=https\nhost=standin.my.salesforce.com\n\n";
+    let run = env.run_with_stdin(&["git-credential", "get"], request).success();
+    assert_eq!(run.stderr.matches("ignoring the cached token").count(), 1, "{run:?}");
 }
 
 #[test]

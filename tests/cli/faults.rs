@@ -67,19 +67,24 @@ fn apply(env: &TestEnv, fault: Fault) {
     }
 }
 
-/// The three ways a token is asked for: `token`, the JSON protocol, git's helper.
-fn ask_every_interface(env: &TestEnv) -> [(&'static str, Run); 3] {
-    [
-        ("token", env.run(&["token"])),
-        ("credential", env.run_with_stdin(&["credential"], b"{}")),
-        (
-            "git-credential",
-            env.run_with_stdin(
-                &["git-credential", "get", "-p", "default"],
-                b"protocol=https\nhost=standin.my.salesforce.com\n\n",
-            ),
-        ),
-    ]
+/// The three ways a token is asked for: `token`, the JSON protocol, git's helper. Each
+/// meets the fault itself, not the failure the one before it remembered.
+fn ask_every_interface(env: &TestEnv) -> Vec<(&'static str, Run)> {
+    let forget = || {
+        let _ = std::fs::remove_file(env.cache_file("default").with_extension("failure"));
+    };
+    let git_request = b"protocol=https\nhost=standin.my.salesforce.com\n\n";
+    let mut runs = Vec::new();
+    forget();
+    runs.push(("token", env.run(&["token"])));
+    forget();
+    runs.push(("credential", env.run_with_stdin(&["credential"], b"{}")));
+    forget();
+    runs.push((
+        "git-credential",
+        env.run_with_stdin(&["git-credential", "get", "-p", "default"], git_request),
+    ));
+    runs
 }
 
 #[test]
