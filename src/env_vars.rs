@@ -38,6 +38,9 @@ env_vars! {
     XDG_CACHE_HOME = "XDG_CACHE_HOME", "The base of the token cache when there is no runtime directory", "`~/.cache`";
     HOME = "HOME", "The home directory, for the defaults above", "set by the system";
     APPDATA = "APPDATA", "The base of the settings directory on Windows", "set by Windows";
+    HTTPS_PROXY = "HTTPS_PROXY", "A proxy for the token endpoint (read by the HTTP client; also `https_proxy`, `ALL_PROXY`)", "none";
+    NO_PROXY = "NO_PROXY", "Hosts reached without the proxy (read by the HTTP client)", "none";
+    SSL_CERT_FILE = "SSL_CERT_FILE", "A PEM bundle of trusted CAs, instead of the OS trust store (read by the TLS setup; also `SSL_CERT_DIR`)", "the OS trust store";
     NO_COLOR = "NO_COLOR", "Any value turns colour off (no-color.org)", "unset";
     SHELL = "SHELL", "The shell `sfcred env` prints for without `--shell`", "bash";
     KUBERNETES_EXEC_INFO = "KUBERNETES_EXEC_INFO", "The caller's ExecCredential request (`token --format exec-credential`)", "`client.authentication.k8s.io/v1`";

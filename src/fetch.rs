@@ -55,7 +55,7 @@ pub fn token(
         return Ok(token);
     }
     let files = FileCache::new(ctx.cache_dir()?.clone());
-    let _lock = files.lock(&profile.name, ctx.lock_wait()?)?;
+    let _lock = lock(ctx, &profile.name)?;
     let cached = match &cache {
         Some(cache) => cache.load(&profile.name)?,
         None => None,
@@ -120,6 +120,21 @@ pub fn mint_and_rotate(ctx: &Context, profile: &Profile, now: SystemTime) -> Res
     Ok(minted.token)
 }
 
+/// Takes the profile's lock: one process at a time mints, rotates or promotes for it.
+pub fn lock(ctx: &Context, profile: &str) -> Result<std::fs::File, Error> {
+    Ok(FileCache::new(ctx.cache_dir()?.clone()).lock(profile, ctx.lock_wait()?)?)
+}
+
+/// Says once, on stderr, that a rotation's next key became the current one.
+pub fn announce_promotion(profile: &str, rotation: &Rotation, now: SystemTime) {
+    let until = rotation.previous.as_ref().and_then(|p| p.until.to_time()).unwrap_or(now);
+    eprintln!(
+        "sfcred: Salesforce accepted profile {profile:?}'s new key: it is now the current key; the old one stays a \
+         fallback until {} and is deleted at the first mint after that",
+        rfc3339(until)
+    );
+}
+
 /// After a mint during a rotation: promote the next key if it signed, and note which key
 /// Salesforce accepted. Failures are warnings.
 pub fn keep_books(ctx: &Context, profile: &Profile, mut rotation: Rotation, key: Slot, now: SystemTime) {
@@ -129,13 +144,7 @@ pub fn keep_books(ctx: &Context, profile: &Profile, mut rotation: Rotation, key:
             Ok(promoted) => {
                 rotation = promoted;
                 key = Slot::Current;
-                let until = rotation.previous.as_ref().and_then(|p| p.until.to_time()).unwrap_or(now);
-                eprintln!(
-                    "sfcred: Salesforce accepted profile {:?}'s new key: it is now the current key; the old one \
-                     stays a fallback until {} and is deleted at the first mint after that",
-                    profile.name,
-                    rfc3339(until)
-                );
+                announce_promotion(&profile.name, &rotation, now);
             }
             Err(e) => {
                 crate::diag::warn(&format!("profile {:?}'s new key was not made current: {e}", profile.name))

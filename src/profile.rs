@@ -1,6 +1,6 @@
 //! A profile names one org user: who signs in, where, for how long a token is trusted,
-//! which keychain holds its secrets and where its tokens are cached. Plain data with the
-//! rules for its values; it imports nothing else of sfcred but [`crate::diag`].
+//! which keychain holds its secrets (or which token its key), and where its tokens are
+//! cached. Plain data with the rules for its values, over the ground layer alone.
 
 use std::net::IpAddr;
 use std::str::FromStr;

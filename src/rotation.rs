@@ -82,7 +82,10 @@ pub enum RotationError {
 impl RotationError {
     pub fn hint(&self) -> Option<String> {
         Some(match self {
-            RotationError::Read { .. } => "fix or remove the file; sfcred rotate abort starts over".into(),
+            RotationError::Read { .. } => {
+                "fix or remove the file: tokens are minted without it, and a rotation under way is forgotten"
+                    .into()
+            }
             RotationError::Write { .. } => "check the directory's permissions and free space".into(),
             RotationError::NotStarted { profile } => {
                 format!("start one: sfcred rotate start --profile {profile}")

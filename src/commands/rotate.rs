@@ -8,7 +8,6 @@ use std::time::SystemTime;
 
 use serde::Serialize;
 
-use crate::cache::FileCache;
 use crate::certificate::{self, Certificate};
 use crate::context::Context;
 use crate::credentials::{self, KeyPlace};
@@ -44,8 +43,7 @@ pub fn start(ctx: &Context, options: StartOptions) -> Result<super::Outcome, Err
     let profile = saved_profile(ctx, &options.profile)?;
     let dir = ctx.config_dir()?;
     let name = &profile.name;
-    let files = FileCache::new(ctx.cache_dir()?.clone());
-    let _lock = files.lock(name, ctx.lock_wait()?)?;
+    let _lock = crate::fetch::lock(ctx, name)?;
     let mut rotation = Rotation::load(dir, name)?.unwrap_or_default();
     if rotation.next.is_some() {
         return Err(RotationError::AlreadyStarted { profile: name.clone() }.into());
@@ -107,8 +105,7 @@ pub fn start(ctx: &Context, options: StartOptions) -> Result<super::Outcome, Err
 pub fn finish(ctx: &Context, profile: &str) -> Result<super::Outcome, Error> {
     let profile = saved_profile(ctx, profile)?;
     let name = &profile.name;
-    let files = FileCache::new(ctx.cache_dir()?.clone());
-    let _lock = files.lock(name, ctx.lock_wait()?)?;
+    let _lock = crate::fetch::lock(ctx, name)?;
     let dir = ctx.config_dir()?;
     let Some(rotation) = Rotation::load(dir, name)?.filter(|r| r.next.is_some()) else {
         return Err(RotationError::NotStarted { profile: name.clone() }.into());
@@ -131,12 +128,7 @@ pub fn finish(ctx: &Context, profile: &str) -> Result<super::Outcome, Error> {
         Some(crate::rotation::Accepted { key: Slot::Current, at: UnixMillis::from(now) });
     rotation.save(dir, name)?;
     crate::fetch::remember(ctx, &saved_profile(ctx, name)?, &token)?;
-    let until = rotation.previous.as_ref().and_then(|p| p.until.to_time()).unwrap_or(now);
-    eprintln!(
-        "sfcred: Salesforce accepted profile {name:?}'s new key: it is now the current key; the old one stays a \
-         fallback until {} and is deleted at the first mint after that",
-        rfc3339(until)
-    );
+    crate::fetch::announce_promotion(name, &rotation, now);
     Ok(super::Outcome::Done)
 }
 
@@ -144,8 +136,7 @@ pub fn finish(ctx: &Context, profile: &str) -> Result<super::Outcome, Error> {
 pub fn abort(ctx: &Context, profile: &str) -> Result<super::Outcome, Error> {
     let profile = saved_profile(ctx, profile)?;
     let name = &profile.name;
-    let files = FileCache::new(ctx.cache_dir()?.clone());
-    let _lock = files.lock(name, ctx.lock_wait()?)?;
+    let _lock = crate::fetch::lock(ctx, name)?;
     let Some(rotation) = Rotation::load(ctx.config_dir()?, name)?.filter(|r| r.next.is_some()) else {
         return Err(RotationError::NotStarted { profile: name.clone() }.into());
     };

@@ -232,6 +232,10 @@ fn no_secret_appears_anywhere_it_should_not() {
         step(&["-v", "doctor"], None, false),
         step(&["-v", "doctor", "--json", "-p", "bad"], None, false),
         step(&["-v", "keygen", "-p", "made"], None, false),
+        step(&["-v", "rotate", "start", "-p", "default", "--cert-out", "default.next.crt"], None, false),
+        step(&["-v", "rotate", "status", "--json"], None, false),
+        step(&["-v", "rotate", "abort", "-p", "default"], None, false),
+        step(&["-v", "eca", "-p", "default", "--name", "Leak_Test"], None, false),
         step(
             &["-v", "git-credential", "erase"],
             Some("protocol=https\nhost=standin.my.salesforce.com\n"),
