@@ -304,6 +304,7 @@ impl From<EcaArgs> for commands::eca::Options {
 }
 
 #[derive(Debug, Subcommand)]
+#[command(defer = true)]
 pub enum RotateCommand {
     /// Make the profile's next key (where the current one lives) and write its certificate for upload
     Start(RotateStartArgs),
