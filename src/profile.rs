@@ -351,8 +351,10 @@ fn is_loopback(host: &str) -> bool {
 /// Durations read and write like `90s`, `30m`, `2h`, and are at most [`MAX_DURATION`].
 pub fn parse_duration(text: &str) -> Result<Duration, InvalidSetting> {
     let invalid = |reason: String| InvalidSetting::new("duration", text, reason);
-    let duration = humantime::parse_duration(text.trim())
-        .map_err(|e| invalid(format!("{e}; write it like 90s, 30m or 2h")))?;
+    // humantime's own message quotes the input: it is cut like any value shown.
+    let duration = humantime::parse_duration(text.trim()).map_err(|e| {
+        invalid(format!("{}; write it like 90s, 30m or 2h", crate::diag::shown_value(&e.to_string())))
+    })?;
     if duration > MAX_DURATION {
         return Err(invalid("it is over 24h, the longest session Salesforce has".into()));
     }
@@ -428,6 +430,12 @@ mod tests {
         assert_eq!(format_duration(Duration::from_secs(30 * 60)), "30m");
         assert_eq!(format_duration(Duration::from_secs(5400)), "1h30m");
         assert!(parse_duration("soon").is_err());
+    }
+
+    #[test]
+    fn a_bad_duration_is_quoted_short() {
+        let err = parse_duration(&format!("1{}", "\u{1c}".repeat(5000))).unwrap_err().to_string();
+        assert!(err.len() < 4096, "{} bytes", err.len());
     }
 
     #[test]
