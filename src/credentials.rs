@@ -203,11 +203,12 @@ pub fn promote(
     // A keychain key replaced by a token's lives on as the previous key only.
     let drop_keychain_copy = matches!(current, KeyPlace::Keychain(_)) && next_uri.is_some();
     if next_uri != profile.pkcs11 {
-        let mut settings = Settings::load(dir)?;
-        let mut updated = settings.profile(&profile.name)?.clone();
-        updated.pkcs11 = next_uri;
-        settings.put(updated);
-        settings.save(dir)?;
+        Settings::update(dir, |settings| -> Result<(), Error> {
+            let mut updated = settings.profile(&profile.name)?.clone();
+            updated.pkcs11 = next_uri;
+            settings.put(updated);
+            Ok(())
+        })??;
     }
     move_certificate(dir, &profile.name, Slot::Current, Slot::Previous)?;
     move_certificate(dir, &profile.name, Slot::Next, Slot::Current)?;

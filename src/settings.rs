@@ -81,6 +81,25 @@ impl Settings {
         Ok(settings)
     }
 
+    /// Changes the settings file under its lock (`.config.lock` beside it): loaded,
+    /// changed, saved, so that two processes changing it never lose each other's change.
+    /// The OS releases the lock if the holder dies.
+    pub fn update<T>(dir: &Path, change: impl FnOnce(&mut Settings) -> T) -> Result<T, SettingsError> {
+        let path = dir.join(".config.lock");
+        let write_error = |source| SettingsError::Write { path: path.clone(), source };
+        crate::fs::create_private_dir(dir).map_err(write_error)?;
+        let mut options = std::fs::OpenOptions::new();
+        options.read(true).write(true).create(true).truncate(false);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::custom_flags(&mut options, libc::O_NOFOLLOW);
+        let lock = options.open(&path).map_err(write_error)?;
+        lock.lock().map_err(write_error)?;
+        let mut settings = Settings::load(dir)?;
+        let changed = change(&mut settings);
+        settings.save(dir)?;
+        Ok(changed)
+    }
+
     /// Writes the settings atomically: a reader sees the old file or the new one.
     pub fn save(&self, dir: &Path) -> Result<(), SettingsError> {
         let path = dir.join(FILE_NAME);

@@ -222,7 +222,8 @@ pub fn save(
     verify: bool,
     now: SystemTime,
 ) -> Result<Option<Token>, Error> {
-    let mut settings = Settings::load(dir)?;
+    // A settings file that cannot be read stops the login before anything is stored.
+    Settings::load(dir)?;
     let token = match verify {
         true => Some(crate::mint::mint(ctx, &new.profile, &new.client_id, new.key.signer(), now)?),
         false => None,
@@ -256,8 +257,7 @@ pub fn save(
     }
     // A rotation under way belonged to the profile this login replaces.
     crate::rotation::Rotation::default().save(dir, &new.profile.name)?;
-    let replaced = settings.put(new.profile);
-    settings.save(dir)?;
+    let replaced = Settings::update(dir, |settings| settings.put(new.profile))?;
     // Secrets left in a store the profile no longer uses would outlive a logout.
     if let Some(old) = replaced.filter(|old| old.store != keychain.kind()) {
         let _ = Keychain::open(old.store, timeout).and_then(|k| k.delete(&old.name));

@@ -18,7 +18,7 @@ pub struct Options {
 
 pub fn run(ctx: &Context, options: Options) -> Result<super::Outcome, Error> {
     let dir = ctx.config_dir()?;
-    let mut settings = Settings::load(dir)?;
+    let settings = Settings::load(dir)?;
     let names: Vec<String> = match options.all {
         true => settings.profiles().map(|p| p.name.clone()).collect(),
         false => vec![settings.profile(&options.profile)?.name.clone()],
@@ -34,8 +34,7 @@ pub fn run(ctx: &Context, options: Options) -> Result<super::Outcome, Error> {
         Keychain::open(ctx.store_for(profile.store)?, ctx.keychain_timeout()?)?.delete(name)?;
         // A rotation's state names keys that are gone now.
         crate::rotation::Rotation::default().save(dir, name)?;
-        settings.remove(name);
-        settings.save(dir)?;
+        Settings::update(dir, |settings| settings.remove(name))?;
         eprintln!("sfcred: logged out profile {name:?}");
     }
     if names.is_empty() {

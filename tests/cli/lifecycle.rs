@@ -161,3 +161,24 @@ fn keygen_refuses_to_replace_a_live_key_even_with_force() {
     assert!(!env.path("x.crt").exists());
     env.run(&["token", "-p", "prod", "--refresh"]).success();
 }
+
+#[test]
+fn concurrent_logins_lose_no_profile() {
+    let env = TestEnv::new();
+    let logins: Vec<Child> = (0..10)
+        .map(|i| {
+            let mut args = env.login_args(&format!("p{i}"));
+            args.push("--no-verify".into());
+            env.sfcred().args(args).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap()
+        })
+        .collect();
+    for login in logins {
+        Run::of(login.output_within(TIMEOUT).unwrap()).success();
+    }
+    let profiles = env.run(&["profiles", "--json"]).success().json();
+    assert_eq!(
+        profiles.as_array().unwrap().len(),
+        10,
+        "every login's profile is in the settings: {profiles}"
+    );
+}
