@@ -165,12 +165,12 @@ fn keygen_refuses_to_replace_a_live_key_even_with_force() {
 #[test]
 fn concurrent_logins_lose_no_profile() {
     let env = TestEnv::new();
-    let logins: Vec<Child> = (0..10)
-        .map(|i| {
-            let mut args = env.login_args(&format!("p{i}"));
-            args.push("--no-verify".into());
-            env.sfcred().args(args).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap()
-        })
+    // Every argument list first: each writes the key file the logins read.
+    let args: Vec<Vec<String>> =
+        (0..10).map(|i| [env.login_args(&format!("p{i}")), vec!["--no-verify".into()]].concat()).collect();
+    let logins: Vec<Child> = args
+        .iter()
+        .map(|args| env.sfcred().args(args).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap())
         .collect();
     for login in logins {
         Run::of(login.output_within(TIMEOUT).unwrap()).success();
