@@ -488,7 +488,7 @@ fn stores() -> impl TypedValueParser<Value = StoreKind> {
 }
 
 fn caches() -> impl TypedValueParser<Value = CacheKind> {
-    choices(CacheKind::CHOICES.map(|kind| (kind.name(), Some(kind.about()))))
+    choices(CacheKind::ALL.iter().map(|kind| (kind.name(), Some(kind.about()))))
 }
 
 fn key_sizes() -> impl TypedValueParser<Value = KeyBits> {
@@ -496,15 +496,15 @@ fn key_sizes() -> impl TypedValueParser<Value = KeyBits> {
 }
 
 fn formats() -> impl TypedValueParser<Value = Format> {
-    choices(Format::ALL.map(|format| (format.name(), Some(format.about()))))
+    choices(Format::ALL.iter().map(|format| (format.name(), Some(format.about()))))
 }
 
 fn git_operations() -> impl TypedValueParser<Value = Operation> {
-    choices(Operation::ALL.map(|op| (op.name(), Some(op.about()))))
+    choices(Operation::ALL.iter().map(|op| (op.name(), Some(op.about()))))
 }
 
 fn shells() -> impl TypedValueParser<Value = Shell> {
-    choices(Shell::ALL.map(|shell| (shell.name(), None)))
+    choices(Shell::ALL.iter().map(|shell| (shell.name(), Some(shell.about()))))
 }
 
 impl From<LoginArgs> for commands::login::Options {

@@ -59,6 +59,9 @@ pub enum Error {
     MinValidTooLong { min_valid: Duration, ttl: Duration, profile: String },
     #[error("missing {what}")]
     MissingInput { what: &'static str, flag: &'static str },
+    /// A value no prompt asks for: only its flag gives it.
+    #[error("missing {what}")]
+    MissingFlag { what: &'static str, flag: &'static str },
     #[error("cannot make a key pair: {0}")]
     Keygen(String),
     #[error("bad {protocol} request: {reason}")]
@@ -145,9 +148,11 @@ impl Error {
             Error::Settings(SettingsError::Parse { .. }) => ErrorClass::Usage,
             Error::Settings(_) => ErrorClass::Other,
             Error::Keychain(e) | Error::Cache(CacheError::Keychain(e)) => keychain_class(e),
-            Error::Key(_) | Error::Invalid(_) | Error::Environment(_) | Error::MissingInput { .. } => {
-                ErrorClass::Usage
-            }
+            Error::Key(_)
+            | Error::Invalid(_)
+            | Error::Environment(_)
+            | Error::MissingInput { .. }
+            | Error::MissingFlag { .. } => ErrorClass::Usage,
             Error::BadRequest { .. } | Error::Exec { .. } => ErrorClass::Usage,
             Error::WouldReplace { .. } | Error::Certificate(_) | Error::KeyCertificateMismatch { .. } => {
                 ErrorClass::Usage
@@ -208,6 +213,7 @@ impl Error {
             Error::KeyCertificateMismatch { .. } => {
                 Some("give the certificate uploaded for this key, or the key of this certificate".into())
             }
+            Error::MissingFlag { flag, .. } => Some(format!("pass {flag}")),
             Error::MissingInput { flag, .. } => {
                 Some(format!("pass {flag}, or run in a terminal to be asked"))
             }

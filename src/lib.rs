@@ -8,6 +8,7 @@
 //! by a [`commands`] module. docs/ARCHITECTURE.md draws the layers.
 
 // Ground: plain data and helpers that import nothing else of sfcred (but diag).
+pub mod choice;
 pub mod diag;
 pub mod env_vars;
 pub mod fs;

@@ -9,6 +9,7 @@ use std::time::Duration;
 use reqwest::Url;
 use serde::{Deserialize, Serialize};
 
+use crate::choice::choice_enum;
 use crate::pkcs11_uri::Pkcs11Uri;
 
 pub const DEFAULT_PROFILE: &str = "default";
@@ -155,52 +156,15 @@ impl FromStr for StoreKind {
     }
 }
 
-/// Where a profile's token is kept between calls.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum CacheKind {
-    /// A user-only file in the runtime (or cache) directory.
-    #[default]
-    File,
-    /// The profile's keychain.
-    Keyring,
-    /// No caching: every call mints.
-    None,
-}
-
-impl CacheKind {
-    pub const CHOICES: [CacheKind; 3] = [CacheKind::File, CacheKind::Keyring, CacheKind::None];
-
-    pub fn name(self) -> &'static str {
-        match self {
-            CacheKind::File => "file",
-            CacheKind::Keyring => "keyring",
-            CacheKind::None => "none",
-        }
-    }
-
-    pub fn about(self) -> &'static str {
-        match self {
-            CacheKind::File => "A user-only file in the runtime (or cache) directory",
-            CacheKind::Keyring => "The profile's keychain",
-            CacheKind::None => "No caching: every call mints",
-        }
-    }
-}
-
-impl std::fmt::Display for CacheKind {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.name())
-    }
-}
-
-impl FromStr for CacheKind {
-    type Err = String;
-    fn from_str(text: &str) -> Result<Self, String> {
-        CacheKind::CHOICES
-            .into_iter()
-            .find(|kind| kind.name().eq_ignore_ascii_case(text))
-            .ok_or_else(|| "use one of: file, keyring, none".to_owned())
+choice_enum! {
+    /// Where a profile's token is kept between calls.
+    #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+    #[serde(rename_all = "kebab-case")]
+    pub enum CacheKind {
+        #[default]
+        File => "file", "A user-only file in the runtime (or cache) directory";
+        Keyring => "keyring", "The profile's keychain";
+        None => "none", "No caching: every call mints";
     }
 }
 
@@ -454,7 +418,7 @@ mod tests {
             assert_eq!(serde_json::to_value(kind).unwrap(), kind.name());
         }
         assert!("environment".parse::<StoreKind>().is_err(), "the environment is not a choice");
-        for kind in CacheKind::CHOICES {
+        for &kind in CacheKind::ALL {
             assert_eq!(kind.to_string().parse::<CacheKind>(), Ok(kind));
             assert_eq!(serde_json::to_value(kind).unwrap(), kind.name());
         }

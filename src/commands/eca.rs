@@ -40,7 +40,7 @@ pub fn run(ctx: &Context, options: Options) -> Result<super::Outcome, Error> {
         (Some(email), _) => email.clone(),
         (None, Some(profile)) => profile.username.clone(),
         (None, None) => {
-            return Err(Error::MissingInput { what: "the app's contact email", flag: "--contact-email" });
+            return Err(Error::MissingFlag { what: "the app's contact email", flag: "--contact-email" });
         }
     };
     let certificate = profile_certificate(ctx, &options)?;

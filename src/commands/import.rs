@@ -28,7 +28,7 @@ pub fn run(ctx: &Context, options: Options) -> Result<super::Outcome, Error> {
     let profile = match (&options.profile, &org.alias) {
         (Some(profile), _) => profile.clone(),
         (None, Some(alias)) if validate_profile_name(alias).is_ok() => alias.clone(),
-        _ => return Err(Error::MissingInput { what: "the profile to import into", flag: "--profile" }),
+        _ => return Err(Error::MissingFlag { what: "the profile to import into", flag: "--profile" }),
     };
     let key_file = options.key_file.clone().unwrap_or_else(|| org.key_file.clone());
     if !key_file.exists() {

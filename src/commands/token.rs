@@ -2,6 +2,7 @@
 
 use std::time::SystemTime;
 
+use crate::choice::choice_enum;
 use crate::context::Context;
 use crate::error::Error;
 use crate::fetch;
@@ -9,52 +10,13 @@ use crate::profile::parse_duration;
 use crate::protocols::exec_credential;
 use crate::token::Need;
 
-/// What `sfcred token` prints.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Format {
-    /// One JSON object with the token and its details.
-    Json,
-    /// The bare access token.
-    Token,
-    /// A Kubernetes-style ExecCredential (apiVersion from KUBERNETES_EXEC_INFO).
-    ExecCredential,
-}
-
-impl Format {
-    pub const ALL: [Format; 3] = [Format::Json, Format::Token, Format::ExecCredential];
-
-    pub fn name(self) -> &'static str {
-        match self {
-            Format::Json => "json",
-            Format::Token => "token",
-            Format::ExecCredential => "exec-credential",
-        }
-    }
-
-    pub fn about(self) -> &'static str {
-        match self {
-            Format::Json => "One JSON object with the token and its details",
-            Format::Token => "The bare access token",
-            Format::ExecCredential => {
-                "A Kubernetes-style ExecCredential (apiVersion from KUBERNETES_EXEC_INFO)"
-            }
-        }
-    }
-}
-
-impl std::fmt::Display for Format {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.name())
-    }
-}
-
-impl std::str::FromStr for Format {
-    type Err = String;
-    fn from_str(text: &str) -> Result<Self, String> {
-        Format::ALL
-            .into_iter()
-            .find(|f| f.name() == text)
-            .ok_or_else(|| "use json, token or exec-credential".into())
+choice_enum! {
+    /// What `sfcred token` prints.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub enum Format {
+        Json => "json", "One JSON object with the token and its details";
+        Token => "token", "The bare access token";
+        ExecCredential => "exec-credential", "A Kubernetes-style ExecCredential (apiVersion from KUBERNETES_EXEC_INFO)";
     }
 }
 

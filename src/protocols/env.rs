@@ -1,19 +1,21 @@
 //! The environment variables the Salesforce CLI and older sfdx-based tools read a
 //! token from, and their export lines for each shell (`sfcred env`, `sfcred exec`).
 
+use crate::choice::choice_enum;
 use crate::token::Token;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Shell {
-    Bash,
-    Zsh,
-    Fish,
-    Powershell,
+choice_enum! {
+    /// The shells `sfcred env` prints for.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub enum Shell {
+        Bash => "bash", "export lines for bash";
+        Zsh => "zsh", "export lines for zsh";
+        Fish => "fish", "set -gx lines for fish";
+        Powershell => "powershell", "$Env: lines for PowerShell";
+    }
 }
 
 impl Shell {
-    pub const ALL: [Shell; 4] = [Shell::Bash, Shell::Zsh, Shell::Fish, Shell::Powershell];
-
     /// The shell a `$SHELL` path names, else bash.
     pub fn from_path(shell: Option<&str>) -> Shell {
         match shell.unwrap_or_default().rsplit('/').next().unwrap_or_default() {
@@ -22,31 +24,6 @@ impl Shell {
             "pwsh" | "powershell" => Shell::Powershell,
             _ => Shell::Bash,
         }
-    }
-
-    pub fn name(self) -> &'static str {
-        match self {
-            Shell::Bash => "bash",
-            Shell::Zsh => "zsh",
-            Shell::Fish => "fish",
-            Shell::Powershell => "powershell",
-        }
-    }
-}
-
-impl std::fmt::Display for Shell {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.name())
-    }
-}
-
-impl std::str::FromStr for Shell {
-    type Err = String;
-    fn from_str(text: &str) -> Result<Self, String> {
-        Shell::ALL
-            .into_iter()
-            .find(|shell| shell.name().eq_ignore_ascii_case(text))
-            .ok_or_else(|| "use bash, zsh, fish or powershell".into())
     }
 }
 

@@ -3,54 +3,19 @@
 
 use std::io::BufRead;
 
+use crate::choice::choice_enum;
 use crate::token::Token;
 
 /// A request is a few lines; more is not one.
 pub const MAX_REQUEST_BYTES: u64 = 64 * 1024;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Operation {
-    /// Answer with a token for the host git asks about.
-    Get,
-    /// Nothing to do: sfcred mints its own tokens.
-    Store,
-    /// Drop the cached token (git saw it rejected).
-    Erase,
-}
-
-impl Operation {
-    pub const ALL: [Operation; 3] = [Operation::Get, Operation::Store, Operation::Erase];
-
-    pub fn name(self) -> &'static str {
-        match self {
-            Operation::Get => "get",
-            Operation::Store => "store",
-            Operation::Erase => "erase",
-        }
-    }
-
-    pub fn about(self) -> &'static str {
-        match self {
-            Operation::Get => "Answer with a token for the host git asks about",
-            Operation::Store => "Nothing to do: sfcred mints its own tokens",
-            Operation::Erase => "Drop the cached token (git saw it rejected)",
-        }
-    }
-}
-
-impl std::fmt::Display for Operation {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.name())
-    }
-}
-
-impl std::str::FromStr for Operation {
-    type Err = String;
-    fn from_str(text: &str) -> Result<Self, String> {
-        Operation::ALL
-            .into_iter()
-            .find(|op| op.name() == text)
-            .ok_or_else(|| "use get, store or erase".into())
+choice_enum! {
+    /// What git asks a helper to do.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub enum Operation {
+        Get => "get", "Answer with a token for the host git asks about";
+        Store => "store", "Nothing to do: sfcred mints its own tokens";
+        Erase => "erase", "Drop the cached token (git saw it rejected)";
     }
 }
 
