@@ -1,9 +1,17 @@
+# shellcheck shell=bash
 # Shared by scripts/demo and scripts/test: installs Debian packages that are missing.
-# usage: need_packages COMMAND:PACKAGE...
+# usage: need_packages WHAT:PACKAGE...
+#   WHAT is a command, or an absolute path that the package installs (for packages
+#   without a command of their own, or whose command is not on PATH).
 need_packages() {
-  local missing=() pair
+  local missing=() pair want
   for pair in "$@"; do
-    command -v "${pair%%:*}" >/dev/null 2>&1 || missing+=("${pair#*:}")
+    want=${pair%%:*}
+    if [[ $want == /* ]]; then
+      [ -e "$want" ] || missing+=("${pair#*:}")
+    else
+      command -v "$want" >/dev/null 2>&1 || missing+=("${pair#*:}")
+    fi
   done
   [ ${#missing[@]} -eq 0 ] && return 0
   local sudo=()
@@ -96,4 +104,29 @@ _sf_npm_install() {
   echo "==> installing $2 into $1" >&2
   mkdir -p "$1" || return 1
   npm install --prefix "$1" --no-audit --no-fund --ignore-scripts --save-exact --loglevel=error "$2" >&2
+}
+
+# A wine prefix for the Windows build's tests, under .tools/wine (ignored by git).
+# usage: need_wine_prefix
+#   Debian's wine 8 (package wine64: /usr/lib/wine/wine64) lacks ProcessPrng, which Rust's
+#   standard library imports from bcryptprimitives.dll: a 4 KiB shim built here with MinGW
+#   (scripts/wine/) supplies it. The shim goes into the prefix's system32, never beside a
+#   binary that ships. Sets and exports WINEPREFIX and SFCRED_TEST_WINE; a prefix made
+#   before is reused (the first takes about 10 s).
+need_wine_prefix() {
+  need_packages /usr/lib/wine/wine64:wine64 x86_64-w64-mingw32-gcc:gcc-mingw-w64-x86-64
+  local dir=${SFCRED_TOOLS:-$PWD/.tools}/wine
+  export WINEPREFIX=$dir/prefix SFCRED_TEST_WINE=/usr/lib/wine/wine64
+  local dll=$WINEPREFIX/drive_c/windows/system32/bcryptprimitives.dll
+  [ -f "$dll" ] && [ "$dll" -nt scripts/wine/bcryptprimitives.c ] && return 0
+  mkdir -p "$dir"
+  echo "==> making a wine prefix in $WINEPREFIX" >&2
+  # No Mono or Gecko installers, no menu entries in the Linux home.
+  env -i PATH="$PATH" WINEPREFIX="$WINEPREFIX" WINEDEBUG=-all LANG=C.UTF-8 DISPLAY= \
+    WINEDLLOVERRIDES='mscoree,mshtml,winemenubuilder.exe=d' "$SFCRED_TEST_WINE" wineboot -i >/dev/null 2>&1 || true
+  env -i PATH="$PATH" WINEPREFIX="$WINEPREFIX" /usr/lib/wine/wineserver -w
+  [ -d "$WINEPREFIX/drive_c/windows/system32" ] || { echo "wineboot made no prefix in $WINEPREFIX" >&2; return 1; }
+  x86_64-w64-mingw32-gcc -shared -O2 -s -nostdlib -Wall -o "$dir/bcryptprimitives.dll" \
+    scripts/wine/bcryptprimitives.c scripts/wine/bcryptprimitives.def -ladvapi32 -lkernel32
+  cp "$dir/bcryptprimitives.dll" "$dll"
 }

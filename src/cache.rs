@@ -180,6 +180,19 @@ impl FileCache {
         Ok(Some(token))
     }
 
+    fn lock_path(&self, profile: &str) -> PathBuf {
+        self.dir.join(format!("{profile}.lock"))
+    }
+
+    /// Removes every file the cache keeps for the profile (token, failure, lock), for a
+    /// logout. The caller holds the lock, and gives it up before this runs.
+    pub fn forget(&self, profile: &str) -> Result<(), CacheError> {
+        for path in [self.token_path(profile), self.failure_path(profile), self.lock_path(profile)] {
+            crate::fs::remove_if_present(&path).map_err(|source| CacheError::Io { path, source })?;
+        }
+        Ok(())
+    }
+
     fn failure_path(&self, profile: &str) -> PathBuf {
         self.dir.join(format!("{profile}.failure"))
     }
@@ -216,7 +229,7 @@ impl FileCache {
     /// the holder exits, even if it is killed.
     pub fn lock(&self, profile: &str, wait: Duration) -> Result<File, CacheError> {
         self.ensure_dir()?;
-        let path = self.dir.join(format!("{profile}.lock"));
+        let path = self.lock_path(profile);
         let mut options = std::fs::OpenOptions::new();
         options.read(true).write(true).create(true).truncate(false);
         #[cfg(unix)]
@@ -305,10 +318,7 @@ impl TokenCache for FileCache {
     /// Drops the profile's cached token; none there is fine.
     fn remove(&self, profile: &str) -> Result<(), CacheError> {
         let path = self.token_path(profile);
-        match std::fs::remove_file(&path) {
-            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(CacheError::Io { path, source: e }),
-            _ => Ok(()),
-        }
+        crate::fs::remove_if_present(&path).map_err(|source| CacheError::Io { path, source })
     }
 }
 

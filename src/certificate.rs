@@ -135,6 +135,20 @@ pub fn save_in(
         .map_err(|source| CertificateError::Write { path, source })
 }
 
+/// The file that says on which day the expiry warning was last given.
+fn warning_marker(cache_dir: &Path, profile: &str) -> PathBuf {
+    cache_dir.join(format!("{profile}.certificate-warned"))
+}
+
+/// Removes every certificate copy of the profile and its warning's marker, for a logout.
+pub fn forget(settings_dir: &Path, cache_dir: &Path, profile: &str) -> Result<(), CertificateError> {
+    let slots = [Slot::Current, Slot::Next, Slot::Previous].map(|slot| path_in(settings_dir, profile, slot));
+    for path in slots.into_iter().chain([warning_marker(cache_dir, profile)]) {
+        crate::fs::remove_if_present(&path).map_err(|source| CertificateError::Write { path, source })?;
+    }
+    Ok(())
+}
+
 /// Says on stderr, at most once a day per profile, that the certificate expires soon.
 pub fn warn_if_expiring(settings_dir: &Path, cache_dir: &Path, profile: &str, now: SystemTime) {
     let Ok(Some(certificate)) = load(settings_dir, profile) else { return };
@@ -142,7 +156,7 @@ pub fn warn_if_expiring(settings_dir: &Path, cache_dir: &Path, profile: &str, no
         return;
     }
     let today = now.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs()) / 86_400;
-    let marker = cache_dir.join(format!("{profile}.certificate-warned"));
+    let marker = warning_marker(cache_dir, profile);
     let marked = crate::fs::read_regular(&marker, 64).ok().flatten();
     if marked.is_some_and(|day| String::from_utf8_lossy(&day).trim() == today.to_string()) {
         return;

@@ -15,15 +15,31 @@ use crate::profile::{StoreKind, parse_duration};
 pub const DEFAULT_LOCK_WAIT: Duration = Duration::from_secs(60);
 pub const DEFAULT_KEYCHAIN_TIMEOUT: Duration = Duration::from_secs(20);
 
+/// The variables the settings directory may come from, in the order they are tried.
+const CONFIG_BASES: &[&str] = if cfg!(windows) {
+    &["SFCRED_CONFIG_DIR", "XDG_CONFIG_HOME", "APPDATA", "HOME"]
+} else {
+    &["SFCRED_CONFIG_DIR", "XDG_CONFIG_HOME", "HOME"]
+};
+/// The variables the cache directory may come from, in the order they are tried.
+const CACHE_BASES: &[&str] = if cfg!(windows) {
+    &["SFCRED_CACHE_DIR", "XDG_RUNTIME_DIR", "XDG_CACHE_HOME", "LOCALAPPDATA", "HOME"]
+} else {
+    &["SFCRED_CACHE_DIR", "XDG_RUNTIME_DIR", "XDG_CACHE_HOME", "HOME"]
+};
+/// The home directory's variable: Windows has no HOME of its own (Git Bash sets one), and
+/// the Salesforce CLI, on Node, takes USERPROFILE there.
+const HOME_VAR: &str = if cfg!(windows) { "USERPROFILE" } else { "HOME" };
+
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum ContextError {
-    #[error("no settings directory: neither SFCRED_CONFIG_DIR, XDG_CONFIG_HOME nor HOME is set")]
+    #[error("no settings directory: none of {} is set", CONFIG_BASES.join(", "))]
     NoConfigDir,
-    #[error("no cache directory: none of SFCRED_CACHE_DIR, XDG_RUNTIME_DIR, XDG_CACHE_HOME or HOME is set")]
+    #[error("no cache directory: none of {} is set", CACHE_BASES.join(", "))]
     NoCacheDir,
     #[error("{name}={value:?} is not a duration of at most 24h")]
     NotADuration { name: &'static str, value: String, example: &'static str },
-    #[error("no home directory: HOME is not set")]
+    #[error("no home directory: {HOME_VAR} is not set")]
     NoHome,
     #[error("{name}={value:?} names no keychain store")]
     UnknownStore { name: &'static str, value: String },
@@ -34,7 +50,9 @@ impl ContextError {
         match self {
             ContextError::NoConfigDir => "set SFCRED_CONFIG_DIR to a directory sfcred may use".into(),
             ContextError::NoCacheDir => "set SFCRED_CACHE_DIR to a directory of your own".into(),
-            ContextError::NoHome => "set HOME: the Salesforce CLI keeps its logins in HOME/.sfdx".into(),
+            ContextError::NoHome => {
+                format!("set {HOME_VAR}: the Salesforce CLI keeps its logins in {HOME_VAR}/.sfdx")
+            }
             ContextError::NotADuration { example, .. } => format!("write it like {example}"),
             ContextError::UnknownStore { .. } => {
                 "use one of: secret-service, keyutils, macos-keychain, windows-credential-manager".into()
@@ -73,6 +91,17 @@ pub struct Context {
     pub no_color: bool,
     pub shell: Option<String>,
     pub exec_info: Option<String>,
+    /// `SSL_CERT_FILE` and `SSL_CERT_DIR`.
+    pub trust: TrustRoots,
+}
+
+/// The CAs that https servers are checked against: the OS trust store, unless
+/// `SSL_CERT_FILE` or `SSL_CERT_DIR` names PEM certificates, which then replace it on
+/// every platform (as OpenSSL does with these variables).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct TrustRoots {
+    pub file: Option<PathBuf>,
+    pub dir: Option<PathBuf>,
 }
 
 impl Context {
@@ -96,19 +125,28 @@ impl Context {
             }),
         };
 
+        let windows = |var: &EnvVar| path(var).filter(|_| cfg!(windows));
         let config_dir = path(&env_vars::CONFIG_DIR)
-            .or_else(|| path(&env_vars::XDG_CONFIG_HOME).map(|dir| dir.join("sfcred")))
-            .or_else(|| path(&env_vars::APPDATA).filter(|_| cfg!(windows)).map(|dir| dir.join("sfcred")))
-            .or_else(|| path(&env_vars::HOME).map(|home| home.join(".config").join("sfcred")))
+            .or_else(|| {
+                path(&env_vars::XDG_CONFIG_HOME)
+                    .or_else(|| windows(&env_vars::APPDATA))
+                    .or_else(|| path(&env_vars::HOME).map(|home| home.join(".config")))
+                    .map(|base| base.join("sfcred"))
+            })
             .ok_or(ContextError::NoConfigDir);
         let cache_dir = path(&env_vars::CACHE_DIR)
             .or_else(|| {
                 path(&env_vars::XDG_RUNTIME_DIR)
                     .or_else(|| path(&env_vars::XDG_CACHE_HOME))
+                    .or_else(|| windows(&env_vars::LOCALAPPDATA))
                     .or_else(|| path(&env_vars::HOME).map(|home| home.join(".cache")))
                     .map(|base| base.join("sfcred"))
             })
             .ok_or(ContextError::NoCacheDir);
+        let home = match cfg!(windows) {
+            true => path(&env_vars::USERPROFILE).or_else(|| path(&env_vars::HOME)),
+            false => path(&env_vars::HOME),
+        };
         let store_override = match text(&env_vars::STORE) {
             None => Ok(None),
             Some(value) => value.trim().parse().map(Some).map_err(|_| ContextError::UnknownStore {
@@ -127,7 +165,8 @@ impl Context {
         });
         Context {
             config_dir,
-            home: path(&env_vars::HOME),
+            home,
+            trust: TrustRoots { file: path(&env_vars::SSL_CERT_FILE), dir: path(&env_vars::SSL_CERT_DIR) },
             cache_dir,
             store_override,
             lock_wait: duration(&env_vars::LOCK_TIMEOUT, DEFAULT_LOCK_WAIT, "30s or 2m"),

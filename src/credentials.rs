@@ -267,10 +267,7 @@ fn drop_key(ctx: &Context, profile: &Profile, rotation: &Rotation, slot: Slot) -
         KeyPlace::Environment => {}
     }
     let path = crate::certificate::path_in(ctx.config_dir()?, &profile.name, slot);
-    match std::fs::remove_file(&path) {
-        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(Error::Write { path, source: e }),
-        _ => Ok(()),
-    }
+    crate::fs::remove_if_present(&path).map_err(|source| Error::Write { path, source })
 }
 
 fn move_certificate(dir: &Path, profile: &str, from: Slot, to: Slot) -> Result<(), Error> {

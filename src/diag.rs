@@ -15,6 +15,12 @@ pub fn set_verbose(on: bool) {
     VERBOSE.store(on, Ordering::Relaxed);
 }
 
+/// What a command did or what comes next, on stderr. Never fails: a closed or broken
+/// stderr must not stop the command (stdout may still be read).
+pub fn status(message: &str) {
+    let _ = writeln!(std::io::stderr().lock(), "sfcred: {}", printable(message, MAX_MESSAGE_CHARS));
+}
+
 pub fn warn(message: &str) {
     let _ = writeln!(std::io::stderr().lock(), "sfcred: warning: {}", printable(message, MAX_MESSAGE_CHARS));
 }

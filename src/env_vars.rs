@@ -21,8 +21,8 @@ macro_rules! env_vars {
 env_vars! {
     PROFILE = "SFCRED_PROFILE", "The profile when `--profile` is not given", "`default`";
     STORE = "SFCRED_STORE", "The keychain store for this command, overriding the profile's `store` (and `--store`'s default)", "the profile's, else the platform's";
-    CONFIG_DIR = "SFCRED_CONFIG_DIR", "The directory of `config.toml` and the certificate copies", "`$XDG_CONFIG_HOME/sfcred`, else `~/.config/sfcred`";
-    CACHE_DIR = "SFCRED_CACHE_DIR", "The token cache and lock directory", "`$XDG_RUNTIME_DIR/sfcred`, else `$XDG_CACHE_HOME/sfcred`, else `~/.cache/sfcred`";
+    CONFIG_DIR = "SFCRED_CONFIG_DIR", "The directory of `config.toml` and the certificate copies", "`$XDG_CONFIG_HOME/sfcred`, else `%APPDATA%\\sfcred` on Windows, else `~/.config/sfcred`";
+    CACHE_DIR = "SFCRED_CACHE_DIR", "The token cache and lock directory", "`$XDG_RUNTIME_DIR/sfcred`, else `$XDG_CACHE_HOME/sfcred`, else `%LOCALAPPDATA%\\sfcred` on Windows, else `~/.cache/sfcred`";
     LOCK_TIMEOUT = "SFCRED_LOCK_TIMEOUT", "How long to wait for another process's refresh of the same profile", "`60s`";
     KEYCHAIN_TIMEOUT = "SFCRED_KEYCHAIN_TIMEOUT", "How long to wait for the keychain to answer", "`20s`";
     CLIENT_ID = "SFCRED_CLIENT_ID", "The consumer key; when set, the environment is the profile and the settings file is not read", "unset";
@@ -36,13 +36,16 @@ env_vars! {
     XDG_CONFIG_HOME = "XDG_CONFIG_HOME", "The base of the settings directory", "`~/.config`";
     XDG_RUNTIME_DIR = "XDG_RUNTIME_DIR", "The base of the token cache (memory-backed, per login)", "set by the login session";
     XDG_CACHE_HOME = "XDG_CACHE_HOME", "The base of the token cache when there is no runtime directory", "`~/.cache`";
-    HOME = "HOME", "The home directory, for the defaults above", "set by the system";
+    HOME = "HOME", "The home directory, for the defaults above and `import` (on Windows, `import` takes `USERPROFILE` first)", "set by the system";
     APPDATA = "APPDATA", "The base of the settings directory on Windows", "set by Windows";
+    LOCALAPPDATA = "LOCALAPPDATA", "The base of the token cache on Windows", "set by Windows";
+    USERPROFILE = "USERPROFILE", "The home directory on Windows, where `import` looks for the Salesforce CLI's `.sfdx`", "set by Windows";
     HTTPS_PROXY = "HTTPS_PROXY", "A proxy for the token endpoint (read by the HTTP client; also `https_proxy`, `ALL_PROXY`)", "none";
     NO_PROXY = "NO_PROXY", "Hosts reached without the proxy (read by the HTTP client)", "none";
-    SSL_CERT_FILE = "SSL_CERT_FILE", "A PEM bundle of trusted CAs, instead of the OS trust store (read by the TLS setup; also `SSL_CERT_DIR`)", "the OS trust store";
+    SSL_CERT_FILE = "SSL_CERT_FILE", "A PEM bundle of trusted CAs, which replaces the OS trust store on every platform", "the OS trust store";
+    SSL_CERT_DIR = "SSL_CERT_DIR", "A directory of PEM files of trusted CAs, which replaces the OS trust store on every platform (with `SSL_CERT_FILE`, both are trusted)", "the OS trust store";
     NO_COLOR = "NO_COLOR", "Any value turns colour off (no-color.org)", "unset";
-    SHELL = "SHELL", "The shell `sfcred env` prints for without `--shell`", "bash";
+    SHELL = "SHELL", "The shell `sfcred env` prints for without `--shell`", "bash; PowerShell on Windows";
     KUBERNETES_EXEC_INFO = "KUBERNETES_EXEC_INFO", "The caller's ExecCredential request (`token --format exec-credential`)", "`client.authentication.k8s.io/v1`";
     COMPLETE = "COMPLETE", "Set by the shell completion scripts when they ask sfcred for candidates", "unset";
 }

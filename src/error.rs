@@ -162,6 +162,7 @@ impl Error {
             Error::Cache(CacheError::LockTimeout { .. }) => ErrorClass::Unavailable,
             Error::Cache(_) => ErrorClass::Other,
             Error::Exchange(ExchangeError::Rejected { .. }) => ErrorClass::Rejected,
+            Error::Exchange(ExchangeError::TrustRoots { .. }) => ErrorClass::Usage,
             Error::Exchange(_) => ErrorClass::Unavailable,
             Error::Pkcs11(e) => pkcs11_class(e),
             Error::Sign(e) if e.device_failed => ErrorClass::Keychain,
@@ -259,7 +260,11 @@ impl Error {
 
     /// Whoever read our output went away: nothing is left to say, and nothing failed.
     pub fn is_broken_pipe(&self) -> bool {
-        matches!(self, Error::Output(e) if e.kind() == std::io::ErrorKind::BrokenPipe)
+        // Windows says ERROR_NO_DATA (std's BrokenPipe) for a reader that went away; wine,
+        // and Windows for a pipe never connected, ERROR_PIPE_NOT_CONNECTED (233).
+        const ERROR_PIPE_NOT_CONNECTED: i32 = 233;
+        matches!(self, Error::Output(e) if e.kind() == std::io::ErrorKind::BrokenPipe
+            || (cfg!(windows) && e.raw_os_error() == Some(ERROR_PIPE_NOT_CONNECTED)))
     }
 }
 

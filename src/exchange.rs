@@ -7,6 +7,7 @@ pub use reqwest::Url;
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
+use crate::context::TrustRoots;
 use crate::profile::Profile;
 
 const GRANT_TYPE: &str = "urn:ietf:params:oauth:grant-type:jwt-bearer";
@@ -26,6 +27,8 @@ pub enum ExchangeError {
     Untrusted { url: Url, reason: String },
     #[error("{url} redirected the token request to {location}")]
     Redirected { url: Url, location: String },
+    #[error("cannot read the trusted certificates in {path}: {reason}")]
+    TrustRoots { path: std::path::PathBuf, reason: String },
 }
 
 impl ExchangeError {
@@ -37,10 +40,14 @@ impl ExchangeError {
             ExchangeError::Unreachable { .. } => Some(
                 "check the login URL and your network; proxies come from HTTPS_PROXY and NO_PROXY".into(),
             ),
-            ExchangeError::Untrusted { .. } => Some(
+            ExchangeError::Untrusted { .. } => Some(format!(
                 "this machine does not trust the server's certificate. Behind a TLS-inspecting proxy or with \
-                 a private CA, add that CA's certificate to the OS trust store (update-ca-certificates) or \
-                 point SSL_CERT_FILE at a PEM bundle that holds it"
+                 a private CA, {ADD_TO_TRUST_STORE}, or point SSL_CERT_FILE at a PEM bundle that holds it \
+                 (it then replaces the OS trust store)"
+            )),
+            ExchangeError::TrustRoots { .. } => Some(
+                "SSL_CERT_FILE must name a PEM file of CA certificates, and SSL_CERT_DIR a directory of \
+                 them; fix or unset the variable to use the OS trust store"
                     .into(),
             ),
             ExchangeError::TimedOut { .. } => Some(
@@ -157,24 +164,78 @@ fn describe_body(body: &[u8], json_error: Option<&serde_json::Error>) -> String 
     }
 }
 
+/// How a user adds a CA to this platform's trust store, for the untrusted-server hint.
+const ADD_TO_TRUST_STORE: &str = if cfg!(windows) {
+    "import that CA's certificate into Trusted Root Certification Authorities \
+     (certutil -user -addstore Root CA.crt)"
+} else if cfg!(target_os = "macos") {
+    "add that CA's certificate to your keychain as trusted \
+     (security add-trusted-cert -r trustRoot -k ~/Library/Keychains/login.keychain-db CA.crt)"
+} else {
+    "add that CA's certificate to the OS trust store (on Debian and Ubuntu: copy it to \
+     /usr/local/share/ca-certificates/ and run update-ca-certificates)"
+};
+
 /// Posts the assertion to the profile's token endpoint, and nowhere else.
-pub fn request_token(profile: &Profile, assertion: &SecretString) -> Result<TokenResponse, ExchangeError> {
+pub fn request_token(
+    profile: &Profile,
+    trust: &TrustRoots,
+    assertion: &SecretString,
+) -> Result<TokenResponse, ExchangeError> {
     let url = profile.login_url.token_endpoint();
-    block_on(&url, post(profile, &url, assertion))
+    block_on(&url, post(profile, trust, &url, assertion))
 }
 
-/// The HTTP client for one profile: its timeouts, no redirects, and TLS only for https.
-fn client(profile: &Profile, url: &Url) -> Result<reqwest::Client, ExchangeError> {
+/// The HTTP client for one profile: its timeouts, no redirects, no proxy for plain http,
+/// and TLS only for https, against the OS trust store unless `trust` replaces it.
+fn client(profile: &Profile, trust: &TrustRoots, url: &Url) -> Result<reqwest::Client, ExchangeError> {
     let mut builder = reqwest::Client::builder()
         .user_agent(concat!("sfcred/", env!("CARGO_PKG_VERSION")))
         .redirect(reqwest::redirect::Policy::none())
         .connect_timeout(profile.connect_timeout)
         .timeout(profile.request_timeout);
     if url.scheme() == "http" {
-        // Plain http (loopback only) never shakes hands: skip loading the OS trust store.
-        builder = builder.tls_backend_preconfigured(tls_without_roots());
+        // Plain http (loopback only) never shakes hands: skip loading the OS trust store. Nor
+        // does it go through a proxy, which would carry the assertion off the machine unencrypted.
+        builder =
+            builder.no_proxy().tls_backend_preconfigured(tls_with_roots(rustls::RootCertStore::empty()));
+    } else if trust.file.is_some() || trust.dir.is_some() {
+        builder = builder.tls_backend_preconfigured(tls_with_roots(load_roots(trust)?));
     }
     builder.build().map_err(|e| network_error(url, profile.request_timeout, e))
+}
+
+/// The CA certificates of `SSL_CERT_FILE` and every PEM file in `SSL_CERT_DIR`.
+fn load_roots(trust: &TrustRoots) -> Result<rustls::RootCertStore, ExchangeError> {
+    use rustls::pki_types::CertificateDer;
+    use rustls::pki_types::pem::PemObject;
+    let unreadable =
+        |path: &std::path::Path, reason: String| ExchangeError::TrustRoots { path: path.to_owned(), reason };
+    let mut files = Vec::new();
+    files.extend(trust.file.clone());
+    if let Some(dir) = &trust.dir {
+        let entries = std::fs::read_dir(dir).map_err(|e| unreadable(dir, e.to_string()))?;
+        let mut found: Vec<_> = entries.filter_map(Result::ok).map(|entry| entry.path()).collect();
+        // OpenSSL's hashed links (abcd1234.0) sit beside the files they name; duplicates are harmless.
+        found.retain(|path| path.is_file());
+        found.sort();
+        files.extend(found);
+    }
+    let mut roots = rustls::RootCertStore::empty();
+    for path in &files {
+        let certificates = CertificateDer::pem_file_iter(path)
+            .and_then(|certs| certs.collect::<Result<Vec<_>, _>>())
+            .map_err(|e| unreadable(path, e.to_string()))?;
+        for certificate in certificates {
+            // A bundle may hold certificates rustls cannot use as anchors; skip those, as OpenSSL does.
+            let _ = roots.add(certificate);
+        }
+    }
+    if roots.is_empty() {
+        let path = trust.file.as_ref().or(trust.dir.as_ref()).expect("one of them is set");
+        return Err(unreadable(path, "it holds no PEM certificate".into()));
+    }
+    Ok(roots)
 }
 
 fn block_on<T>(
@@ -199,11 +260,11 @@ pub struct Probe {
 }
 
 /// GETs the login URL: any HTTP answer means it is reachable. Sends no secret.
-pub fn probe(profile: &Profile) -> Result<Probe, ExchangeError> {
+pub fn probe(profile: &Profile, trust: &TrustRoots) -> Result<Probe, ExchangeError> {
     let url = Url::parse(profile.login_url.as_str()).expect("a login URL is a URL");
     block_on(&url, async {
         let started = std::time::Instant::now();
-        let response = client(profile, &url)?
+        let response = client(profile, trust, &url)?
             .get(url.clone())
             .send()
             .await
@@ -229,7 +290,8 @@ pub fn is_transient(error: &ExchangeError) -> bool {
         ExchangeError::BadAnswer { status, .. } => *status >= 500,
         ExchangeError::Rejected { .. }
         | ExchangeError::Redirected { .. }
-        | ExchangeError::Untrusted { .. } => false,
+        | ExchangeError::Untrusted { .. }
+        | ExchangeError::TrustRoots { .. } => false,
     }
 }
 
@@ -247,10 +309,11 @@ fn jitter() -> f64 {
 /// Posts the assertion, retrying transient failures while the request timeout allows.
 async fn post(
     profile: &Profile,
+    trust: &TrustRoots,
     url: &Url,
     assertion: &SecretString,
 ) -> Result<TokenResponse, ExchangeError> {
-    let client = client(profile, url)?;
+    let client = client(profile, trust, url)?;
     let deadline = std::time::Instant::now() + profile.request_timeout;
     let mut attempt = 0;
     loop {
@@ -334,10 +397,14 @@ pub enum Revocation {
 
 /// Revokes `token` at the login host's `/services/oauth2/revoke`, within the profile's
 /// request timeout (one attempt: a revocation is worth a try, not a wait).
-pub fn revoke(profile: &Profile, token: &SecretString) -> Result<Revocation, ExchangeError> {
+pub fn revoke(
+    profile: &Profile,
+    trust: &TrustRoots,
+    token: &SecretString,
+) -> Result<Revocation, ExchangeError> {
     let url = profile.login_url.revoke_endpoint();
     block_on(&url, async {
-        let client = client(profile, &url)?;
+        let client = client(profile, trust, &url)?;
         let form = [("token", token.expose_secret())];
         let (status, body) =
             post_form(&client, profile, &url, &form, "token: not shown", profile.request_timeout).await?;
@@ -372,12 +439,12 @@ fn redacted(body: &[u8]) -> String {
     }
 }
 
-fn tls_without_roots() -> rustls::ClientConfig {
+fn tls_with_roots(roots: rustls::RootCertStore) -> rustls::ClientConfig {
     let provider = std::sync::Arc::new(rustls::crypto::aws_lc_rs::default_provider());
     rustls::ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
         .expect("aws-lc-rs supports the default TLS versions")
-        .with_root_certificates(rustls::RootCertStore::empty())
+        .with_root_certificates(roots)
         .with_no_client_auth()
 }
 

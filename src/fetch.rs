@@ -128,11 +128,11 @@ pub fn lock(ctx: &Context, profile: &str) -> Result<std::fs::File, Error> {
 /// Says once, on stderr, that a rotation's next key became the current one.
 pub fn announce_promotion(profile: &str, rotation: &Rotation, now: SystemTime) {
     let until = rotation.previous.as_ref().and_then(|p| p.until.to_time()).unwrap_or(now);
-    eprintln!(
-        "sfcred: Salesforce accepted profile {profile:?}'s new key: it is now the current key; the old one stays a \
+    crate::diag::status(&format!(
+        "Salesforce accepted profile {profile:?}'s new key: it is now the current key; the old one stays a \
          fallback until {} and is deleted at the first mint after that",
         rfc3339(until)
-    );
+    ));
 }
 
 /// After a mint during a rotation: promote the next key if it signed, and note which key
@@ -191,7 +191,13 @@ pub fn failure_to_remember(error: &Error, now: SystemTime) -> Option<Failure> {
     let wrong_pin =
         matches!(error, Error::Pkcs11(Pkcs11Error::PinIncorrect { .. } | Pkcs11Error::PinLocked { .. }));
     // An untrusted certificate is this machine's trust store, fixed here and retried at once.
-    let local = matches!(error, Error::Exchange(crate::exchange::ExchangeError::Untrusted { .. }));
+    let local = matches!(
+        error,
+        Error::Exchange(
+            crate::exchange::ExchangeError::Untrusted { .. }
+                | crate::exchange::ExchangeError::TrustRoots { .. }
+        )
+    );
     if !wrong_pin && (local || !matches!(class, ErrorClass::Rejected | ErrorClass::Unavailable)) {
         return None;
     }
@@ -268,26 +274,34 @@ pub fn remember(ctx: &Context, profile: &Profile, token: &Token) -> Result<(), E
     token_cache(ctx, profile)?.map_or(Ok(()), |cache| Ok(cache.save(token)?))
 }
 
-/// Revokes the profile's cached token at Salesforce, if there is one. A failure is a
-/// warning: the caller removes the token locally all the same.
-pub fn revoke_cached(ctx: &Context, profile: &Profile) {
+/// Revokes the profile's cached token at Salesforce, if there is one; whether one was
+/// revoked. A failure is a warning: the caller removes the token locally all the same.
+pub fn revoke_cached(ctx: &Context, profile: &Profile) -> bool {
     let token = match cached(ctx, profile) {
         Ok(Some(token)) => token,
-        Ok(None) => return,
-        Err(e) => return crate::diag::warn(&format!("cannot read the cached token to revoke it: {e}")),
+        Ok(None) => return false,
+        Err(e) => {
+            crate::diag::warn(&format!("cannot read the cached token to revoke it: {e}"));
+            return false;
+        }
     };
-    match crate::exchange::revoke(profile, &token.access_token) {
+    match crate::exchange::revoke(profile, &ctx.trust, &token.access_token) {
         Ok(crate::exchange::Revocation::Revoked) => {
-            crate::diag::verbose(|| format!("revoked profile {:?}'s cached token", profile.name))
+            crate::diag::verbose(|| format!("revoked profile {:?}'s cached token", profile.name));
+            true
         }
         Ok(crate::exchange::Revocation::AlreadyInvalid) => {
-            crate::diag::verbose(|| format!("profile {:?}'s cached token was no longer valid", profile.name))
+            crate::diag::verbose(|| format!("profile {:?}'s cached token was no longer valid", profile.name));
+            false
         }
-        Err(e) => crate::diag::warn(&format!(
-            "could not revoke profile {:?}'s cached token ({e}); it stays usable until {}",
-            profile.name,
-            crate::token::rfc3339(token.expires_at)
-        )),
+        Err(e) => {
+            crate::diag::warn(&format!(
+                "could not revoke profile {:?}'s cached token ({e}); it stays usable until {}",
+                profile.name,
+                crate::token::rfc3339(token.expires_at)
+            ));
+            false
+        }
     }
 }
 

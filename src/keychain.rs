@@ -110,6 +110,12 @@ const TOKEN_ACCOUNT: &str = "token";
 /// The PIN of a profile's PKCS#11 token, when given at login.
 const PIN_ACCOUNT: &str = "pkcs11-pin";
 
+/// A profile's login entries as they were, raw (see [`Keychain::snapshot`]).
+pub struct Snapshot {
+    profile: String,
+    entries: Vec<(&'static str, Option<secrecy::SecretSlice<u8>>)>,
+}
+
 /// An open keychain store.
 pub struct Keychain {
     store: Arc<CredentialStore>,
@@ -198,6 +204,34 @@ impl Keychain {
             PIN_ACCOUNT,
         ] {
             self.delete_account(profile, account)?;
+        }
+        Ok(())
+    }
+
+    /// What the profile's login entries (current key, consumer key, PIN) hold now, so that a
+    /// change that fails part-way can put them back with [`Keychain::restore`].
+    pub fn snapshot(&self, profile: &str) -> Result<Snapshot, KeychainError> {
+        let mut entries = Vec::new();
+        for account in [KEY_ACCOUNT, CLIENT_ID_ACCOUNT, PIN_ACCOUNT] {
+            let value = match self.call(profile, account, "reading secrets", |e| e.get_secret()) {
+                Ok(bytes) => Some(secrecy::SecretSlice::from(bytes)),
+                Err(KeychainError::Missing { .. }) => None,
+                Err(e) => return Err(e),
+            };
+            entries.push((account, value));
+        }
+        Ok(Snapshot { profile: profile.to_owned(), entries })
+    }
+
+    /// Puts back what `snapshot` saw: each entry rewritten as it was, or deleted if there was none.
+    pub fn restore(&self, snapshot: Snapshot) -> Result<(), KeychainError> {
+        for (account, value) in snapshot.entries {
+            match value {
+                Some(bytes) => self.call(&snapshot.profile, account, "restoring secrets", move |e| {
+                    e.set_secret(bytes.expose_secret())
+                })?,
+                None => self.delete_account(&snapshot.profile, account)?,
+            }
         }
         Ok(())
     }

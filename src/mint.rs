@@ -39,7 +39,7 @@ pub fn mint(
     let claims =
         Claims::new(client_id.expose_secret(), &profile.username, &profile.audience, now, random_jti());
     let assertion = claims.sign(signer)?;
-    let response = exchange::request_token(profile, &assertion)?;
+    let response = exchange::request_token(profile, &ctx.trust, &assertion)?;
     Ok(token_from(response, profile, now))
 }
 

@@ -23,6 +23,8 @@ const MAX_PIN_FILE_BYTES: u64 = 4096;
 pub enum Pkcs11Error {
     #[error("cannot load the PKCS#11 module {path}: {reason}")]
     Module { path: String, reason: String },
+    #[error("the PKCS#11 module {path} loaded, but could not start (C_Initialize: {reason})")]
+    Initialize { path: String, reason: String },
     #[error("no PKCS#11 token matches {uri}{}", present_tokens(.present))]
     NoToken { uri: String, present: Vec<String> },
     #[error("no private key on the token matches {uri}")]
@@ -32,7 +34,7 @@ pub enum Pkcs11Error {
     #[error("the token's PIN was refused for {uri}")]
     PinIncorrect { uri: String },
     #[error("the token's PIN is locked for {uri}")]
-    PinLocked { uri: String },
+    PinLocked { uri: String, tpm: bool },
     #[error("no PIN for the token of {uri}")]
     NoPin { uri: String },
     #[error("cannot read the PIN from {source_path}: {reason}")]
@@ -62,6 +64,16 @@ impl Pkcs11Error {
                  machine (e.g. /usr/lib/softhsm/libsofthsm2.so, /usr/lib/x86_64-linux-gnu/libykcs11.so)"
                     .into()
             }
+            Pkcs11Error::Initialize { path, .. } if is_tpm_module(path) => {
+                "the module cannot reach the TPM: check that the TPM is there and that its resource manager \
+                 (tpm2-abrmd) runs, and TPM2_PKCS11_TCTI if it is set; then try again"
+                    .into()
+            }
+            Pkcs11Error::Initialize { .. } => {
+                "the module cannot reach its device or service: check that the device is plugged in, or the \
+                 network HSM's client configuration and connection; then try again"
+                    .into()
+            }
             Pkcs11Error::NoToken { .. } => {
                 "plug the device in, or fix token= in the URI (pkcs11-tool --module MODULE --list-tokens lists them)"
                     .into()
@@ -75,6 +87,12 @@ impl Pkcs11Error {
             Pkcs11Error::PinIncorrect { .. } => {
                 "give the right PIN: SFCRED_PKCS11_PIN, pin-source= in the URI, or log in again to store it; \
                  a token locks itself after a few wrong PINs"
+                    .into()
+            }
+            Pkcs11Error::PinLocked { tpm: true, .. } => {
+                "the TPM locked itself after too many wrong PINs (dictionary-attack lockout): wait for its \
+                 recovery time, or clear the lockout with tpm2_dictionarylockout --clear-lockout (it asks for the \
+                 TPM's lockout password, if one is set); then give the right PIN"
                     .into()
             }
             Pkcs11Error::PinLocked { .. } => {
@@ -151,7 +169,13 @@ impl OpenToken {
         let module = Pkcs11::new(path).map_err(|e| module_error(e.to_string()))?;
         match module.initialize(CInitializeArgs::new(CInitializeFlags::OS_LOCKING_OK)) {
             Ok(()) | Err(CkError::Pkcs11(RvError::CryptokiAlreadyInitialized, _)) => {}
-            Err(e) => return Err(module_error(e.to_string())),
+            // The library is there and is a PKCS#11 module; what it drives is not answering.
+            Err(e) => {
+                return Err(Pkcs11Error::Initialize {
+                    path: path.display().to_string(),
+                    reason: e.to_string(),
+                });
+            }
         }
         let failed = |action| {
             let shown = &shown;
@@ -205,6 +229,12 @@ fn find_slot(module: &Pkcs11, uri: &Pkcs11Uri) -> Result<Slot, Pkcs11Error> {
     Err(Pkcs11Error::NoToken { uri: shown, present })
 }
 
+/// Whether a module path (or a URI naming one) is tpm2-pkcs11's, whose PIN lockout and
+/// start-up failures are the TPM's and are mended with tpm2-tools.
+fn is_tpm_module(path_or_uri: &str) -> bool {
+    path_or_uri.contains("libtpm2_pkcs11")
+}
+
 /// PKCS#11's return values, as what they mean to a user.
 fn classify(error: CkError, uri: &str, action: &'static str) -> Pkcs11Error {
     let uri = uri.to_owned();
@@ -212,7 +242,10 @@ fn classify(error: CkError, uri: &str, action: &'static str) -> Pkcs11Error {
         CkError::Pkcs11(RvError::PinIncorrect | RvError::PinInvalid | RvError::PinLenRange, _) => {
             Pkcs11Error::PinIncorrect { uri }
         }
-        CkError::Pkcs11(RvError::PinLocked | RvError::PinExpired, _) => Pkcs11Error::PinLocked { uri },
+        CkError::Pkcs11(RvError::PinLocked | RvError::PinExpired, _) => {
+            let tpm = is_tpm_module(&uri);
+            Pkcs11Error::PinLocked { uri, tpm }
+        }
         CkError::Pkcs11(
             RvError::DeviceRemoved
             | RvError::TokenNotPresent

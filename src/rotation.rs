@@ -123,12 +123,8 @@ impl Rotation {
     pub fn save(&self, settings_dir: &Path, profile: &str) -> Result<(), RotationError> {
         let path = path_for(settings_dir, profile);
         if self.next.is_none() && self.previous.is_none() {
-            return match std::fs::remove_file(&path) {
-                Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
-                    Err(RotationError::Write { path, source: e })
-                }
-                _ => Ok(()),
-            };
+            return crate::fs::remove_if_present(&path)
+                .map_err(|source| RotationError::Write { path, source });
         }
         let bytes = serde_json::to_vec_pretty(self).expect("a rotation serializes");
         crate::fs::write_atomically(&path, &bytes).map_err(|source| RotationError::Write { path, source })

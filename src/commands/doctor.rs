@@ -128,7 +128,7 @@ pub fn checks(ctx: &Context, profile_name: &str, offline: bool, progress: &dyn F
         return checks;
     }
     progress(&format!("reaching {}", profile.login_url));
-    checks.extend(network_checks(profile));
+    checks.extend(network_checks(ctx, profile));
     progress("minting a token");
     checks.push(match crate::mint::mint_for_profile(ctx, profile, SystemTime::now()) {
         Ok(token) => check(
@@ -228,7 +228,12 @@ fn token_checks(
         Err(error) => {
             let at = match &error {
                 Error::Pkcs11(Pkcs11Error::Module { .. }) => 0,
-                Error::Pkcs11(Pkcs11Error::NoToken { .. } | Pkcs11Error::Removed { .. }) => 1,
+                // The module loaded: what failed is the device behind it.
+                Error::Pkcs11(
+                    Pkcs11Error::NoToken { .. }
+                    | Pkcs11Error::Removed { .. }
+                    | Pkcs11Error::Initialize { .. },
+                ) => 1,
                 Error::Pkcs11(
                     Pkcs11Error::NoKey { .. }
                     | Pkcs11Error::SeveralKeys { .. }
@@ -366,8 +371,8 @@ pub fn audience_check(login_url: &LoginUrl, audience: &str) -> Check {
     check("audience", Status::Warn, detail, fix)
 }
 
-fn network_checks(profile: &Profile) -> Vec<Check> {
-    let probe = match crate::exchange::probe(profile) {
+fn network_checks(ctx: &Context, profile: &Profile) -> Vec<Check> {
+    let probe = match crate::exchange::probe(profile, &ctx.trust) {
         Ok(probe) => probe,
         Err(e) => {
             let e = Error::from(e);

@@ -80,8 +80,8 @@ pub fn run(ctx: &Context, options: Options) -> Result<super::Outcome, Error> {
     }
     let name = &options.name;
     let profile_name = &options.profile;
-    eprintln!(
-        "sfcred: wrote External Client App {name:?} (JWT bearer flow with profile {profile_name:?}'s certificate, \
+    crate::diag::status(&format!(
+        "wrote External Client App {name:?} (JWT bearer flow with profile {profile_name:?}'s certificate, \
          admin-approved users pre-authorized) to {}\n\n\
          Next:\n  \
          1. In the org, as an admin: Setup > External Client App Settings: turn on \"Allow access to External Client \
@@ -94,7 +94,7 @@ pub fn run(ctx: &Context, options: Options) -> Result<super::Outcome, Error> {
         base.display(),
         out.display(),
         Path::new(&package).display(),
-    );
+    ));
     Ok(super::Outcome::Done)
 }
 

@@ -34,10 +34,10 @@ pub fn run(ctx: &Context, options: Options) -> Result<super::Outcome, Error> {
     if !key_file.exists() {
         return Err(Error::KeyFileGone { path: key_file, org: options.from_sf.clone(), profile });
     }
-    eprintln!(
-        "sfcred: importing the Salesforce CLI's JWT login {:?} ({}) as profile {profile:?}",
+    crate::diag::status(&format!(
+        "importing the Salesforce CLI's JWT login {:?} ({}) as profile {profile:?}",
         options.from_sf, org.username
-    );
+    ));
     login::run(
         ctx,
         login::Options {

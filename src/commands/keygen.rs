@@ -73,18 +73,18 @@ pub fn run(ctx: &Context, options: Options) -> Result<super::Outcome, Error> {
     keychain.write_private_key(name, &pair.key)?;
     crate::certificate::save(dir, name, &pair.certificate)?;
     if options.store == StoreKind::Keyutils {
-        eprintln!("sfcred: note: the kernel keyring (keyutils) forgets its keys at reboot");
+        crate::diag::status("note: the kernel keyring (keyutils) forgets its keys at reboot");
     }
     let until = rfc3339(pair.certificate.not_after);
-    eprintln!(
-        "sfcred: stored a new {}-bit key for profile {name:?} in the {} keychain{}\n\
+    crate::diag::status(&format!(
+        "stored a new {}-bit key for profile {name:?} in the {} keychain{}\n\
          sfcred: wrote the certificate to {} (valid until {until})\n\n{}",
         options.bits,
         options.store,
         options.key_out.as_ref().map_or(String::new(), |p| format!(" (and a copy in {})", p.display())),
         cert_out.display(),
         next_steps(name, &cert_out, ""),
-    );
+    ));
     Ok(super::Outcome::Done)
 }
 
@@ -130,15 +130,15 @@ fn on_token(ctx: &Context, options: &Options, uri: &str, cert_out: &Path) -> Res
     super::write_file(cert_out, certificate.pem.as_bytes(), options.force, Readers::Anyone)?;
     crate::certificate::save(ctx.config_dir()?, name, &certificate)?;
     let until = rfc3339(certificate.not_after);
-    eprintln!(
-        "sfcred: made a new {}-bit key on the token: {}\n\
+    crate::diag::status(&format!(
+        "made a new {}-bit key on the token: {}\n\
          sfcred: it cannot be copied off the token (sensitive, not extractable); the token signed its certificate\n\
          sfcred: wrote the certificate to {} (valid until {until})\n\n{}",
         options.bits,
         key.uri(),
         cert_out.display(),
         next_steps(name, cert_out, &format!(" --pkcs11 '{}'", key.uri())),
-    );
+    ));
     Ok(super::Outcome::Done)
 }
 

@@ -87,8 +87,8 @@ pub fn run(ctx: &Context, options: Options) -> Result<super::Outcome, Error> {
     let verify = options.verify;
     let new = resolve(ctx, options, interactive)?;
     if new.profile.store == StoreKind::Keyutils {
-        eprintln!(
-            "sfcred: note: the kernel keyring (keyutils) forgets its keys at reboot; log in again after one"
+        crate::diag::status(
+            "note: the kernel keyring (keyutils) forgets its keys at reboot; log in again after one",
         );
     }
     let (name, username, url) =
@@ -101,7 +101,7 @@ pub fn run(ctx: &Context, options: Options) -> Result<super::Outcome, Error> {
         Some(token) => format!("verified with {url}: instance {}", token.instance_url),
         None => "not verified (--no-verify)".to_owned(),
     };
-    eprintln!("sfcred: logged in profile {name:?} as {username}; {check}");
+    crate::diag::status(&format!("logged in profile {name:?} as {username}; {check}"));
     Ok(super::Outcome::Done)
 }
 
@@ -214,7 +214,8 @@ fn stored_or_asked_key(
 }
 
 /// Checks the setup with Salesforce (unless `verify` is false), then saves it,
-/// replacing any profile of the same name. On failure nothing is saved.
+/// replacing any profile of the same name. On failure nothing is saved: every write made
+/// before the failure is undone, the keychain's entries included.
 pub fn save(
     ctx: &Context,
     dir: &Path,
@@ -222,8 +223,9 @@ pub fn save(
     verify: bool,
     now: SystemTime,
 ) -> Result<Option<Token>, Error> {
-    // A settings file that cannot be read stops the login before anything is stored.
+    // What can fail without writing anything is checked before the first write.
     Settings::load(dir)?;
+    ctx.cache_dir()?;
     let token = match verify {
         true => Some(crate::mint::mint(ctx, &new.profile, &new.client_id, new.key.signer(), now)?),
         false => None,
@@ -231,38 +233,125 @@ pub fn save(
     new.profile.instance_url = token.as_ref().map(|t| t.instance_url.clone());
     let timeout = ctx.keychain_timeout()?;
     let keychain = Keychain::open(new.profile.store, timeout)?;
+    let name = new.profile.name.clone();
+    let mut undo = Undo::default();
+    // The settings file is the commit: until it names the profile, every write can be undone.
+    let committed = stage(ctx, dir, &keychain, &new, token.as_ref(), &mut undo)
+        .and_then(|()| Ok(Settings::update(dir, |settings| settings.put(new.profile))?));
+    let replaced = match committed {
+        Ok(replaced) => replaced,
+        Err(e) => {
+            undo.run();
+            return Err(e);
+        }
+    };
+    // Cleaning up after the commit: what is left behind here is a warning, not a failed login.
+    let leftover = |what: &str, result: Result<(), Error>| {
+        if let Err(e) = result {
+            crate::diag::warn(&format!("profile {name:?}'s {what} stays: {e}"));
+        }
+    };
+    // Secrets left in a store the profile no longer uses would outlive a logout.
+    if let Some(old) = replaced.filter(|old| old.store != keychain.kind()) {
+        leftover(
+            &format!("entries in the {} keychain", old.store),
+            Keychain::open(old.store, timeout).and_then(|k| k.delete(&old.name)).map_err(Error::from),
+        );
+    }
+    // A rotation of the replaced profile is over: its keys and certificates go.
+    for slot in [crate::rotation::Slot::Next, crate::rotation::Slot::Previous] {
+        leftover(&format!("{} key", slot.name()), keychain.delete_key_in(&name, slot).map_err(Error::from));
+        let path = crate::certificate::path_in(dir, &name, slot);
+        leftover(&format!("{} certificate", slot.name()), remove_if_there(&path));
+    }
+    Ok(token)
+}
+
+/// Every write of a login before its commit, each paired in `undo` with its inverse.
+fn stage<'a>(
+    ctx: &'a Context,
+    dir: &'a Path,
+    keychain: &'a Keychain,
+    new: &NewProfile,
+    token: Option<&Token>,
+    undo: &mut Undo<'a>,
+) -> Result<(), Error> {
+    let name = new.profile.name.clone();
+    let snapshot = keychain.snapshot(&name)?;
+    undo.push("the keychain's entries", move || Ok(keychain.restore(snapshot)?));
     // The profile keeps one key: a copy left in the keychain after moving to a token would
     // defeat the token, and a token's PIN has no use beside a keychain key.
     match &new.key {
         LoginKey::Software(key) => {
-            keychain.write_private_key(&new.profile.name, key.key())?;
-            keychain.delete_pkcs11_pin(&new.profile.name)?;
+            keychain.write_private_key(&name, key.key())?;
+            keychain.delete_pkcs11_pin(&name)?;
         }
         LoginKey::Pkcs11 { pin_to_store, .. } => {
             match pin_to_store {
-                Some(pin) => keychain.write_pkcs11_pin(&new.profile.name, pin)?,
-                None => keychain.delete_pkcs11_pin(&new.profile.name)?,
+                Some(pin) => keychain.write_pkcs11_pin(&name, pin)?,
+                None => keychain.delete_pkcs11_pin(&name)?,
             }
-            keychain.delete_key_in(&new.profile.name, crate::rotation::Slot::Current)?;
+            keychain.delete_key_in(&name, crate::rotation::Slot::Current)?;
         }
     }
-    keychain.write_client_id(&new.profile.name, &new.client_id)?;
-    // The replaced profile's token may be another user's: it must not be served.
-    match &token {
-        Some(token) => crate::fetch::remember(ctx, &new.profile, token)?,
-        None => crate::fetch::invalidate(ctx, &new.profile)?,
-    }
+    keychain.write_client_id(&name, &new.client_id)?;
     if let Some(certificate) = &new.certificate {
-        crate::certificate::save(dir, &new.profile.name, certificate)?;
+        let path = crate::certificate::path_for(dir, &name);
+        let old = crate::fs::read_regular(&path, 1 << 20).ok().flatten();
+        undo.push("the certificate copy", move || match old {
+            Some(bytes) => {
+                crate::fs::write_atomically(&path, &bytes).map_err(|source| Error::Write { path, source })
+            }
+            None => remove_if_there(&path),
+        });
+        crate::certificate::save(dir, &name, certificate)?;
     }
-    // A rotation under way belonged to the profile this login replaces.
-    crate::rotation::Rotation::default().save(dir, &new.profile.name)?;
-    let replaced = Settings::update(dir, |settings| settings.put(new.profile))?;
-    // Secrets left in a store the profile no longer uses would outlive a logout.
-    if let Some(old) = replaced.filter(|old| old.store != keychain.kind()) {
-        let _ = Keychain::open(old.store, timeout).and_then(|k| k.delete(&old.name));
+    // A rotation under way belonged to the profile this login replaces. A damaged state
+    // file has nothing worth putting back.
+    if let Ok(Some(old)) = crate::rotation::Rotation::load(dir, &name) {
+        let name = name.clone();
+        undo.push("the key rotation's state", move || Ok(old.save(dir, &name)?));
     }
-    Ok(token)
+    crate::rotation::Rotation::default().save(dir, &name)?;
+    // The replaced profile's token may be another user's: it must not be served.
+    let old_token = crate::fetch::cached(ctx, &new.profile).ok().flatten();
+    let profile = new.profile.clone();
+    undo.push("the cached token", move || match old_token {
+        Some(old) => crate::fetch::remember(ctx, &profile, &old),
+        None => crate::fetch::invalidate(ctx, &profile),
+    });
+    match token {
+        Some(token) => crate::fetch::remember(ctx, &new.profile, token),
+        None => crate::fetch::invalidate(ctx, &new.profile),
+    }
+}
+
+fn remove_if_there(path: &Path) -> Result<(), Error> {
+    crate::fs::remove_if_present(path).map_err(|source| Error::Write { path: path.to_owned(), source })
+}
+
+/// A step that takes one write back.
+type UndoStep<'a> = Box<dyn FnOnce() -> Result<(), Error> + 'a>;
+
+/// The writes made so far, each with the step that takes it back.
+#[derive(Default)]
+struct Undo<'a> {
+    steps: Vec<(&'static str, UndoStep<'a>)>,
+}
+
+impl<'a> Undo<'a> {
+    fn push(&mut self, what: &'static str, step: impl FnOnce() -> Result<(), Error> + 'a) {
+        self.steps.push((what, Box::new(step)));
+    }
+
+    /// Takes back every write, the last first.
+    fn run(self) {
+        for (what, step) in self.steps.into_iter().rev() {
+            if let Err(e) = step() {
+                crate::diag::warn(&format!("could not put back {what}: {e}"));
+            }
+        }
+    }
 }
 
 /// Prompts on the terminal, or explains which flag was missing.

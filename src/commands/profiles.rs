@@ -27,7 +27,7 @@ pub fn run(ctx: &Context, json: bool) -> Result<super::Outcome, Error> {
         return Ok(super::Outcome::Done);
     }
     if listed.is_empty() {
-        eprintln!("sfcred: no profiles yet; add one with: sfcred login");
+        crate::diag::status("no profiles yet; add one with: sfcred login");
         return Ok(super::Outcome::Done);
     }
     let header =

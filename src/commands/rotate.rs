@@ -84,8 +84,8 @@ pub fn start(ctx: &Context, options: StartOptions) -> Result<super::Outcome, Err
     certificate::save_in(dir, name, Slot::Next, &certificate)?;
     rotation.next = Some(NextKey { started_at: UnixMillis::from(now), pkcs11: next_uri });
     rotation.save(dir, name)?;
-    eprintln!(
-        "sfcred: made profile {name:?}'s next key in {}; the current key keeps serving\n\
+    crate::diag::status(&format!(
+        "made profile {name:?}'s next key in {}; the current key keeps serving\n\
          sfcred: wrote its certificate to {} (valid until {})\n\n\
          Next:\n  \
          1. Upload {} to the app (connected app: Edit > Use digital signatures; External Client App:\n     \
@@ -97,7 +97,7 @@ pub fn start(ctx: &Context, options: StartOptions) -> Result<super::Outcome, Err
         cert_out.display(),
         rfc3339(certificate.not_after),
         cert_out.display(),
-    );
+    ));
     Ok(super::Outcome::Done)
 }
 
@@ -141,7 +141,7 @@ pub fn abort(ctx: &Context, profile: &str) -> Result<super::Outcome, Error> {
         return Err(RotationError::NotStarted { profile: name.clone() }.into());
     };
     credentials::drop_next(ctx, &profile, rotation)?;
-    eprintln!("sfcred: dropped profile {name:?}'s next key; the current key goes on as before");
+    crate::diag::status(&format!("dropped profile {name:?}'s next key; the current key goes on as before"));
     Ok(super::Outcome::Done)
 }
 
@@ -202,7 +202,7 @@ pub fn status(ctx: &Context, profile: Option<&str>, json: bool) -> Result<super:
         out.push_str(&format!("  next: {}\n", status.next_step));
     }
     if statuses.is_empty() {
-        eprintln!("sfcred: no profiles yet; add one with: sfcred login");
+        crate::diag::status("no profiles yet; add one with: sfcred login");
     }
     super::print(&out)?;
     Ok(super::Outcome::Done)

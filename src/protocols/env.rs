@@ -16,9 +16,14 @@ choice_enum! {
 }
 
 impl Shell {
-    /// The shell a `$SHELL` path names, else bash.
+    /// The shell a `$SHELL` path names; without one, the platform's own: PowerShell on
+    /// Windows (where only Git Bash and the like set `SHELL`), else bash.
     pub fn from_path(shell: Option<&str>) -> Shell {
-        match shell.unwrap_or_default().rsplit('/').next().unwrap_or_default() {
+        let Some(path) = shell else {
+            return if cfg!(windows) { Shell::Powershell } else { Shell::Bash };
+        };
+        let file = path.rsplit(['/', '\\']).next().unwrap_or_default();
+        match file.strip_suffix(".exe").unwrap_or(file) {
             "zsh" => Shell::Zsh,
             "fish" => Shell::Fish,
             "pwsh" | "powershell" => Shell::Powershell,
@@ -56,6 +61,15 @@ pub fn export_lines(shell: Shell, variables: &[(&str, String)]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_shell_comes_from_its_path_else_the_platform() {
+        assert_eq!(Shell::from_path(Some("/usr/bin/fish")), Shell::Fish);
+        assert_eq!(Shell::from_path(Some(r"C:\Program Files\PowerShell\7\pwsh.exe")), Shell::Powershell);
+        assert_eq!(Shell::from_path(Some("/bin/sh")), Shell::Bash);
+        let platform = if cfg!(windows) { Shell::Powershell } else { Shell::Bash };
+        assert_eq!(Shell::from_path(None), platform);
+    }
 
     #[test]
     fn quoting_keeps_values_literal() {

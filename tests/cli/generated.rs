@@ -183,3 +183,21 @@ fn fish_completes_profile_names() {
     names.sort();
     assert_eq!(names, ["prod-eu", "sandbox1"], "{run:?}");
 }
+
+#[test]
+fn elvish_completes_profile_names() {
+    let env = completion_env();
+    // The script sets `edit:completion:arg-completer`, and elvish has its `edit:` module only
+    // in an interactive session with a terminal: here the script runs in a namespace that
+    // holds that one map, and the completer it put there is called as the editor would.
+    let script = format!(
+        r#"var code = (slurp < '{}')
+var edit = (ns [&completion:=(ns [&arg-completer=[&]])])
+eval $code"\n"'$edit:completion:arg-completer[sfcred] sfcred token --profile ""' &ns=(ns [&edit:=$edit])"#,
+        repo("completions/sfcred.elv").display()
+    );
+    let run = shell(&env, "elvish", &script).success();
+    let mut names: Vec<&str> = run.stdout.lines().collect();
+    names.sort();
+    assert_eq!(names, ["prod-eu", "sandbox1"], "{run:?}");
+}

@@ -3,6 +3,8 @@
 //! They need D-Bus, GNOME Keyring and keyutils, so they are built on Linux alone.
 #![cfg(target_os = "linux")]
 
+#[path = "../common/run.rs"]
+mod run;
 mod support;
 
 mod cache;
@@ -19,3 +21,4 @@ mod login_and_token;
 mod pkcs11;
 mod protocols;
 mod salesforce_cli;
+mod tpm;

@@ -15,6 +15,24 @@ fn with_object(uri: &str, object: &str) -> String {
     format!("{path};object={object}?{query}")
 }
 
+/// `sfcred login` with the key on a token at `uri`, for the stand-in's app and user.
+pub fn login_args<'a>(env: &'a TestEnv, profile: &'a str, uri: &'a str) -> [&'a str; 11] {
+    let url = env.stand_in.url();
+    [
+        "login",
+        "-p",
+        profile,
+        "--pkcs11",
+        uri,
+        "--username",
+        USERNAME,
+        "--client-id",
+        CONSUMER_KEY,
+        "--login-url",
+        url,
+    ]
+}
+
 fn run_with_pin(env: &TestEnv, args: &[&str]) -> Run {
     Run::of(env.sfcred().args(args).env("SFCRED_PKCS11_PIN", TOKEN_PIN).output_within(TIMEOUT).unwrap())
 }
@@ -36,19 +54,7 @@ fn token_profile(env: &TestEnv, profile: &str) -> String {
     run_with_pin(env, &["keygen", "-p", profile, "--pkcs11", &uri]).success();
     let certificate = std::fs::read_to_string(env.path(&format!("{profile}.crt"))).unwrap();
     env.stand_in.upload_certificate(CONSUMER_KEY, &certificate).unwrap();
-    let login = [
-        "login",
-        "-p",
-        profile,
-        "--pkcs11",
-        &uri,
-        "--username",
-        USERNAME,
-        "--client-id",
-        CONSUMER_KEY,
-        "--login-url",
-        env.stand_in.url(),
-    ];
+    let login = login_args(env, profile, &uri);
     run_with_pin(env, &login).success();
     uri
 }
@@ -71,19 +77,7 @@ fn a_key_made_on_the_token_mints_and_never_leaves_it() {
 
     let certificate = std::fs::read_to_string(env.path("prod.crt")).unwrap();
     env.stand_in.upload_certificate(CONSUMER_KEY, &certificate).unwrap();
-    let login = [
-        "login",
-        "-p",
-        "prod",
-        "--pkcs11",
-        &uri,
-        "--username",
-        USERNAME,
-        "--client-id",
-        CONSUMER_KEY,
-        "--login-url",
-        env.stand_in.url(),
-    ];
+    let login = login_args(&env, "prod", &uri);
     let run = run_with_pin(&env, &login).success();
     assert!(run.stderr.contains("verified with"), "{run:?}");
     // The PIN given at login is in the keychain: later calls need no SFCRED_PKCS11_PIN.

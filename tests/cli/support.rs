@@ -8,6 +8,7 @@ use std::sync::mpsc::{self, Receiver};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
+pub use crate::run::Run;
 use sfcred_stand_in::keyring::PrivateKeyring;
 use sfcred_stand_in::{ConnectedApp, StandIn, key_and_certificate};
 use tempfile::TempDir;
@@ -236,42 +237,6 @@ impl TestEnv {
 fn set_mode(path: &Path, mode: u32) {
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
-}
-
-/// A finished sfcred run.
-#[derive(Debug)]
-pub struct Run {
-    pub code: i32,
-    pub stdout: String,
-    pub stderr: String,
-}
-
-impl Run {
-    pub fn of(out: Output) -> Run {
-        Run {
-            code: out.status.code().expect("exited, not killed"),
-            stdout: String::from_utf8(out.stdout).unwrap(),
-            stderr: String::from_utf8(out.stderr).unwrap(),
-        }
-    }
-
-    #[track_caller]
-    pub fn success(self) -> Run {
-        assert_eq!(self.code, 0, "expected success:\n{self:#?}");
-        self
-    }
-
-    #[track_caller]
-    pub fn failure(self, code: i32) -> Run {
-        assert_eq!(self.code, code, "expected exit code {code}:\n{self:#?}");
-        assert!(self.stdout.is_empty(), "a failure printed on stdout:\n{self:#?}");
-        assert!(self.stderr.contains("hint: "), "an error without a hint:\n{self:#?}");
-        self
-    }
-
-    pub fn json(&self) -> serde_json::Value {
-        serde_json::from_str(&self.stdout).unwrap_or_else(|e| panic!("not JSON ({e}): {:?}", self.stdout))
-    }
 }
 
 impl TestEnv {

@@ -6,6 +6,7 @@
 #   MODE  fpath (default): COMPLETIONS_DIR in fpath, then compinit (README's install)
 #         source: compinit, then `source COMPLETIONS_DIR/_sfcred`
 #         eval:   compinit, then `eval "$(COMPLETE=zsh sfcred)"` (COMPLETIONS_DIR unused)
+#         system: compinit alone, as an installed package is found (COMPLETIONS_DIR unused)
 #   LINE  what is typed before TAB; default 'sfcred token --profile '
 #   TABS  how many times TAB is pressed; default 1
 #   SFCRED_BIN is put on PATH as `sfcred`. The environment (XDG_CONFIG_HOME, HOME, ...) is
@@ -20,7 +21,7 @@ setopt extended_glob no_unset
 zmodload zsh/zpty zsh/zselect zsh/datetime || exit 1
 
 if (( $# < 2 )) || [[ ! -x $1 || ! -d $2 ]]; then
-    print -u2 "usage: $0 SFCRED_BIN COMPLETIONS_DIR [fpath|source|eval] [LINE] [TABS]"
+    print -u2 "usage: $0 SFCRED_BIN COMPLETIONS_DIR [fpath|source|eval|system] [LINE] [TABS]"
     exit 1
 fi
 bin=${1:A} dir=${2:A} mode=${3:-fpath} line=${4:-'sfcred token --profile '} tabs=${5:-1}
@@ -35,7 +36,8 @@ case $mode in
     fpath)  install="fpath=(${(q)dir} \$fpath); $compinit" ;;
     source) install="$compinit; source ${(q)dir}/_sfcred" ;;
     eval)   install="$compinit; eval \"\$(COMPLETE=zsh sfcred)\"" ;;
-    *)      print -u2 "MODE must be fpath, source or eval"; exit 1 ;;
+    system) install=$compinit ;;
+    *)      print -u2 "MODE must be fpath, source, eval or system"; exit 1 ;;
 esac
 # TAB runs the stock widget, forces its listing onto the screen, then prints a numbered
 # marker with the widget's status, so the reader knows when completion has finished.
