@@ -106,7 +106,9 @@ _sf_npm_install() {
   npm install --prefix "$1" --no-audit --no-fund --ignore-scripts --save-exact --loglevel=error "$2" >&2
 }
 
-# A wine prefix for the Windows build's tests, under .tools/wine (ignored by git).
+# A wine prefix for the Windows build's tests, under target/wine (ignored by git). Not in
+# .tools: the prefix's drive Z: links to /, and `cargo package` walks every directory of
+# the package but target/.
 # usage: need_wine_prefix
 #   Debian's wine 8 (package wine64: /usr/lib/wine/wine64) lacks ProcessPrng, which Rust's
 #   standard library imports from bcryptprimitives.dll: a 4 KiB shim built here with MinGW
@@ -115,7 +117,7 @@ _sf_npm_install() {
 #   before is reused (the first takes about 10 s).
 need_wine_prefix() {
   need_packages /usr/lib/wine/wine64:wine64 x86_64-w64-mingw32-gcc:gcc-mingw-w64-x86-64
-  local dir=${SFCRED_TOOLS:-$PWD/.tools}/wine
+  local dir=${SFCRED_WINE_DIR:-$PWD/target/wine}
   export WINEPREFIX=$dir/prefix SFCRED_TEST_WINE=/usr/lib/wine/wine64
   local dll=$WINEPREFIX/drive_c/windows/system32/bcryptprimitives.dll
   [ -f "$dll" ] && [ "$dll" -nt scripts/wine/bcryptprimitives.c ] && return 0

@@ -14,10 +14,10 @@ use secrecy::SecretString;
 use crate::commands;
 use crate::commands::login::KeySource;
 use crate::commands::token::Format;
-use crate::env_vars;
-use crate::keygen::KeyBits;
-use crate::pkcs11_uri::UriText;
-use crate::profile::{CacheKind, DEFAULT_PROFILE, StoreKind};
+use crate::config::env_vars;
+use crate::config::profile::{CacheKind, DEFAULT_PROFILE, StoreKind};
+use crate::keys::keygen::KeyBits;
+use crate::keys::pkcs11_uri::UriText;
 use crate::protocols::env::Shell;
 use crate::protocols::git::Operation;
 
@@ -115,8 +115,8 @@ pub struct ProfileArg {
 
 /// Completes profile names from the settings at completion time.
 fn profile_names() -> Vec<CompletionCandidate> {
-    let ctx = crate::context::Context::from_env();
-    let Ok(settings) = ctx.config_dir().map(|dir| crate::settings::Settings::load(dir)) else {
+    let ctx = crate::config::context::Context::from_env();
+    let Ok(settings) = ctx.config_dir().map(|dir| crate::stores::settings::Settings::load(dir)) else {
         return Vec::new();
     };
     let Ok(settings) = settings else { return Vec::new() };
@@ -492,7 +492,7 @@ fn caches() -> impl TypedValueParser<Value = CacheKind> {
 }
 
 fn key_sizes() -> impl TypedValueParser<Value = KeyBits> {
-    choices([("2048", None), ("3072", None), ("4096", None)])
+    choices(KeyBits::ALL.iter().map(|bits| (bits.name(), Some(bits.about()))))
 }
 
 fn formats() -> impl TypedValueParser<Value = Format> {

@@ -1,32 +1,22 @@
 //! What signs for a profile: its consumer key and its [`Signer`] (the keychain's key, the
-//! environment's, or a key on a PKCS#11 token), and the keys of a rotation: where each
-//! lives, and how the next key becomes the current one.
-
-use std::path::Path;
-use std::time::SystemTime;
+//! environment's, or a key on a PKCS#11 token), and where each of its keys lives.
 
 use secrecy::SecretString;
 
-use crate::context::Context;
+use crate::config::context::Context;
+use crate::config::profile::{Profile, StoreKind};
 use crate::error::Error;
-use crate::keychain::Keychain;
-use crate::pkcs11::{self, Pkcs11Key};
-use crate::pkcs11_uri::Pkcs11Uri;
-use crate::profile::{Profile, StoreKind};
-use crate::rotation::{PreviousKey, Rotation, Slot};
-use crate::settings::Settings;
-use crate::signer::{KeyOrigin, Signer, SoftwareKey};
-use crate::token::UnixMillis;
+use crate::keys::pkcs11::{self, Pkcs11Key};
+use crate::keys::pkcs11_uri::Pkcs11Uri;
+use crate::keys::signer::{KeyOrigin, Signer, SoftwareKey};
+use crate::rotation::state::{Rotation, Slot};
+use crate::stores::keychain::Keychain;
 
 /// A profile's secrets, as minting uses them: the key behind a signer.
 pub struct Credentials {
     /// The connected app's consumer key: the JWT `iss` claim.
     pub client_id: SecretString,
     pub signer: Box<dyn Signer>,
-    /// The profile's rotation, if one is under way (never for an environment profile).
-    pub rotation: Option<Rotation>,
-    /// The profile's keychain (none for an environment profile), for a rotation's other key.
-    pub keychain: Option<Keychain>,
 }
 
 /// Where one of a profile's keys lives.
@@ -66,43 +56,33 @@ pub fn place(
     })
 }
 
-/// The credentials of a saved or environment profile.
+/// The profile's keychain: one per call, passed down to whatever reads it.
+pub fn keychain_for(ctx: &Context, profile: &Profile) -> Result<Keychain, Error> {
+    Ok(Keychain::open(ctx.store_for(profile.store)?, ctx.keychain_timeout()?)?)
+}
+
+/// The current key's credentials of a saved or environment profile, outside a rotation's
+/// transaction (an environment profile has none).
 pub fn for_profile(ctx: &Context, profile: &Profile) -> Result<Credentials, Error> {
     let environment = match profile.store {
         StoreKind::Environment => ctx.environment_profile.as_ref(),
         _ => None,
     };
-    let (keychain, rotation) = match environment {
-        Some(_) => (None, None),
-        None => (
-            Some(Keychain::open(ctx.store_for(profile.store)?, ctx.keychain_timeout()?)?),
-            rotation_of(ctx, profile),
-        ),
+    let keychain = match environment {
+        Some(_) => None,
+        None => Some(keychain_for(ctx, profile)?),
     };
     // The key first: a profile without one is "not logged in" for its key, which says more.
     let signer: Box<dyn Signer> = match environment {
-        Some(vars) if profile.pkcs11.is_none() => Box::new(crate::environment::signer(vars)?),
-        _ => signer_in(ctx, profile, rotation.as_ref(), keychain.as_ref(), Slot::Current)?,
+        Some(vars) if profile.pkcs11.is_none() => Box::new(crate::config::env_profile::signer(vars)?),
+        _ => signer_in(ctx, profile, None, keychain.as_ref(), Slot::Current)?,
     };
     let client_id = match (environment, &keychain) {
-        (Some(vars), _) => crate::environment::client_id(vars)?,
+        (Some(vars), _) => crate::config::env_profile::client_id(vars)?,
         (None, Some(keychain)) => keychain.read_client_id(&profile.name)?,
         (None, None) => unreachable!("a profile has its secrets in the environment or a keychain"),
     };
-    Ok(Credentials { client_id, signer, rotation, keychain })
-}
-
-/// A saved profile's rotation, if one is under way. An environment profile has none; a
-/// state file that cannot be read is a warning, never a reason to refuse a token.
-pub fn rotation_of(ctx: &Context, profile: &Profile) -> Option<Rotation> {
-    if profile.store == StoreKind::Environment {
-        return None;
-    }
-    let dir = ctx.config_dir().ok()?;
-    Rotation::load(dir, &profile.name)
-        .inspect_err(|e| crate::diag::warn(&format!("ignoring the key rotation's state: {e}")))
-        .ok()
-        .flatten()
+    Ok(Credentials { client_id, signer })
 }
 
 /// The signer of the profile's key in `slot`.
@@ -131,8 +111,10 @@ pub fn signer_in(
             Ok(Box::new(SoftwareKey::new(key, KeyOrigin::Keychain(keychain.kind()))))
         }
         KeyPlace::Environment => match &ctx.environment_profile {
-            Some(vars) => Ok(Box::new(crate::environment::signer(vars)?)),
-            None => Err(crate::environment::EnvironmentError::Missing { name: "SFCRED_CLIENT_ID" }.into()),
+            Some(vars) => Ok(Box::new(crate::config::env_profile::signer(vars)?)),
+            None => {
+                Err(crate::config::env_profile::EnvironmentError::Missing { name: "SFCRED_CLIENT_ID" }.into())
+            }
         },
     }
 }
@@ -166,119 +148,5 @@ pub fn pkcs11_pin(
     match keychain {
         Some(keychain) => Ok(keychain.read_pkcs11_pin(profile)?.map(|pin| (pin, PinOrigin::OnFile))),
         None => Ok(None),
-    }
-}
-
-/// Makes the next key the current one, and the current one the previous one, kept as a
-/// fallback for the profile's grace period. The caller holds the profile's lock.
-pub fn promote(
-    ctx: &Context,
-    profile: &Profile,
-    mut rotation: Rotation,
-    now: SystemTime,
-) -> Result<Rotation, Error> {
-    let dir = ctx.config_dir()?;
-    let keychain = Keychain::open(ctx.store_for(profile.store)?, ctx.keychain_timeout()?)?;
-    if rotation.previous.is_some() {
-        rotation = drop_previous(ctx, profile, rotation)?;
-    }
-    let current = place(ctx, profile, Some(&rotation), Slot::Current)?;
-    let next = place(ctx, profile, Some(&rotation), Slot::Next)?;
-    // Each step leaves a key that Salesforce accepts where the settings look for it.
-    if let KeyPlace::Keychain(_) = current {
-        keychain.write_key_in(&profile.name, Slot::Previous, &keychain.read_private_key(&profile.name)?)?;
-    }
-    match &next {
-        KeyPlace::Keychain(_) => keychain.write_key_in(
-            &profile.name,
-            Slot::Current,
-            &keychain.read_key_in(&profile.name, Slot::Next)?,
-        )?,
-        KeyPlace::Token(_) | KeyPlace::Environment => {}
-    }
-    let next_uri = match next {
-        KeyPlace::Token(uri) => Some(*uri),
-        _ => None,
-    };
-    // A keychain key replaced by a token's lives on as the previous key only.
-    let drop_keychain_copy = matches!(current, KeyPlace::Keychain(_)) && next_uri.is_some();
-    if next_uri != profile.pkcs11 {
-        Settings::update(dir, |settings| -> Result<(), Error> {
-            let mut updated = settings.profile(&profile.name)?.clone();
-            updated.pkcs11 = next_uri;
-            settings.put(updated);
-            Ok(())
-        })??;
-    }
-    move_certificate(dir, &profile.name, Slot::Current, Slot::Previous)?;
-    move_certificate(dir, &profile.name, Slot::Next, Slot::Current)?;
-    rotation.next = None;
-    rotation.previous = Some(PreviousKey {
-        until: UnixMillis::from(now + profile.rotation_grace),
-        pkcs11: match current {
-            KeyPlace::Token(uri) => Some(*uri),
-            _ => None,
-        },
-    });
-    rotation.save(dir, &profile.name)?;
-    keychain.delete_key_in(&profile.name, Slot::Next)?;
-    if drop_keychain_copy {
-        keychain.delete_key_in(&profile.name, Slot::Current)?;
-    }
-    Ok(rotation)
-}
-
-/// Deletes the previous key (its grace is over, or a new promotion replaces it).
-pub fn drop_previous(ctx: &Context, profile: &Profile, mut rotation: Rotation) -> Result<Rotation, Error> {
-    drop_key(ctx, profile, &rotation, Slot::Previous)?;
-    rotation.previous = None;
-    rotation.save(ctx.config_dir()?, &profile.name)?;
-    Ok(rotation)
-}
-
-/// Deletes the next key (a rotation given up).
-pub fn drop_next(ctx: &Context, profile: &Profile, mut rotation: Rotation) -> Result<Rotation, Error> {
-    drop_key(ctx, profile, &rotation, Slot::Next)?;
-    rotation.next = None;
-    rotation.save(ctx.config_dir()?, &profile.name)?;
-    Ok(rotation)
-}
-
-fn drop_key(ctx: &Context, profile: &Profile, rotation: &Rotation, slot: Slot) -> Result<(), Error> {
-    let keychain = Keychain::open(ctx.store_for(profile.store)?, ctx.keychain_timeout()?)?;
-    let doomed = place(ctx, profile, Some(rotation), slot)?;
-    // Never a token key the profile signs with now, whatever the state file says (keychain
-    // slots are separate entries by construction).
-    let current = place(ctx, profile, Some(rotation), Slot::Current)?;
-    if matches!(doomed, KeyPlace::Token(_)) && doomed.to_string() == current.to_string() {
-        crate::diag::warn(&format!(
-            "kept profile {:?}'s {} key: it is the current key",
-            profile.name,
-            slot.name()
-        ));
-        return Ok(());
-    }
-    match doomed {
-        KeyPlace::Token(uri) => {
-            let pin = pkcs11_pin(ctx, &uri, Some(&keychain), &profile.name)?;
-            Pkcs11Key::destroy(&uri, pin.map(|(pin, _)| pin).as_ref())?;
-        }
-        KeyPlace::Keychain(_) => keychain.delete_key_in(&profile.name, slot)?,
-        KeyPlace::Environment => {}
-    }
-    let path = crate::certificate::path_in(ctx.config_dir()?, &profile.name, slot);
-    crate::fs::remove_if_present(&path).map_err(|source| Error::Write { path, source })
-}
-
-fn move_certificate(dir: &Path, profile: &str, from: Slot, to: Slot) -> Result<(), Error> {
-    let (from, to) =
-        (crate::certificate::path_in(dir, profile, from), crate::certificate::path_in(dir, profile, to));
-    match std::fs::rename(&from, &to) {
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            let _ = std::fs::remove_file(&to);
-            Ok(())
-        }
-        Err(source) => Err(Error::Write { path: to, source }),
-        Ok(()) => Ok(()),
     }
 }

@@ -4,20 +4,20 @@
 
 use std::time::Duration;
 
-use crate::cache::CacheError;
-use crate::certificate::CertificateError;
-use crate::context::ContextError;
-use crate::eca::EcaError;
-use crate::environment::EnvironmentError;
-use crate::exchange::ExchangeError;
-use crate::keychain::KeychainError;
-use crate::pkcs11::Pkcs11Error;
-use crate::private_key::KeyError;
-use crate::profile::{InvalidSetting, format_duration};
-use crate::rotation::RotationError;
-use crate::settings::SettingsError;
-use crate::sf_cli::SfCliError;
-use crate::signer::SignError;
+use crate::config::context::ContextError;
+use crate::config::env_profile::EnvironmentError;
+use crate::config::profile::{InvalidSetting, format_duration};
+use crate::keys::certificate::CertificateError;
+use crate::keys::pkcs11::Pkcs11Error;
+use crate::keys::private_key::KeyError;
+use crate::keys::signer::SignError;
+use crate::rotation::state::RotationError;
+use crate::salesforce::eca::EcaError;
+use crate::salesforce::exchange::ExchangeError;
+use crate::salesforce::sf_cli::SfCliError;
+use crate::stores::cache::CacheError;
+use crate::stores::keychain::KeychainError;
+use crate::stores::settings::SettingsError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -168,7 +168,9 @@ impl Error {
             Error::Sign(e) if e.device_failed => ErrorClass::Keychain,
             Error::Sign(_) | Error::Keygen(_) | Error::Output(_) | Error::Prompt { .. } => ErrorClass::Other,
             Error::Remembered { class, .. } => *class,
-            Error::Rotation(RotationError::NotAccepted { .. }) => ErrorClass::Rejected,
+            Error::Rotation(RotationError::NotAccepted { .. } | RotationError::BothRefused { .. }) => {
+                ErrorClass::Rejected
+            }
             Error::Rotation(RotationError::Read { .. } | RotationError::Write { .. }) => ErrorClass::Other,
             Error::Rotation(_) | Error::LiveKey { .. } | Error::Eca(_) => ErrorClass::Usage,
             Error::NoCertificate { .. } => ErrorClass::NotLoggedIn,
@@ -190,7 +192,7 @@ impl Error {
 
     pub fn hint(&self) -> Option<String> {
         match self {
-            Error::Context(e) => Some(e.hint()),
+            Error::Context(e) => e.hint(),
             Error::Settings(e) => e.hint(),
             Error::Keychain(e) => e.hint(),
             Error::Key(e) => e.hint(),
@@ -225,7 +227,7 @@ impl Error {
             }
             Error::Prompt { .. } => Some("pass the value as a flag".into()),
             Error::Rotation(e) => e.hint(),
-            Error::Eca(e) => Some(e.hint()),
+            Error::Eca(e) => e.hint(),
             Error::SfCli(e) => e.hint(),
             Error::KeyFileGone { org, profile, .. } => Some(format!(
                 "give the key another way: sfcred import --from-sf {org} --profile {profile} --key-file PATH"

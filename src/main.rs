@@ -8,7 +8,7 @@ use clap::Parser;
 use sfcred::Error;
 use sfcred::cli::{Cli, Command, RotateCommand};
 use sfcred::commands::{self, Outcome};
-use sfcred::context::Context;
+use sfcred::config::context::Context;
 
 fn main() -> ExitCode {
     // Shells' TAB completion calls back here with COMPLETE set (see completions/).
@@ -18,7 +18,7 @@ fn main() -> ExitCode {
         .shells(sfcred::cli::COMPLETION_SHELLS)
         .complete();
     let cli = Cli::parse();
-    sfcred::diag::set_verbose(cli.verbose);
+    sfcred::base::diag::set_verbose(cli.verbose);
     let ctx = &Context::from_env();
     let result = match cli.command {
         Command::Login(args) => commands::login::run(ctx, args.into()),
@@ -53,7 +53,7 @@ fn report(result: Result<Outcome, Error>) -> ExitCode {
         Ok(Outcome::ChildExited(code)) => ExitCode::from(u8::try_from(code).unwrap_or(1)),
         Err(error) if error.is_broken_pipe() => ExitCode::SUCCESS,
         Err(error) => {
-            let printable = sfcred::diag::printable_message;
+            let printable = sfcred::base::diag::printable_message;
             let mut message = format!("sfcred: error: {}\n", printable(&error.to_string()));
             if let Some(hint) = error.hint() {
                 message.push_str(&format!("  hint: {}\n", printable(&hint)));

@@ -2,7 +2,8 @@
 
 use std::time::SystemTime;
 
-use crate::context::Context;
+use crate::config::context::Context;
+use crate::config::lookup;
 use crate::error::Error;
 use crate::fetch;
 use crate::protocols::json;
@@ -13,7 +14,7 @@ pub fn run(ctx: &Context, default_profile: &str) -> Result<super::Outcome, Error
     let answer = || -> Result<Token, Error> {
         let request =
             json::read_request(std::io::stdin().lock()).map_err(|e| super::bad_request("JSON", e))?;
-        let profile = fetch::profile(ctx, request.profile.as_deref().unwrap_or(default_profile))?;
+        let profile = lookup::profile(ctx, request.profile.as_deref().unwrap_or(default_profile))?;
         fetch::token(ctx, &profile, request.need, &SystemTime::now)
     };
     match answer() {

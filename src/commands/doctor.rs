@@ -8,16 +8,16 @@ use std::time::{Duration, SystemTime};
 
 use serde::Serialize;
 
-use crate::certificate::{self, EXPIRY_WARNING};
-use crate::context::Context;
-use crate::diag::Progress;
+use crate::base::diag::Progress;
+use crate::config::context::Context;
+use crate::config::profile::{LoginUrl, Profile, default_audience};
 use crate::error::Error;
-use crate::keychain::Keychain;
-use crate::pkcs11::{Pkcs11Error, Pkcs11Key};
-use crate::pkcs11_uri::Pkcs11Uri;
-use crate::profile::{LoginUrl, Profile, default_audience};
-use crate::settings::Settings;
-use crate::signer::{KeyOrigin, Signer, SoftwareKey};
+use crate::keys::certificate::{self, EXPIRY_WARNING};
+use crate::keys::pkcs11::{Pkcs11Error, Pkcs11Key};
+use crate::keys::pkcs11_uri::Pkcs11Uri;
+use crate::keys::signer::{KeyOrigin, Signer, SoftwareKey};
+use crate::stores::keychain::Keychain;
+use crate::stores::settings::Settings;
 use crate::token::rfc3339;
 
 /// Clocks further apart than this make Salesforce see assertions as expired or early.
@@ -43,7 +43,7 @@ pub struct Check {
 
 /// Details and fixes quote user values: made printable, with URL credentials redacted.
 fn check(name: &'static str, status: Status, detail: impl Into<String>, fix: Option<String>) -> Check {
-    let printable = |text: &str| crate::diag::printable_message(text);
+    let printable = |text: &str| crate::base::diag::printable_message(text);
     Check { name, status, detail: printable(&detail.into()), fix: fix.as_deref().map(printable) }
 }
 
@@ -65,7 +65,7 @@ pub fn run(ctx: &Context, options: Options) -> Result<super::Outcome, Error> {
     if options.json {
         super::print(&format!("{}\n", serde_json::to_string(&checks).expect("checks serialize")))?;
     } else {
-        let color = crate::diag::use_color(std::io::stdout().is_terminal(), ctx.no_color);
+        let color = crate::base::diag::use_color(std::io::stdout().is_terminal(), ctx.no_color);
         super::print(&render(&options.profile, &checks, color))?;
     }
     match checks.iter().any(|c| c.status == Status::Fail) {
@@ -130,11 +130,13 @@ pub fn checks(ctx: &Context, profile_name: &str, offline: bool, progress: &dyn F
     progress(&format!("reaching {}", profile.login_url));
     checks.extend(network_checks(ctx, profile));
     progress("minting a token");
-    checks.push(match crate::mint::mint_for_profile(ctx, profile, SystemTime::now()) {
+    let minted = crate::rotation::txn::lock_profile(ctx, &profile.name)
+        .and_then(|lock| crate::fetch::mint_locked(ctx, profile, &lock, &SystemTime::now, &mut false));
+    checks.push(match minted {
         Ok(token) => check(
             "live mint",
             Status::Pass,
-            format!("a token for {} at {}", token.token.username, token.token.instance_url),
+            format!("a token for {} at {}", token.username, token.instance_url),
             None,
         ),
         Err(e) => failed("live mint", &e),
@@ -152,7 +154,7 @@ fn open_keychain(ctx: &Context, profile: &Profile) -> Result<Keychain, Error> {
 /// A rotation under way, or one whose old key is still a fallback.
 fn rotation_check(settings_dir: &Path, profile: &Profile) -> Option<Check> {
     let name = &profile.name;
-    let rotation = match crate::rotation::Rotation::load(settings_dir, name) {
+    let rotation = match crate::rotation::state::Rotation::load(settings_dir, name) {
         Ok(rotation) => rotation?,
         Err(e) => return Some(failed("key rotation", &e.into())),
     };
@@ -360,7 +362,7 @@ fn certificate_checks(
 /// Salesforce with "audience is invalid".
 pub fn audience_check(login_url: &LoginUrl, audience: &str) -> Check {
     let expected = default_audience(login_url);
-    let known = [crate::profile::PRODUCTION_LOGIN_URL, crate::profile::SANDBOX_LOGIN_URL];
+    let known = [crate::config::profile::PRODUCTION_LOGIN_URL, crate::config::profile::SANDBOX_LOGIN_URL];
     let salesforce_host = login_url.host().ends_with("salesforce.com");
     if audience == expected || !salesforce_host || !known.contains(&audience) {
         let detail = format!("{audience} for {}", login_url.host());
@@ -372,7 +374,7 @@ pub fn audience_check(login_url: &LoginUrl, audience: &str) -> Check {
 }
 
 fn network_checks(ctx: &Context, profile: &Profile) -> Vec<Check> {
-    let probe = match crate::exchange::probe(profile, &ctx.trust) {
+    let probe = match crate::salesforce::exchange::probe(profile, &ctx.trust) {
         Ok(probe) => probe,
         Err(e) => {
             let e = Error::from(e);

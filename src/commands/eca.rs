@@ -4,15 +4,15 @@
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
-use crate::certificate::{self, Certificate};
-use crate::context::Context;
-use crate::eca::{self, EcaSpec};
+use crate::config::context::Context;
+use crate::config::profile::{StoreKind, validate_profile_name};
 use crate::error::Error;
-use crate::fs::Readers;
-use crate::keychain::Keychain;
-use crate::profile::{StoreKind, validate_profile_name};
-use crate::settings::Settings;
-use crate::signer::{KeyOrigin, SoftwareKey};
+use crate::keys::certificate::{self, Certificate};
+use crate::keys::signer::{KeyOrigin, SoftwareKey};
+use crate::salesforce::eca::{self, EcaSpec};
+use crate::stores::fs::Readers;
+use crate::stores::keychain::Keychain;
+use crate::stores::settings::Settings;
 
 #[derive(Debug)]
 pub struct Options {
@@ -80,7 +80,7 @@ pub fn run(ctx: &Context, options: Options) -> Result<super::Outcome, Error> {
     }
     let name = &options.name;
     let profile_name = &options.profile;
-    crate::diag::status(&format!(
+    crate::base::diag::status(&format!(
         "wrote External Client App {name:?} (JWT bearer flow with profile {profile_name:?}'s certificate, \
          admin-approved users pre-authorized) to {}\n\n\
          Next:\n  \
@@ -107,7 +107,7 @@ fn profile_certificate(ctx: &Context, options: &Options) -> Result<Certificate, 
         return Ok(certificate);
     }
     let no_certificate = || Error::NoCertificate { profile: name.clone() };
-    let signer: Box<dyn crate::signer::Signer> = match Settings::load(dir)?.profile(name) {
+    let signer: Box<dyn crate::keys::signer::Signer> = match Settings::load(dir)?.profile(name) {
         Ok(profile) => crate::credentials::for_profile(ctx, profile).map_err(|_| no_certificate())?.signer,
         Err(_) => {
             let keychain = Keychain::open(ctx.store_for(options.store)?, ctx.keychain_timeout()?)?;
@@ -115,9 +115,13 @@ fn profile_certificate(ctx: &Context, options: &Options) -> Result<Certificate, 
             Box::new(SoftwareKey::new(key, KeyOrigin::Keychain(keychain.kind())))
         }
     };
-    let certificate =
-        crate::keygen::certificate_for(signer.as_ref(), &format!("sfcred {name}"), 365, SystemTime::now())
-            .map_err(Error::Keygen)?;
+    let certificate = crate::keys::keygen::certificate_for(
+        signer.as_ref(),
+        &format!("sfcred {name}"),
+        365,
+        SystemTime::now(),
+    )
+    .map_err(Error::Keygen)?;
     certificate::save(dir, name, &certificate)?;
     Ok(certificate)
 }

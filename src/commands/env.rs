@@ -2,7 +2,8 @@
 
 use std::time::SystemTime;
 
-use crate::context::Context;
+use crate::config::context::Context;
+use crate::config::lookup;
 use crate::error::Error;
 use crate::fetch;
 use crate::protocols::env::{self, Shell};
@@ -17,7 +18,7 @@ pub struct Options {
 
 pub fn run(ctx: &Context, options: Options) -> Result<super::Outcome, Error> {
     let token =
-        fetch::token(ctx, &fetch::profile(ctx, &options.profile)?, Need::default(), &SystemTime::now)?;
+        fetch::token(ctx, &lookup::profile(ctx, &options.profile)?, Need::default(), &SystemTime::now)?;
     let shell = options.shell.unwrap_or_else(|| Shell::from_path(ctx.shell.as_deref()));
     super::print(&env::export_lines(shell, &env::variables(&token)))?;
     Ok(super::Outcome::Done)

@@ -3,7 +3,8 @@
 use std::ffi::OsString;
 use std::time::SystemTime;
 
-use crate::context::Context;
+use crate::config::context::Context;
+use crate::config::lookup;
 use crate::error::Error;
 use crate::fetch;
 use crate::protocols::env;
@@ -18,7 +19,7 @@ pub struct Options {
 
 pub fn run(ctx: &Context, options: Options) -> Result<super::Outcome, Error> {
     let token =
-        fetch::token(ctx, &fetch::profile(ctx, &options.profile)?, Need::default(), &SystemTime::now)?;
+        fetch::token(ctx, &lookup::profile(ctx, &options.profile)?, Need::default(), &SystemTime::now)?;
     let (program, rest) = options.command.split_first().expect("the command line requires a command");
     let mut command = std::process::Command::new(program);
     command.args(rest).envs(env::variables(&token));

@@ -2,10 +2,12 @@
 
 use std::time::SystemTime;
 
-use crate::context::Context;
+use crate::config::context::Context;
+use crate::config::lookup;
 use crate::error::Error;
 use crate::fetch;
 use crate::protocols::git::{self, Operation};
+use crate::stores::tokens;
 use crate::token::Need;
 
 #[derive(Debug)]
@@ -22,7 +24,7 @@ pub fn run(ctx: &Context, options: Options) -> Result<super::Outcome, Error> {
         return Ok(super::Outcome::Done);
     }
     let profile = &match &options.profile {
-        Some(name) => fetch::profile(ctx, name)?,
+        Some(name) => lookup::profile(ctx, name)?,
         // No profile for this host: say nothing, so git asks its next helper.
         None => match host_profile(ctx, &request)? {
             Some(profile) => profile,
@@ -30,7 +32,7 @@ pub fn run(ctx: &Context, options: Options) -> Result<super::Outcome, Error> {
         },
     };
     if let Some(reason) = refusal(ctx, &request, profile)? {
-        crate::diag::verbose(|| format!("not answering git for profile {:?}: {reason}", profile.name));
+        crate::base::diag::verbose(|| format!("not answering git for profile {:?}: {reason}", profile.name));
         return Ok(super::Outcome::Done);
     }
     if options.operation == Operation::Get {
@@ -40,10 +42,10 @@ pub fn run(ctx: &Context, options: Options) -> Result<super::Outcome, Error> {
     }
     // Erase the token only if it is the one git saw fail, not a newer one.
     let git_saw_no_secret = request.password.is_none() && request.credential.is_none();
-    if let Some(token) = fetch::cached(ctx, profile)?
+    if let Some(token) = tokens::cached(ctx, profile)?
         && (git_saw_no_secret || request.carries(&token))
     {
-        fetch::invalidate(ctx, profile)?;
+        tokens::invalidate(ctx, profile)?;
     }
     Ok(super::Outcome::Done)
 }
@@ -53,14 +55,14 @@ pub fn run(ctx: &Context, options: Options) -> Result<super::Outcome, Error> {
 fn refusal(
     ctx: &Context,
     request: &git::Request,
-    profile: &crate::profile::Profile,
+    profile: &crate::config::profile::Profile,
 ) -> Result<Option<String>, Error> {
     if request.protocol.as_deref() != Some("https") {
         let protocol = request.protocol.as_deref().unwrap_or("none");
         return Ok(Some(format!("git asks over {protocol:?}, and tokens go over https only")));
     }
     let host = request.host_name().unwrap_or_default();
-    if !fetch::hosts(ctx, profile)?.contains(&host) {
+    if !lookup::hosts(ctx, profile)?.contains(&host) {
         return Ok(Some(format!("{host:?} is neither the profile's login host nor its instance's")));
     }
     if !request.is_for_user(&profile.username) {
@@ -70,10 +72,13 @@ fn refusal(
 }
 
 /// The profile for git's host, over https only.
-fn host_profile(ctx: &Context, request: &git::Request) -> Result<Option<crate::profile::Profile>, Error> {
+fn host_profile(
+    ctx: &Context,
+    request: &git::Request,
+) -> Result<Option<crate::config::profile::Profile>, Error> {
     let Some(host) = request.host_name() else { return Ok(None) };
     if request.protocol.as_deref().is_some_and(|p| p != "https") {
         return Ok(None);
     }
-    fetch::profile_for_host(ctx, &host)
+    lookup::profile_for_host(ctx, &host)
 }

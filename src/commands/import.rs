@@ -4,10 +4,10 @@
 
 use std::path::PathBuf;
 
-use crate::context::Context;
+use crate::config::context::Context;
+use crate::config::profile::{CacheKind, StoreKind, validate_profile_name};
 use crate::error::Error;
-use crate::profile::{CacheKind, StoreKind, validate_profile_name};
-use crate::sf_cli;
+use crate::salesforce::sf_cli;
 
 use super::login::{self, KeySource};
 
@@ -23,7 +23,7 @@ pub struct Options {
 }
 
 pub fn run(ctx: &Context, options: Options) -> Result<super::Outcome, Error> {
-    let sfdx_dir = ctx.home.as_ref().ok_or(crate::context::ContextError::NoHome)?.join(".sfdx");
+    let sfdx_dir = ctx.home.as_ref().ok_or(crate::config::context::ContextError::NoHome)?.join(".sfdx");
     let org = sf_cli::find(&sfdx_dir, &options.from_sf)?;
     let profile = match (&options.profile, &org.alias) {
         (Some(profile), _) => profile.clone(),
@@ -34,7 +34,7 @@ pub fn run(ctx: &Context, options: Options) -> Result<super::Outcome, Error> {
     if !key_file.exists() {
         return Err(Error::KeyFileGone { path: key_file, org: options.from_sf.clone(), profile });
     }
-    crate::diag::status(&format!(
+    crate::base::diag::status(&format!(
         "importing the Salesforce CLI's JWT login {:?} ({}) as profile {profile:?}",
         options.from_sf, org.username
     ));

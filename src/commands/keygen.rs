@@ -6,16 +6,16 @@ use std::time::SystemTime;
 
 use secrecy::ExposeSecret;
 
-use crate::context::Context;
-use crate::diag::Progress;
+use crate::base::diag::Progress;
+use crate::config::context::Context;
+use crate::config::profile::{StoreKind, validate_profile_name};
 use crate::error::Error;
-use crate::fs::Readers;
-use crate::keychain::Keychain;
-use crate::keygen::KeyBits;
-use crate::pkcs11::Pkcs11Key;
-use crate::pkcs11_uri::UriText;
-use crate::profile::{StoreKind, validate_profile_name};
-use crate::settings::Settings;
+use crate::keys::keygen::KeyBits;
+use crate::keys::pkcs11::Pkcs11Key;
+use crate::keys::pkcs11_uri::UriText;
+use crate::stores::fs::Readers;
+use crate::stores::keychain::Keychain;
+use crate::stores::settings::Settings;
 use crate::token::rfc3339;
 
 #[derive(Debug)]
@@ -42,8 +42,10 @@ pub fn run(ctx: &Context, options: Options) -> Result<super::Outcome, Error> {
     let name = &options.profile;
     validate_profile_name(name)?;
     let cert_out = options.cert_out.clone().unwrap_or_else(|| format!("{name}.crt").into());
+    // Under the profile's lock: a login or logout of the profile waits, and so does this.
+    let _lock = crate::rotation::txn::lock_profile(ctx, name)?;
     // Replacing the key of a logged-in profile is what rotation is for; --force is not.
-    if super::rotate::has_live_key(ctx, name, options.store)? {
+    if crate::rotation::txn::has_live_key(ctx, name, options.store)? {
         return Err(Error::LiveKey { profile: name.clone() });
     }
     if let Some(uri) = &options.pkcs11 {
@@ -62,7 +64,7 @@ pub fn run(ctx: &Context, options: Options) -> Result<super::Outcome, Error> {
     let common_name = options.common_name.clone().unwrap_or_else(|| format!("sfcred {name}"));
     let pair = {
         let _progress = Progress::start(&format!("making a {}-bit RSA key", options.bits));
-        crate::keygen::generate(options.bits, &common_name, options.days, SystemTime::now())
+        crate::keys::keygen::generate(options.bits, &common_name, options.days, SystemTime::now())
             .map_err(Error::Keygen)?
     };
     // Files first: if one cannot be written, the keychain keeps the key it had.
@@ -71,12 +73,12 @@ pub fn run(ctx: &Context, options: Options) -> Result<super::Outcome, Error> {
         super::write_file(key_out, pair.key_pem.expose_secret().as_bytes(), options.force, Readers::User)?;
     }
     keychain.write_private_key(name, &pair.key)?;
-    crate::certificate::save(dir, name, &pair.certificate)?;
+    crate::keys::certificate::save(dir, name, &pair.certificate)?;
     if options.store == StoreKind::Keyutils {
-        crate::diag::status("note: the kernel keyring (keyutils) forgets its keys at reboot");
+        crate::base::diag::status("note: the kernel keyring (keyutils) forgets its keys at reboot");
     }
     let until = rfc3339(pair.certificate.not_after);
-    crate::diag::status(&format!(
+    crate::base::diag::status(&format!(
         "stored a new {}-bit key for profile {name:?} in the {} keychain{}\n\
          sfcred: wrote the certificate to {} (valid until {until})\n\n{}",
         options.bits,
@@ -91,7 +93,7 @@ pub fn run(ctx: &Context, options: Options) -> Result<super::Outcome, Error> {
 /// The key pair made on a PKCS#11 token, and its certificate signed there.
 fn on_token(ctx: &Context, options: &Options, uri: &str, cert_out: &Path) -> Result<super::Outcome, Error> {
     let name = &options.profile;
-    let uri = crate::profile::parse_pkcs11_uri("PKCS#11 URI", uri)?;
+    let uri = crate::config::profile::parse_pkcs11_uri("PKCS#11 URI", uri)?;
     if !options.force && cert_out.exists() {
         return Err(Error::WouldReplace { what: cert_out.display().to_string() });
     }
@@ -123,14 +125,14 @@ fn on_token(ctx: &Context, options: &Options, uri: &str, cert_out: &Path) -> Res
             options.bits.bits(),
             options.force,
         )?;
-        let certificate =
-            crate::keygen::certificate_for(&key, &common_name, options.days, now).map_err(Error::Keygen)?;
+        let certificate = crate::keys::keygen::certificate_for(&key, &common_name, options.days, now)
+            .map_err(Error::Keygen)?;
         (key, certificate)
     };
     super::write_file(cert_out, certificate.pem.as_bytes(), options.force, Readers::Anyone)?;
-    crate::certificate::save(ctx.config_dir()?, name, &certificate)?;
+    crate::keys::certificate::save(ctx.config_dir()?, name, &certificate)?;
     let until = rfc3339(certificate.not_after);
-    crate::diag::status(&format!(
+    crate::base::diag::status(&format!(
         "made a new {}-bit key on the token: {}\n\
          sfcred: it cannot be copied off the token (sensitive, not extractable); the token signed its certificate\n\
          sfcred: wrote the certificate to {} (valid until {until})\n\n{}",

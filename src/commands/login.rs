@@ -6,20 +6,20 @@ use std::time::SystemTime;
 
 use secrecy::SecretString;
 
-use crate::certificate::Certificate;
-use crate::context::Context;
-use crate::credentials::PinOrigin;
-use crate::diag::Progress;
-use crate::error::Error;
-use crate::keychain::Keychain;
-use crate::pkcs11::Pkcs11Key;
-use crate::pkcs11_uri::{Pkcs11Uri, UriText};
-use crate::private_key::{self, RsaPrivateKey};
-use crate::profile::{
+use crate::base::diag::Progress;
+use crate::config::context::Context;
+use crate::config::profile::{
     self, CacheKind, LoginUrl, PRODUCTION_LOGIN_URL, Profile, SANDBOX_LOGIN_URL, StoreKind,
 };
-use crate::settings::Settings;
-use crate::signer::{KeyOrigin, Signer, SoftwareKey};
+use crate::credentials::PinOrigin;
+use crate::error::Error;
+use crate::keys::certificate::Certificate;
+use crate::keys::pkcs11::Pkcs11Key;
+use crate::keys::pkcs11_uri::{Pkcs11Uri, UriText};
+use crate::keys::private_key::{self, RsaPrivateKey};
+use crate::keys::signer::{KeyOrigin, Signer, SoftwareKey};
+use crate::stores::keychain::Keychain;
+use crate::stores::settings::Settings;
 use crate::token::Token;
 
 /// Where the private key comes from.
@@ -87,7 +87,7 @@ pub fn run(ctx: &Context, options: Options) -> Result<super::Outcome, Error> {
     let verify = options.verify;
     let new = resolve(ctx, options, interactive)?;
     if new.profile.store == StoreKind::Keyutils {
-        crate::diag::status(
+        crate::base::diag::status(
             "note: the kernel keyring (keyutils) forgets its keys at reboot; log in again after one",
         );
     }
@@ -101,7 +101,7 @@ pub fn run(ctx: &Context, options: Options) -> Result<super::Outcome, Error> {
         Some(token) => format!("verified with {url}: instance {}", token.instance_url),
         None => "not verified (--no-verify)".to_owned(),
     };
-    crate::diag::status(&format!("logged in profile {name:?} as {username}; {check}"));
+    crate::base::diag::status(&format!("logged in profile {name:?} as {username}; {check}"));
     Ok(super::Outcome::Done)
 }
 
@@ -225,14 +225,16 @@ pub fn save(
 ) -> Result<Option<Token>, Error> {
     // What can fail without writing anything is checked before the first write.
     Settings::load(dir)?;
-    ctx.cache_dir()?;
     let token = match verify {
-        true => Some(crate::mint::mint(ctx, &new.profile, &new.client_id, new.key.signer(), now)?),
+        true => Some(crate::mint::mint(ctx, &new.profile, &new.client_id, new.key.signer(), now)?.token),
         false => None,
     };
     new.profile.instance_url = token.as_ref().map(|t| t.instance_url.clone());
     let timeout = ctx.keychain_timeout()?;
     let keychain = Keychain::open(new.profile.store, timeout)?;
+    // One process at a time changes a profile: a mint in flight for the profile this login
+    // replaces finishes first, and its token is replaced below.
+    let _lock = crate::rotation::txn::lock_profile(ctx, &new.profile.name)?;
     let name = new.profile.name.clone();
     let mut undo = Undo::default();
     // The settings file is the commit: until it names the profile, every write can be undone.
@@ -248,7 +250,7 @@ pub fn save(
     // Cleaning up after the commit: what is left behind here is a warning, not a failed login.
     let leftover = |what: &str, result: Result<(), Error>| {
         if let Err(e) = result {
-            crate::diag::warn(&format!("profile {name:?}'s {what} stays: {e}"));
+            crate::base::diag::warn(&format!("profile {name:?}'s {what} stays: {e}"));
         }
     };
     // Secrets left in a store the profile no longer uses would outlive a logout.
@@ -259,9 +261,9 @@ pub fn save(
         );
     }
     // A rotation of the replaced profile is over: its keys and certificates go.
-    for slot in [crate::rotation::Slot::Next, crate::rotation::Slot::Previous] {
+    for slot in [crate::rotation::state::Slot::Next, crate::rotation::state::Slot::Previous] {
         leftover(&format!("{} key", slot.name()), keychain.delete_key_in(&name, slot).map_err(Error::from));
-        let path = crate::certificate::path_in(dir, &name, slot);
+        let path = crate::keys::certificate::path_in(dir, &name, slot);
         leftover(&format!("{} certificate", slot.name()), remove_if_there(&path));
     }
     Ok(token)
@@ -291,43 +293,47 @@ fn stage<'a>(
                 Some(pin) => keychain.write_pkcs11_pin(&name, pin)?,
                 None => keychain.delete_pkcs11_pin(&name)?,
             }
-            keychain.delete_key_in(&name, crate::rotation::Slot::Current)?;
+            keychain.delete_key_in(&name, crate::rotation::state::Slot::Current)?;
         }
     }
     keychain.write_client_id(&name, &new.client_id)?;
     if let Some(certificate) = &new.certificate {
-        let path = crate::certificate::path_for(dir, &name);
-        let old = crate::fs::read_regular(&path, 1 << 20).ok().flatten();
-        undo.push("the certificate copy", move || match old {
-            Some(bytes) => {
-                crate::fs::write_atomically(&path, &bytes).map_err(|source| Error::Write { path, source })
+        let path = crate::keys::certificate::path_for(dir, &name);
+        // A copy that cannot be read cannot be put back: the login stops before replacing it.
+        let old = crate::stores::fs::read_regular(&path, 1 << 20).map_err(|e| {
+            crate::keys::certificate::CertificateError::Unreadable {
+                path: path.clone(),
+                reason: e.to_string(),
             }
+        })?;
+        undo.push("the certificate copy", move || match old {
+            Some(bytes) => crate::stores::fs::write_atomically(&path, &bytes)
+                .map_err(|source| Error::Write { path, source }),
             None => remove_if_there(&path),
         });
-        crate::certificate::save(dir, &name, certificate)?;
+        crate::keys::certificate::save(dir, &name, certificate)?;
     }
     // A rotation under way belonged to the profile this login replaces. A damaged state
     // file has nothing worth putting back.
-    if let Ok(Some(old)) = crate::rotation::Rotation::load(dir, &name) {
-        let name = name.clone();
-        undo.push("the key rotation's state", move || Ok(old.save(dir, &name)?));
-    }
-    crate::rotation::Rotation::default().save(dir, &name)?;
+    let old = crate::rotation::txn::reset(dir, &name)?;
+    let profile_name = name.clone();
+    undo.push("the key rotation's state", move || crate::rotation::txn::restore(dir, &profile_name, old));
     // The replaced profile's token may be another user's: it must not be served.
-    let old_token = crate::fetch::cached(ctx, &new.profile).ok().flatten();
+    let old_token = crate::stores::tokens::cached(ctx, &new.profile).ok().flatten();
     let profile = new.profile.clone();
     undo.push("the cached token", move || match old_token {
-        Some(old) => crate::fetch::remember(ctx, &profile, &old),
-        None => crate::fetch::invalidate(ctx, &profile),
+        Some(old) => crate::stores::tokens::remember(ctx, &profile, &old),
+        None => crate::stores::tokens::invalidate(ctx, &profile),
     });
     match token {
-        Some(token) => crate::fetch::remember(ctx, &new.profile, token),
-        None => crate::fetch::invalidate(ctx, &new.profile),
+        Some(token) => crate::stores::tokens::remember(ctx, &new.profile, token),
+        None => crate::stores::tokens::invalidate(ctx, &new.profile),
     }
 }
 
 fn remove_if_there(path: &Path) -> Result<(), Error> {
-    crate::fs::remove_if_present(path).map_err(|source| Error::Write { path: path.to_owned(), source })
+    crate::stores::fs::remove_if_present(path)
+        .map_err(|source| Error::Write { path: path.to_owned(), source })
 }
 
 /// A step that takes one write back.
@@ -348,7 +354,7 @@ impl<'a> Undo<'a> {
     fn run(self) {
         for (what, step) in self.steps.into_iter().rev() {
             if let Err(e) = step() {
-                crate::diag::warn(&format!("could not put back {what}: {e}"));
+                crate::base::diag::warn(&format!("could not put back {what}: {e}"));
             }
         }
     }

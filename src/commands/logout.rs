@@ -2,12 +2,12 @@
 //! for it: secrets, cached token, certificate copies, rotation state, lock and failure
 //! files, and its settings.
 
-use crate::cache::FileCache;
-use crate::context::Context;
+use crate::config::context::Context;
 use crate::error::Error;
-use crate::fetch;
-use crate::keychain::Keychain;
-use crate::settings::Settings;
+use crate::rotation::txn::{RotationTxn, lock_profile};
+use crate::stores::cache::FileCache;
+use crate::stores::settings::Settings;
+use crate::stores::tokens;
 
 #[derive(Debug)]
 pub struct Options {
@@ -29,25 +29,29 @@ pub fn run(ctx: &Context, options: Options) -> Result<super::Outcome, Error> {
     for name in &names {
         let profile = settings.profile(name)?;
         // A mint or promotion in flight finishes first, so that what it writes is removed too.
-        let lock = fetch::lock(ctx, name)?;
-        let revoked = options.revoke && fetch::revoke_cached(ctx, profile);
+        let lock = lock_profile(ctx, name)?;
+        let revoked = options.revoke && tokens::revoke_cached(ctx, profile);
         // Secrets go first: settings without secrets can be logged into again,
         // secrets without settings would be forgotten in the keychain.
-        fetch::invalidate(ctx, profile)?;
-        Keychain::open(ctx.store_for(profile.store)?, ctx.keychain_timeout()?)?.delete(name)?;
-        // A rotation's state names keys that are gone now.
-        crate::rotation::Rotation::default().save(dir, name)?;
-        crate::certificate::forget(dir, cache_dir, name)?;
+        tokens::invalidate(ctx, profile)?;
+        // A rotation's keys, on a token too, then the keychain's entries.
+        let mut rotation = RotationTxn::for_mint(ctx, profile, &lock)?;
+        rotation.drop_all()?;
+        rotation.keychain().delete(name)?;
+        drop(rotation);
+        // A state file that could not be read names nothing that is left.
+        crate::rotation::txn::reset(dir, name)?;
+        crate::keys::certificate::forget(dir, cache_dir, name)?;
         Settings::update(dir, |settings| settings.remove(name))?;
         drop(lock);
         FileCache::new(cache_dir.clone()).forget(name)?;
         let what = if revoked { "revoked its token and removed" } else { "removed" };
-        crate::diag::status(&format!(
+        crate::base::diag::status(&format!(
             "logged out profile {name:?}: {what} its secrets, cached token, certificate copies and settings"
         ));
     }
     if names.is_empty() {
-        crate::diag::status("no profiles to log out");
+        crate::base::diag::status("no profiles to log out");
     }
     Ok(super::Outcome::Done)
 }

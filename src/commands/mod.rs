@@ -41,9 +41,9 @@ fn write_file(
     path: &std::path::Path,
     bytes: &[u8],
     replace: bool,
-    readers: crate::fs::Readers,
+    readers: crate::stores::fs::Readers,
 ) -> Result<(), Error> {
-    crate::fs::write_new(path, bytes, replace, readers).map_err(|source| match source.kind() {
+    crate::stores::fs::write_new(path, bytes, replace, readers).map_err(|source| match source.kind() {
         std::io::ErrorKind::AlreadyExists => Error::WouldReplace { what: path.display().to_string() },
         _ => Error::Write { path: path.to_owned(), source },
     })

@@ -2,11 +2,11 @@
 
 use std::time::SystemTime;
 
-use crate::context::Context;
+use crate::config::context::Context;
+use crate::config::profile::{Profile, format_duration};
 use crate::error::Error;
-use crate::fetch;
-use crate::profile::{Profile, format_duration};
-use crate::settings::Settings;
+use crate::stores::settings::Settings;
+use crate::stores::tokens;
 use crate::token::rfc3339;
 
 /// A cell is cut to this many characters, so one odd value cannot flood the table.
@@ -18,7 +18,7 @@ pub fn run(ctx: &Context, json: bool) -> Result<super::Outcome, Error> {
     let mut listed = Vec::new();
     for profile in settings.profiles() {
         let valid_until =
-            fetch::cached(ctx, profile)?.filter(|t| !t.remaining(now).is_zero()).map(|t| t.expires_at);
+            tokens::cached(ctx, profile)?.filter(|t| !t.remaining(now).is_zero()).map(|t| t.expires_at);
         listed.push((profile, valid_until));
     }
     if json {
@@ -27,7 +27,7 @@ pub fn run(ctx: &Context, json: bool) -> Result<super::Outcome, Error> {
         return Ok(super::Outcome::Done);
     }
     if listed.is_empty() {
-        crate::diag::status("no profiles yet; add one with: sfcred login");
+        crate::base::diag::status("no profiles yet; add one with: sfcred login");
         return Ok(super::Outcome::Done);
     }
     let header =
@@ -43,7 +43,7 @@ pub fn run(ctx: &Context, json: bool) -> Result<super::Outcome, Error> {
             key_location(p),
             until.map_or("none".into(), |t| format!("valid until {}", rfc3339(t))),
         ]
-        .map(|cell| crate::diag::printable(&cell, MAX_CELL_CHARS).replace('\n', "\\n"))
+        .map(|cell| crate::base::diag::printable(&cell, MAX_CELL_CHARS).replace('\n', "\\n"))
     });
     super::print(&table(std::iter::once(header).chain(rows).collect()))?;
     Ok(super::Outcome::Done)

@@ -8,20 +8,18 @@ use std::time::SystemTime;
 
 use serde::Serialize;
 
-use crate::certificate::{self, Certificate};
-use crate::context::Context;
+use crate::config::context::Context;
+use crate::config::profile::Profile;
 use crate::credentials::{self, KeyPlace};
-use crate::diag::Progress;
 use crate::error::Error;
-use crate::fs::Readers;
-use crate::keychain::Keychain;
-use crate::keygen::KeyBits;
-use crate::pkcs11::Pkcs11Key;
-use crate::pkcs11_uri::{Pkcs11Uri, UriText};
-use crate::profile::{Profile, StoreKind};
-use crate::rotation::{NextKey, Rotation, RotationError, Slot};
-use crate::settings::Settings;
-use crate::token::{UnixMillis, rfc3339};
+use crate::keys::certificate::{self, Certificate};
+use crate::keys::keygen::KeyBits;
+use crate::keys::pkcs11_uri::{Pkcs11Uri, UriText};
+use crate::rotation::state::{NextKey, NextPhase, Rotation, Slot};
+use crate::rotation::txn::{RotationTxn, lock_profile};
+use crate::stores::fs::Readers;
+use crate::stores::settings::Settings;
+use crate::token::rfc3339;
 
 #[derive(Debug)]
 pub struct StartOptions {
@@ -41,50 +39,22 @@ fn saved_profile(ctx: &Context, name: &str) -> Result<Profile, Error> {
 
 pub fn start(ctx: &Context, options: StartOptions) -> Result<super::Outcome, Error> {
     let profile = saved_profile(ctx, &options.profile)?;
-    let dir = ctx.config_dir()?;
     let name = &profile.name;
-    let _lock = crate::fetch::lock(ctx, name)?;
-    let mut rotation = Rotation::load(dir, name)?.unwrap_or_default();
-    if rotation.next.is_some() {
-        return Err(RotationError::AlreadyStarted { profile: name.clone() }.into());
-    }
     let cert_out = options.cert_out.clone().unwrap_or_else(|| format!("{name}.next.crt").into());
     if cert_out.exists() {
         return Err(Error::WouldReplace { what: cert_out.display().to_string() });
     }
-    let now = SystemTime::now();
-    let common_name = format!("sfcred {name}");
     let token = match &options.pkcs11 {
-        Some(text) => Some(crate::profile::parse_pkcs11_uri("PKCS#11 URI", &text.0)?),
+        Some(text) => Some(crate::config::profile::parse_pkcs11_uri("PKCS#11 URI", &text.0)?),
         // On the current key's token, under a label of its own.
         None => profile.pkcs11.clone().map(|uri| Pkcs11Uri { object: None, id: None, ..uri }),
     };
-    let keychain = Keychain::open(ctx.store_for(profile.store)?, ctx.keychain_timeout()?)?;
-    let _progress = Progress::start(&format!("making a {}-bit RSA key", options.bits));
-    let (certificate, next_uri) = match token {
-        Some(uri) => {
-            let pin = credentials::pkcs11_pin(ctx, &uri, Some(&keychain), name)?.map(|(pin, _)| pin);
-            let label = format!("sfcred-{name}-{}", crate::assertion::unix_seconds(now));
-            let key = Pkcs11Key::generate(&uri, pin.as_ref(), &label, options.bits.bits(), false)?;
-            let certificate = crate::keygen::certificate_for(&key, &common_name, options.days, now)
-                .map_err(Error::Keygen)?;
-            let made: Pkcs11Uri = key.uri().parse().expect("a token key's own URI parses");
-            (certificate, Some(Pkcs11Uri { pin_value: uri.pin_value.clone(), ..made }))
-        }
-        None => {
-            let pair = crate::keygen::generate(options.bits, &common_name, options.days, now)
-                .map_err(Error::Keygen)?;
-            keychain.write_key_in(name, Slot::Next, &pair.key)?;
-            (pair.certificate, None)
-        }
-    };
-    drop(_progress);
-    crate::fs::write_new(&cert_out, certificate.pem.as_bytes(), false, Readers::Anyone)
+    let lock = lock_profile(ctx, name)?;
+    let mut txn = RotationTxn::begin(ctx, &profile, &lock)?;
+    let certificate = txn.start(options.bits, options.days, token, SystemTime::now())?;
+    crate::stores::fs::write_new(&cert_out, certificate.pem.as_bytes(), false, Readers::Anyone)
         .map_err(|source| Error::Write { path: cert_out.clone(), source })?;
-    certificate::save_in(dir, name, Slot::Next, &certificate)?;
-    rotation.next = Some(NextKey { started_at: UnixMillis::from(now), pkcs11: next_uri });
-    rotation.save(dir, name)?;
-    crate::diag::status(&format!(
+    crate::base::diag::status(&format!(
         "made profile {name:?}'s next key in {}; the current key keeps serving\n\
          sfcred: wrote its certificate to {} (valid until {})\n\n\
          Next:\n  \
@@ -93,7 +63,7 @@ pub fn start(ctx: &Context, options: StartOptions) -> Result<super::Outcome, Err
             certificate sfcred signs with the current key, then switches by itself.\n  \
          2. Within a few minutes: sfcred rotate finish --profile {name} (or let the next mint switch).\n  \
          sfcred rotate status --profile {name} shows where it stands; sfcred rotate abort --profile {name} gives up.",
-        credentials::place(ctx, &profile, Some(&rotation), Slot::Next)?,
+        txn.place(Slot::Next)?,
         cert_out.display(),
         rfc3339(certificate.not_after),
         cert_out.display(),
@@ -104,31 +74,10 @@ pub fn start(ctx: &Context, options: StartOptions) -> Result<super::Outcome, Err
 /// Mints with the next key now: promoted if Salesforce accepts it, else the reason.
 pub fn finish(ctx: &Context, profile: &str) -> Result<super::Outcome, Error> {
     let profile = saved_profile(ctx, profile)?;
-    let name = &profile.name;
-    let _lock = crate::fetch::lock(ctx, name)?;
-    let dir = ctx.config_dir()?;
-    let Some(rotation) = Rotation::load(dir, name)?.filter(|r| r.next.is_some()) else {
-        return Err(RotationError::NotStarted { profile: name.clone() }.into());
-    };
-    let keychain = Keychain::open(ctx.store_for(profile.store)?, ctx.keychain_timeout()?)?;
-    let signer = credentials::signer_in(ctx, &profile, Some(&rotation), Some(&keychain), Slot::Next)?;
-    let client_id = keychain.read_client_id(name)?;
-    let now = SystemTime::now();
-    let token = match crate::mint::mint(ctx, &profile, &client_id, signer.as_ref(), now) {
-        Ok(token) => token,
-        Err(error) if error.is_invalid_assertion() => {
-            return Err(
-                RotationError::NotAccepted { profile: name.clone(), reason: error.to_string() }.into()
-            );
-        }
-        Err(error) => return Err(error),
-    };
-    let mut rotation = credentials::promote(ctx, &profile, rotation, now)?;
-    rotation.last_accepted =
-        Some(crate::rotation::Accepted { key: Slot::Current, at: UnixMillis::from(now) });
-    rotation.save(dir, name)?;
-    crate::fetch::remember(ctx, &saved_profile(ctx, name)?, &token)?;
-    crate::fetch::announce_promotion(name, &rotation, now);
+    let lock = lock_profile(ctx, &profile.name)?;
+    let mut txn = RotationTxn::begin(ctx, &profile, &lock)?;
+    let token = txn.finish(&SystemTime::now)?;
+    crate::stores::tokens::remember(ctx, txn.profile(), &token)?;
     Ok(super::Outcome::Done)
 }
 
@@ -136,12 +85,11 @@ pub fn finish(ctx: &Context, profile: &str) -> Result<super::Outcome, Error> {
 pub fn abort(ctx: &Context, profile: &str) -> Result<super::Outcome, Error> {
     let profile = saved_profile(ctx, profile)?;
     let name = &profile.name;
-    let _lock = crate::fetch::lock(ctx, name)?;
-    let Some(rotation) = Rotation::load(ctx.config_dir()?, name)?.filter(|r| r.next.is_some()) else {
-        return Err(RotationError::NotStarted { profile: name.clone() }.into());
-    };
-    credentials::drop_next(ctx, &profile, rotation)?;
-    crate::diag::status(&format!("dropped profile {name:?}'s next key; the current key goes on as before"));
+    let lock = lock_profile(ctx, name)?;
+    RotationTxn::begin(ctx, &profile, &lock)?.abort()?;
+    crate::base::diag::status(&format!(
+        "dropped profile {name:?}'s next key; the current key goes on as before"
+    ));
     Ok(super::Outcome::Done)
 }
 
@@ -202,7 +150,7 @@ pub fn status(ctx: &Context, profile: Option<&str>, json: bool) -> Result<super:
         out.push_str(&format!("  next: {}\n", status.next_step));
     }
     if statuses.is_empty() {
-        crate::diag::status("no profiles yet; add one with: sfcred login");
+        crate::base::diag::status("no profiles yet; add one with: sfcred login");
     }
     super::print(&out)?;
     Ok(super::Outcome::Done)
@@ -229,7 +177,7 @@ fn profile_status(ctx: &Context, dir: &Path, profile: &Profile) -> Result<Profil
     };
     let mut keys = vec![key(Slot::Current, None)?];
     let (state, next_step) = match &rotation {
-        Some(Rotation { next: Some(_), .. }) => {
+        Some(Rotation { next: Some(NextKey { phase: NextPhase::Ready, .. }), .. }) => {
             keys.push(key(Slot::Next, None)?);
             (
                 "rotation under way: the next key is not accepted by Salesforce yet",
@@ -240,13 +188,22 @@ fn profile_status(ctx: &Context, dir: &Path, profile: &Profile) -> Result<Profil
                 ),
             )
         }
+        // A step a crash interrupted: the next call under the lock finishes it.
+        Some(Rotation { next: Some(_), .. }) => (
+            "a step of the rotation was interrupted",
+            format!(
+                "sfcred token --profile {name} --refresh finishes it (so does any sfcred rotate command)"
+            ),
+        ),
         Some(Rotation { previous: Some(previous), .. }) => {
             let until = previous.until.to_time().map(rfc3339);
             keys.push(key(Slot::Previous, until.clone())?);
             (
                 "rotated: the new key is current; the old one is a fallback while Salesforce's servers catch up",
                 format!(
-                    "nothing: the old key is deleted at the first mint after {}",
+                    "nothing: the old key is deleted at the first mint once {} have passed since the new key was \
+                     accepted, by Salesforce's clock (here: after {})",
+                    humantime::format_duration(profile.rotation_grace),
                     until.unwrap_or_default()
                 ),
             )
@@ -260,22 +217,4 @@ fn profile_status(ctx: &Context, dir: &Path, profile: &Profile) -> Result<Profil
         serde_json::json!({ "key": accepted.key.name(), "at": accepted.at.to_time().map(rfc3339) })
     });
     Ok(ProfileStatus { profile: name.clone(), state, keys, last_accepted, next_step })
-}
-
-/// Whether the profile is logged in with a key keygen would replace.
-pub fn has_live_key(ctx: &Context, name: &str, store: StoreKind) -> Result<bool, Error> {
-    let profile = match saved_profile(ctx, name) {
-        Ok(profile) => profile,
-        Err(Error::Settings(crate::settings::SettingsError::UnknownProfile { .. })) => return Ok(false),
-        Err(e) => return Err(e),
-    };
-    if profile.pkcs11.is_some() {
-        return Ok(true);
-    }
-    let keychain = Keychain::open(ctx.store_for(profile.store).unwrap_or(store), ctx.keychain_timeout()?)?;
-    match keychain.read_private_key(name) {
-        Ok(_) => Ok(true),
-        Err(e) if e.is_missing() => Ok(false),
-        Err(e) => Err(e.into()),
-    }
 }

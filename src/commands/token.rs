@@ -2,11 +2,12 @@
 
 use std::time::SystemTime;
 
-use crate::choice::choice_enum;
-use crate::context::Context;
+use crate::base::choice::choice_enum;
+use crate::config::context::Context;
+use crate::config::lookup;
+use crate::config::profile::parse_duration;
 use crate::error::Error;
 use crate::fetch;
-use crate::profile::parse_duration;
 use crate::protocols::exec_credential;
 use crate::token::Need;
 
@@ -30,7 +31,7 @@ pub struct Options {
 }
 
 pub fn run(ctx: &Context, options: Options) -> Result<super::Outcome, Error> {
-    let profile = &fetch::profile(ctx, &options.profile)?;
+    let profile = &lookup::profile(ctx, &options.profile)?;
     let need = Need { min_valid: parse_duration(&options.min_valid)?, refresh: options.refresh };
     // The caller's format is checked before any token is minted.
     let exec_info = match options.format {

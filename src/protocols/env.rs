@@ -1,7 +1,7 @@
 //! The environment variables the Salesforce CLI and older sfdx-based tools read a
 //! token from, and their export lines for each shell (`sfcred env`, `sfcred exec`).
 
-use crate::choice::choice_enum;
+use crate::base::choice::choice_enum;
 use crate::token::Token;
 
 choice_enum! {

@@ -3,7 +3,7 @@
 
 use std::io::BufRead;
 
-use crate::choice::choice_enum;
+use crate::base::choice::choice_enum;
 use crate::token::Token;
 
 /// A request is a few lines; more is not one.

@@ -45,6 +45,9 @@ pub enum Behaviour {
     NoAccessToken,
     /// Salesforce's refusal once a user logged in too often: `login rate exceeded`.
     RateLimited,
+    /// Like Salesforce, but only once [`StandIn::open_gate`] is called: a request in flight
+    /// for as long as a test needs. The stand-in answers nothing else meanwhile.
+    Gated,
 }
 
 /// What the stand-in saw in a token request, for tests to check.
@@ -81,6 +84,9 @@ struct State {
     /// Certificates still spreading: (consumer key, the old certificate's key, requests
     /// left during which every other request still sees the old one).
     spreading: Vec<(String, DecodingKey, usize)>,
+    /// Which servers a spreading certificate's requests meet (xorshift64*).
+    rng: u64,
+    gate_open: bool,
     /// Tokens issued, and whether each is revoked.
     issued: HashMap<String, bool>,
     revocations: usize,
@@ -116,6 +122,8 @@ impl StandIn {
                 handling: Vec::new(),
                 held: Vec::new(),
                 spreading: Vec::new(),
+                rng: seed(),
+                gate_open: false,
                 issued: HashMap::new(),
                 revocations: 0,
             }),
@@ -151,6 +159,9 @@ impl StandIn {
                         state.held.push(request);
                         continue;
                     }
+                    if behaviour == Behaviour::Gated {
+                        state = arrived.wait_while(state, |state| !state.gate_open).unwrap();
+                    }
                     answer(&mut state, behaviour, &body)
                 };
                 drop(state);
@@ -174,8 +185,8 @@ impl StandIn {
     }
 
     /// Uploads a certificate that takes `spread` requests to reach every server: during
-    /// them, token requests are checked against the old certificate and the new one in
-    /// turn, two requests each (old first).
+    /// them, each token request meets a server with the old certificate or the new one, at
+    /// random, as Salesforce's app servers disagree while a change spreads.
     pub fn upload_certificate_spreading(
         &self,
         consumer_key: &str,
@@ -189,6 +200,13 @@ impl StandIn {
         self.upload_certificate(consumer_key, certificate_pem)?;
         self.state.0.lock().unwrap().spreading.push((consumer_key.to_owned(), old, spread));
         Ok(())
+    }
+
+    /// Lets requests held by [`Behaviour::Gated`] through, and every later one.
+    pub fn open_gate(&self) {
+        let (lock, arrived) = &*self.state;
+        lock.lock().unwrap().gate_open = true;
+        arrived.notify_all();
     }
 
     /// How many revocation requests arrived.
@@ -297,6 +315,21 @@ impl Drop for StandIn {
     }
 }
 
+impl State {
+    fn coin_flip(&mut self) -> bool {
+        self.rng ^= self.rng >> 12;
+        self.rng ^= self.rng << 25;
+        self.rng ^= self.rng >> 27;
+        self.rng.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 63 == 1
+    }
+}
+
+/// A seed that differs per stand-in: each run meets another order of servers.
+fn seed() -> u64 {
+    let nanos = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_nanos() as u64;
+    (nanos ^ u64::from(std::process::id()).rotate_left(32)) | 1
+}
+
 fn public_key_of(certificate_pem: &str) -> Result<DecodingKey, String> {
     let (_, pem) = x509_parser::pem::parse_x509_pem(certificate_pem.as_bytes()).map_err(|e| e.to_string())?;
     let cert = pem.parse_x509().map_err(|e| e.to_string())?;
@@ -375,7 +408,7 @@ fn answer(state: &mut State, behaviour: Behaviour, body: &[u8]) -> (u16, &'stati
     }
     let json = "application/json;charset=UTF-8";
     match behaviour {
-        Behaviour::Salesforce | Behaviour::Hang => {}
+        Behaviour::Salesforce | Behaviour::Hang | Behaviour::Gated => {}
         Behaviour::MaintenancePage => {
             let page = "<!DOCTYPE html><html><head><title>Down for maintenance</title></head><body>Salesforce is down for maintenance.</body></html>";
             return (503, "text/html", page.to_owned());
@@ -412,13 +445,13 @@ fn answer(state: &mut State, behaviour: Behaviour, body: &[u8]) -> (u16, &'stati
     };
     let claims = claims.claims;
     state.seen.push(claims.clone());
-    // While a new certificate spreads, requests reach servers that have the old one or the
-    // new one, two by two: a caller's retry lands where its first try did, as over one
-    // kept-alive connection to one app server.
+    // While a new certificate spreads, each request reaches a server that has the old one
+    // or the new one, at random.
+    let old_server = state.coin_flip();
     let old_key = state.spreading.iter_mut().find(|(ck, _, left)| *ck == claims.iss && *left > 0).and_then(
         |(_, old, left)| {
             *left -= 1;
-            ((*left / 2) % 2 == 1).then(|| old.clone())
+            old_server.then(|| old.clone())
         },
     );
     let Some((app, key)) = state.apps.get(&claims.iss) else {

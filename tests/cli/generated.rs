@@ -87,7 +87,7 @@ fn readme_lists_every_environment_variable() {
     let (start, end) = ("<!-- env-vars -->\n", "<!-- /env-vars -->");
     let (before, rest) = readme.split_once(start).expect("README has the env-vars markers");
     let (current, after) = rest.split_once(end).expect("README has the env-vars end marker");
-    let table = sfcred::env_vars::markdown_table();
+    let table = sfcred::config::env_vars::markdown_table();
     if std::env::var_os("SFCRED_UPDATE_GENERATED").is_some() {
         std::fs::write(&path, format!("{before}{start}{table}{end}{after}")).unwrap();
         return;

@@ -23,8 +23,16 @@ fn documented_layers() -> BTreeMap<String, u32> {
     layers
 }
 
-/// Module → the modules its code (not its tests or comments) names as `crate::NAME`.
+/// The documented module a path (`a::b::c`, or a file's `a/b/c`) belongs to: its longest
+/// prefix the table names (`keys::signer`, or a whole folder such as `commands`).
+fn owner(path: &[&str], layers: &BTreeMap<String, u32>) -> Option<String> {
+    (1..=path.len()).rev().map(|n| path[..n].join("::")).find(|name| layers.contains_key(name))
+}
+
+/// Module → the modules its code (not its tests or comments) names as `crate::PATH`, each
+/// with the file that names it. A module missing from the table is keyed by its file's path.
 fn imports() -> BTreeMap<String, Vec<(String, String)>> {
+    let layers = documented_layers();
     let mut found: BTreeMap<String, Vec<(String, String)>> = BTreeMap::new();
     let mut dirs = vec![repo("src")];
     while let Some(dir) = dirs.pop() {
@@ -38,7 +46,18 @@ fn imports() -> BTreeMap<String, Vec<(String, String)>> {
             if matches!(relative.as_str(), "lib.rs" | "main.rs") {
                 continue;
             }
-            let module = relative.split(['/', '.']).next().unwrap().to_owned();
+            let segments: Vec<&str> =
+                relative.trim_end_matches(".rs").split('/').filter(|s| *s != "mod").collect();
+            let module = match owner(&segments, &layers) {
+                Some(module) => module,
+                // A folder's mod.rs that only declares the folder's modules is no module of its own.
+                None if relative.ends_with("mod.rs")
+                    && !std::fs::read_to_string(&path).unwrap().contains("crate::") =>
+                {
+                    continue;
+                }
+                None => segments.join("::"),
+            };
             let text = std::fs::read_to_string(&path).unwrap();
             let code: String = text
                 .split("#[cfg(test)]\nmod tests")
@@ -50,11 +69,13 @@ fn imports() -> BTreeMap<String, Vec<(String, String)>> {
                 .join("\n");
             let uses = found.entry(module).or_default();
             for (index, _) in code.match_indices("crate::") {
-                let name: String = code[index + 7..]
+                let named: String = code[index + 7..]
                     .chars()
-                    .take_while(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '_')
+                    .take_while(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '_' || *c == ':')
                     .collect();
-                uses.push((name, relative.clone()));
+                let segments: Vec<&str> = named.split("::").filter(|s| !s.is_empty()).collect();
+                let used = owner(&segments, &layers).unwrap_or(named.trim_end_matches(':').to_owned());
+                uses.push((used, relative.clone()));
             }
         }
     }
@@ -90,8 +111,27 @@ fn the_table_names_every_module_once() {
         assert!(layers.contains_key(module), "{module} is missing from docs/ARCHITECTURE.md");
     }
     for module in layers.keys() {
-        let file = repo(&format!("src/{module}.rs"));
-        let dir = repo(&format!("src/{module}/mod.rs"));
+        let path = module.replace("::", "/");
+        let file = repo(&format!("src/{path}.rs"));
+        let dir = repo(&format!("src/{path}/mod.rs"));
         assert!(file.exists() || dir.exists(), "docs/ARCHITECTURE.md names {module}, which does not exist");
+    }
+}
+
+/// Every test file is part of a test binary: a file its main.rs forgets never runs.
+#[test]
+fn no_test_file_is_forgotten() {
+    for binary in ["tests/cli", "tests/portable"] {
+        let main = std::fs::read_to_string(repo(&format!("{binary}/main.rs"))).unwrap();
+        let declared: Vec<&str> = main
+            .lines()
+            .filter_map(|line| line.strip_prefix("mod ").and_then(|rest| rest.strip_suffix(';')))
+            .collect();
+        for entry in std::fs::read_dir(repo(binary)).unwrap() {
+            let name = entry.unwrap().file_name().to_string_lossy().into_owned();
+            if let Some(module) = name.strip_suffix(".rs").filter(|module| *module != "main") {
+                assert!(declared.contains(&module), "{binary}/{name} is not declared in {binary}/main.rs");
+            }
+        }
     }
 }

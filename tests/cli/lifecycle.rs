@@ -108,9 +108,10 @@ fn a_key_is_replaced_on_a_live_profile_with_no_failed_call() {
     let doctor = env.run(&["doctor", "-p", "prod", "--offline", "--json"]).success().json();
     assert!(doctor.to_string().contains("the old key stays a fallback until"), "{doctor}");
 
-    // The grace period ends (the clock, as the state file records it, has passed it).
+    // The grace period ends: by Salesforce's clock and ours, the promotion was long ago.
     let mut state = rotation_state(&env);
     state["previous"]["until"] = 1.into();
+    state["previous"]["promoted"] = serde_json::json!({"local": 1, "salesforce": 1});
     std::fs::write(env.path("config/sfcred/rotations/prod.json"), state.to_string()).unwrap();
     env.run(&["token", "-p", "prod", "--refresh"]).success();
     assert!(

@@ -20,5 +20,6 @@ mod lifecycle;
 mod login_and_token;
 mod pkcs11;
 mod protocols;
+mod rotation;
 mod salesforce_cli;
 mod tpm;

@@ -294,6 +294,7 @@ fn a_token_key_rotates_on_its_token() {
     let path = env.path("config/sfcred/rotations/prod.json");
     let mut state: serde_json::Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
     state["previous"]["until"] = 1.into();
+    state["previous"]["promoted"] = serde_json::json!({"local": 1, "salesforce": 1});
     std::fs::write(&path, state.to_string()).unwrap();
     env.run(&["token", "-p", "prod", "--refresh"]).success();
     let objects = pkcs11_tool(&env, &["--list-objects", "--type", "privkey"]);

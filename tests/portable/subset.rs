@@ -148,24 +148,33 @@ fn logout_revokes_and_leaves_nothing_behind() {
 #[test]
 fn a_login_that_fails_after_storing_puts_the_keychain_back() {
     let env = TestEnv::new("undo");
-    // A cache directory below a regular file cannot be made: the login fails at its last
-    // write, after the mint and the keychain's.
-    std::fs::write(env.path("not-a-dir"), "").unwrap();
-    let bad_cache = env.arg_path(&env.path("not-a-dir/cache"));
+    // A directory where the profile's cached token goes: the login fails at its last write,
+    // the token's, after the mint and the keychain's.
+    let block_cache = |profile: &str| {
+        std::fs::create_dir_all(env.cache_dir().join(format!("{profile}.token")).join("in-the-way")).unwrap();
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            // As sfcred makes it: a cache directory open to others is refused before any write.
+            std::fs::set_permissions(env.cache_dir(), std::fs::Permissions::from_mode(0o700)).unwrap();
+        }
+    };
     let failing_login = |args: &[String]| {
         let mut cmd = env.sfcred();
-        cmd.args(args).env("SFCRED_CACHE_DIR", &bad_cache);
+        cmd.args(args);
         Run::of(crate::support::output_within(&mut cmd, TIMEOUT))
     };
 
     // A profile with a key from a file: nothing at all is left.
     let fresh = env.profile("fresh");
+    block_cache(&fresh);
     let key = env.app_key_file("3MVG9SECONDAPP");
     let mut args = env.login_args(&fresh);
     args[6] = "3MVG9SECONDAPP".into();
     args.extend(["--key-file".into(), env.arg_path(&key)]);
     let run = failing_login(&args);
     assert_ne!(run.code, 0, "{run:?}");
+    assert!(run.stderr.contains(&format!("{fresh}.token")), "the token's write failed: {run:?}");
     assert!(run.stderr.contains("hint: "), "{run:?}");
     assert_eq!(env.stand_in.token_requests(), 1, "the failure came after the check");
     for account in ["private-key", "client-id", "pkcs11-pin"] {
@@ -176,11 +185,13 @@ fn a_login_that_fails_after_storing_puts_the_keychain_back() {
     // A profile made by keygen keeps keygen's key.
     let kept = env.profile("kept");
     env.keygen(&kept).success();
+    block_cache(&kept);
     let run = failing_login(&env.login_args(&kept));
     assert_ne!(run.code, 0, "{run:?}");
     assert!(env.stored(&kept, "private-key"), "keygen's key survives");
     assert!(!env.stored(&kept, "client-id"));
     // And the same login, with a cache it can use, works.
+    std::fs::remove_dir_all(env.cache_dir().join(format!("{kept}.token"))).unwrap();
     env.login(&kept).success();
     env.run(&["token", "-p", &kept, "--format", "token"]).success();
 }

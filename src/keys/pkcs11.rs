@@ -13,8 +13,8 @@ use cryptoki::session::{Session, UserType};
 use cryptoki::slot::Slot;
 use secrecy::SecretString;
 
-use crate::pkcs11_uri::Pkcs11Uri;
-use crate::signer::{SignError, Signer};
+use crate::keys::pkcs11_uri::Pkcs11Uri;
+use crate::keys::signer::{SignError, Signer};
 
 /// A PIN file is a line; more is not one.
 const MAX_PIN_FILE_BYTES: u64 = 4096;
@@ -147,7 +147,7 @@ pub fn pin_from_uri(uri: &Pkcs11Uri) -> Result<Option<SecretString>, Pkcs11Error
     let Some(source) = &uri.pin_source else { return Ok(None) };
     let path = source.strip_prefix("file://").or_else(|| source.strip_prefix("file:")).unwrap_or(source);
     let unreadable = |reason: String| Pkcs11Error::PinSource { source_path: path.to_owned(), reason };
-    let bytes = crate::fs::read_regular(Path::new(path), MAX_PIN_FILE_BYTES)
+    let bytes = crate::stores::fs::read_regular(Path::new(path), MAX_PIN_FILE_BYTES)
         .map_err(|e| unreadable(e.to_string()))?
         .ok_or_else(|| unreadable("there is no such file".into()))?;
     let pin = String::from_utf8(bytes).map_err(|_| unreadable("it is not UTF-8 text".into()))?;
@@ -536,9 +536,13 @@ mod tests {
     #[test]
     fn the_public_key_of_a_software_key_encodes_alike() {
         use aws_lc_rs::signature::KeyPair;
-        let pair =
-            crate::keygen::generate(crate::keygen::KeyBits::Rsa2048, "t", 1, std::time::SystemTime::now())
-                .unwrap();
+        let pair = crate::keys::keygen::generate(
+            crate::keys::keygen::KeyBits::Rsa2048,
+            "t",
+            1,
+            std::time::SystemTime::now(),
+        )
+        .unwrap();
         let rsa = aws_lc_rs::signature::RsaKeyPair::from_der(pair.key.expose_der()).unwrap();
         let components = rsa.public_key();
         let parsed = aws_lc_rs::rsa::PublicKeyComponents::<Vec<u8>>::from(components);

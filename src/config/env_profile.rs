@@ -5,13 +5,13 @@
 
 use secrecy::{ExposeSecret, SecretString};
 
-use crate::context::EnvironmentProfile;
-use crate::env_vars;
-use crate::private_key::{self, KeyError, RsaPrivateKey};
-use crate::profile::{
+use crate::config::context::EnvironmentProfile;
+use crate::config::env_vars;
+use crate::config::profile::{
     self, CacheKind, InvalidSetting, LoginUrl, PRODUCTION_LOGIN_URL, Profile, SANDBOX_LOGIN_URL, StoreKind,
 };
-use crate::signer::{KeyOrigin, SoftwareKey};
+use crate::keys::private_key::{self, KeyError, RsaPrivateKey};
+use crate::keys::signer::{KeyOrigin, SoftwareKey};
 
 #[derive(Debug, thiserror::Error)]
 pub enum EnvironmentError {

@@ -9,8 +9,8 @@ use std::time::Duration;
 use reqwest::Url;
 use serde::{Deserialize, Serialize};
 
-use crate::choice::choice_enum;
-use crate::pkcs11_uri::Pkcs11Uri;
+use crate::base::choice::choice_enum;
+use crate::keys::pkcs11_uri::Pkcs11Uri;
 
 pub const DEFAULT_PROFILE: &str = "default";
 pub const PRODUCTION_LOGIN_URL: &str = "https://login.salesforce.com";
@@ -195,7 +195,7 @@ pub fn validate_audience(text: &str) -> Result<String, InvalidSetting> {
 
 /// A PKCS#11 URI as a user gives it; a bad one is named without its PIN.
 pub fn parse_pkcs11_uri(what: &'static str, text: &str) -> Result<Pkcs11Uri, InvalidSetting> {
-    text.parse().map_err(|e: crate::pkcs11_uri::UriError| {
+    text.parse().map_err(|e: crate::keys::pkcs11_uri::UriError| {
         InvalidSetting::new(what, &Pkcs11Uri::redacted(text), e.reason)
     })
 }
@@ -225,7 +225,7 @@ pub struct InvalidSetting {
 
 impl InvalidSetting {
     pub fn new(what: &'static str, value: &str, reason: impl Into<String>) -> InvalidSetting {
-        InvalidSetting { what, value: crate::diag::shown_value(value), reason: reason.into() }
+        InvalidSetting { what, value: crate::base::diag::shown_value(value), reason: reason.into() }
     }
 }
 
@@ -317,7 +317,7 @@ pub fn parse_duration(text: &str) -> Result<Duration, InvalidSetting> {
     let invalid = |reason: String| InvalidSetting::new("duration", text, reason);
     // humantime's own message quotes the input: it is cut like any value shown.
     let duration = humantime::parse_duration(text.trim()).map_err(|e| {
-        invalid(format!("{}; write it like 90s, 30m or 2h", crate::diag::shown_value(&e.to_string())))
+        invalid(format!("{}; write it like 90s, 30m or 2h", crate::base::diag::shown_value(&e.to_string())))
     })?;
     if duration > MAX_DURATION {
         return Err(invalid("it is over 24h, the longest session Salesforce has".into()));

@@ -4,8 +4,8 @@
 
 use aws_lc_rs::signature::{KeyPair, RSA_PKCS1_SHA256, RsaKeyPair};
 
-use crate::private_key::RsaPrivateKey;
-use crate::profile::StoreKind;
+use crate::config::profile::StoreKind;
+use crate::keys::private_key::RsaPrivateKey;
 
 /// Signs JWT signing inputs with RS256, the one algorithm Salesforce's JWT bearer flow takes.
 pub trait Signer {

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::profile::Profile;
+use crate::config::profile::Profile;
 
 const FILE_NAME: &str = "config.toml";
 /// Hand-written settings for many profiles fit in a few KiB.
@@ -22,6 +22,8 @@ pub enum SettingsError {
     Write { path: PathBuf, source: std::io::Error },
     #[error("no profile named {name:?}")]
     UnknownProfile { name: String, known: Vec<String> },
+    #[error("{path} stayed locked for {}s", waited.as_secs())]
+    LockTimeout { path: PathBuf, waited: std::time::Duration },
 }
 
 impl SettingsError {
@@ -38,9 +40,17 @@ impl SettingsError {
             SettingsError::Read { .. } | SettingsError::Write { .. } => {
                 Some("check the path's permissions and free space".into())
             }
+            SettingsError::LockTimeout { .. } => Some(
+                "another sfcred is changing the settings (a login, a logout, a key promotion); try again once \
+                 it is done"
+                    .into(),
+            ),
         }
     }
 }
+
+/// How long a change of the settings waits for another's: changes take milliseconds.
+pub const SETTINGS_LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// All profiles, as kept in `config.toml`.
 #[derive(Debug, Default, Serialize, Deserialize)]
@@ -54,7 +64,7 @@ impl Settings {
     /// Reads the settings in `dir`; a missing file is no profiles.
     pub fn load(dir: &Path) -> Result<Self, SettingsError> {
         let path = dir.join(FILE_NAME);
-        let bytes = match crate::fs::read_regular(&path, MAX_FILE_BYTES) {
+        let bytes = match crate::stores::fs::read_regular(&path, MAX_FILE_BYTES) {
             Ok(Some(bytes)) => bytes,
             Ok(None) => return Ok(Settings::default()),
             // Not a regular file, or far too large: not a settings file, which is a usage error.
@@ -75,25 +85,32 @@ impl Settings {
     pub fn parse(text: &str) -> Result<Self, String> {
         let mut settings: Settings = toml::from_str(text).map_err(|e| e.to_string().trim_end().to_owned())?;
         for (name, profile) in &mut settings.profiles {
-            crate::profile::validate_profile_name(name).map_err(|e| e.to_string())?;
+            crate::config::profile::validate_profile_name(name).map_err(|e| e.to_string())?;
             profile.name = name.clone();
         }
         Ok(settings)
     }
 
-    /// Changes the settings file under its lock (`.config.lock` beside it): loaded,
+    /// Changes the settings file under its lock (`.config.lock` beside it, waited for at
+    /// most [`SETTINGS_LOCK_WAIT`]): loaded,
     /// changed, saved, so that two processes changing it never lose each other's change.
     /// The OS releases the lock if the holder dies.
     pub fn update<T>(dir: &Path, change: impl FnOnce(&mut Settings) -> T) -> Result<T, SettingsError> {
         let path = dir.join(".config.lock");
         let write_error = |source| SettingsError::Write { path: path.clone(), source };
-        crate::fs::create_private_dir(dir).map_err(write_error)?;
+        crate::stores::fs::create_private_dir(dir).map_err(write_error)?;
         let mut options = std::fs::OpenOptions::new();
         options.read(true).write(true).create(true).truncate(false);
         #[cfg(unix)]
         std::os::unix::fs::OpenOptionsExt::custom_flags(&mut options, libc::O_NOFOLLOW);
         let lock = options.open(&path).map_err(write_error)?;
-        lock.lock().map_err(write_error)?;
+        let _lock = match crate::stores::fs::lock_within(lock, SETTINGS_LOCK_WAIT, || {}) {
+            Ok(lock) => lock,
+            Err(crate::stores::fs::LockWait::Failed(source)) => return Err(write_error(source)),
+            Err(crate::stores::fs::LockWait::TimedOut) => {
+                return Err(SettingsError::LockTimeout { path, waited: SETTINGS_LOCK_WAIT });
+            }
+        };
         let mut settings = Settings::load(dir)?;
         let changed = change(&mut settings);
         settings.save(dir)?;
@@ -103,7 +120,7 @@ impl Settings {
     /// Writes the settings atomically: a reader sees the old file or the new one.
     pub fn save(&self, dir: &Path) -> Result<(), SettingsError> {
         let path = dir.join(FILE_NAME);
-        crate::fs::write_atomically(&path, self.to_text().as_bytes())
+        crate::stores::fs::write_atomically(&path, self.to_text().as_bytes())
             .map_err(|source| SettingsError::Write { path, source })
     }
 
@@ -152,7 +169,7 @@ store = "keyutils"
         let prod = settings.profile("prod").unwrap();
         assert_eq!(prod.name, "prod");
         assert_eq!(prod.ttl.as_secs(), 7200);
-        assert_eq!(prod.connect_timeout, crate::profile::DEFAULT_CONNECT_TIMEOUT);
+        assert_eq!(prod.connect_timeout, crate::config::profile::DEFAULT_CONNECT_TIMEOUT);
     }
 
     #[test]

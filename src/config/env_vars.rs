@@ -1,5 +1,5 @@
 //! Every environment variable sfcred reads, in one list: its name, what it means and its
-//! default. [`crate::context::Context`] reads them once, at start; README's table is
+//! default. [`crate::config::context::Context`] reads them once, at start; README's table is
 //! generated from this list (and checked by a test).
 
 /// One environment variable.
@@ -43,7 +43,7 @@ env_vars! {
     HTTPS_PROXY = "HTTPS_PROXY", "A proxy for the token endpoint (read by the HTTP client; also `https_proxy`, `ALL_PROXY`)", "none";
     NO_PROXY = "NO_PROXY", "Hosts reached without the proxy (read by the HTTP client)", "none";
     SSL_CERT_FILE = "SSL_CERT_FILE", "A PEM bundle of trusted CAs, which replaces the OS trust store on every platform", "the OS trust store";
-    SSL_CERT_DIR = "SSL_CERT_DIR", "A directory of PEM files of trusted CAs, which replaces the OS trust store on every platform (with `SSL_CERT_FILE`, both are trusted)", "the OS trust store";
+    SSL_CERT_DIR = "SSL_CERT_DIR", "Directories of PEM files of trusted CAs (a path list: `:`, or `;` on Windows), which replace the OS trust store on every platform (with `SSL_CERT_FILE`, both are trusted; a file there that cannot be read is skipped with a warning)", "the OS trust store";
     NO_COLOR = "NO_COLOR", "Any value turns colour off (no-color.org)", "unset";
     SHELL = "SHELL", "The shell `sfcred env` prints for without `--shell`", "bash; PowerShell on Windows";
     KUBERNETES_EXEC_INFO = "KUBERNETES_EXEC_INFO", "The caller's ExecCredential request (`token --format exec-credential`)", "`client.authentication.k8s.io/v1`";

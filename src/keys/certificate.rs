@@ -6,8 +6,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use aws_lc_rs::signature::{KeyPair, RsaKeyPair};
 
-use crate::private_key::RsaPrivateKey;
-use crate::rotation::Slot;
+use crate::keys::private_key::RsaPrivateKey;
+use crate::rotation::state::Slot;
 
 /// A certificate is a few KiB.
 const MAX_FILE_BYTES: u64 = 64 * 1024;
@@ -110,7 +110,7 @@ pub fn load_in(
     let path = path_in(settings_dir, profile, slot);
     let unreadable = |reason: String| CertificateError::Unreadable { path: path.clone(), reason };
     let Some(bytes) =
-        crate::fs::read_regular(&path, MAX_FILE_BYTES).map_err(|e| unreadable(e.to_string()))?
+        crate::stores::fs::read_regular(&path, MAX_FILE_BYTES).map_err(|e| unreadable(e.to_string()))?
     else {
         return Ok(None);
     };
@@ -131,7 +131,7 @@ pub fn save_in(
     certificate: &Certificate,
 ) -> Result<(), CertificateError> {
     let path = path_in(settings_dir, profile, slot);
-    crate::fs::write_atomically(&path, certificate.pem.as_bytes())
+    crate::stores::fs::write_atomically(&path, certificate.pem.as_bytes())
         .map_err(|source| CertificateError::Write { path, source })
 }
 
@@ -144,7 +144,8 @@ fn warning_marker(cache_dir: &Path, profile: &str) -> PathBuf {
 pub fn forget(settings_dir: &Path, cache_dir: &Path, profile: &str) -> Result<(), CertificateError> {
     let slots = [Slot::Current, Slot::Next, Slot::Previous].map(|slot| path_in(settings_dir, profile, slot));
     for path in slots.into_iter().chain([warning_marker(cache_dir, profile)]) {
-        crate::fs::remove_if_present(&path).map_err(|source| CertificateError::Write { path, source })?;
+        crate::stores::fs::remove_if_present(&path)
+            .map_err(|source| CertificateError::Write { path, source })?;
     }
     Ok(())
 }
@@ -157,15 +158,15 @@ pub fn warn_if_expiring(settings_dir: &Path, cache_dir: &Path, profile: &str, no
     }
     let today = now.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs()) / 86_400;
     let marker = warning_marker(cache_dir, profile);
-    let marked = crate::fs::read_regular(&marker, 64).ok().flatten();
+    let marked = crate::stores::fs::read_regular(&marker, 64).ok().flatten();
     if marked.is_some_and(|day| String::from_utf8_lossy(&day).trim() == today.to_string()) {
         return;
     }
     let when = crate::token::rfc3339(certificate.not_after);
     let verb = if certificate.not_after <= now { "expired" } else { "expires" };
-    crate::diag::warn(&format!(
+    crate::base::diag::warn(&format!(
         "the certificate of profile {profile:?} {verb} on {when}: replace its key with no outage: \
          sfcred rotate start --profile {profile}"
     ));
-    let _ = crate::fs::write_atomically(&marker, today.to_string().as_bytes());
+    let _ = crate::stores::fs::write_atomically(&marker, today.to_string().as_bytes());
 }

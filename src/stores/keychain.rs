@@ -9,9 +9,9 @@ use std::time::Duration;
 use keyring_core::{CredentialStore, Entry};
 use secrecy::{ExposeSecret, SecretString};
 
-use crate::private_key::RsaPrivateKey;
-use crate::profile::StoreKind;
-use crate::rotation::Slot;
+use crate::config::profile::StoreKind;
+use crate::keys::private_key::RsaPrivateKey;
+use crate::rotation::state::Slot;
 
 const SERVICE: &str = "sfcred";
 
@@ -224,19 +224,24 @@ impl Keychain {
     }
 
     /// Puts back what `snapshot` saw: each entry rewritten as it was, or deleted if there was none.
+    /// Every entry is tried, whatever the others do; the first failure is returned.
     pub fn restore(&self, snapshot: Snapshot) -> Result<(), KeychainError> {
+        let mut first_failure = None;
         for (account, value) in snapshot.entries {
-            match value {
+            let restored = match value {
                 Some(bytes) => self.call(&snapshot.profile, account, "restoring secrets", move |e| {
                     e.set_secret(bytes.expose_secret())
-                })?,
-                None => self.delete_account(&snapshot.profile, account)?,
+                }),
+                None => self.delete_account(&snapshot.profile, account),
+            };
+            if let Err(e) = restored {
+                first_failure.get_or_insert(e);
             }
         }
-        Ok(())
+        first_failure.map_or(Ok(()), Err)
     }
 
-    /// The cached token entry (see [`crate::cache`]), if there is one.
+    /// The cached token entry (see [`crate::stores::cache`]), if there is one.
     pub fn read_token(&self, profile: &str) -> Result<Option<Vec<u8>>, KeychainError> {
         match self.call(profile, TOKEN_ACCOUNT, "reading the cached token", |e| e.get_secret()) {
             Err(KeychainError::Missing { .. }) => Ok(None),

@@ -1,5 +1,5 @@
 //! What sfcred takes from its environment, read once at start from the variables in
-//! [`crate::env_vars`]. A variable that is set wrong is an error only where it is used,
+//! [`crate::config::env_vars`]. A variable that is set wrong is an error only where it is used,
 //! so a bad lock timeout never fails a cache hit.
 
 use std::ffi::OsString;
@@ -8,9 +8,9 @@ use std::time::Duration;
 
 use secrecy::SecretString;
 
-use crate::env_vars::{self, EnvVar};
-use crate::pkcs11_uri::UriText;
-use crate::profile::{StoreKind, parse_duration};
+use crate::config::env_vars::{self, EnvVar};
+use crate::config::profile::{StoreKind, parse_duration};
+use crate::keys::pkcs11_uri::UriText;
 
 pub const DEFAULT_LOCK_WAIT: Duration = Duration::from_secs(60);
 pub const DEFAULT_KEYCHAIN_TIMEOUT: Duration = Duration::from_secs(20);
@@ -46,8 +46,8 @@ pub enum ContextError {
 }
 
 impl ContextError {
-    pub fn hint(&self) -> String {
-        match self {
+    pub fn hint(&self) -> Option<String> {
+        Some(match self {
             ContextError::NoConfigDir => "set SFCRED_CONFIG_DIR to a directory sfcred may use".into(),
             ContextError::NoCacheDir => "set SFCRED_CACHE_DIR to a directory of your own".into(),
             ContextError::NoHome => {
@@ -57,7 +57,7 @@ impl ContextError {
             ContextError::UnknownStore { .. } => {
                 "use one of: secret-service, keyutils, macos-keychain, windows-credential-manager".into()
             }
-        }
+        })
     }
 }
 
@@ -97,10 +97,11 @@ pub struct Context {
 
 /// The CAs that https servers are checked against: the OS trust store, unless
 /// `SSL_CERT_FILE` or `SSL_CERT_DIR` names PEM certificates, which then replace it on
-/// every platform (as OpenSSL does with these variables).
+/// every platform, as they replace OpenSSL's default locations.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct TrustRoots {
     pub file: Option<PathBuf>,
+    /// Directories, as a path list (`:`, or `;` on Windows).
     pub dir: Option<PathBuf>,
 }
 
@@ -120,7 +121,7 @@ impl Context {
             None => Ok(default),
             Some(value) => parse_duration(&value).map_err(|_| ContextError::NotADuration {
                 name: var.name,
-                value: crate::diag::shown_value(&value),
+                value: crate::base::diag::shown_value(&value),
                 example,
             }),
         };
@@ -151,7 +152,7 @@ impl Context {
             None => Ok(None),
             Some(value) => value.trim().parse().map(Some).map_err(|_| ContextError::UnknownStore {
                 name: env_vars::STORE.name,
-                value: crate::diag::shown_value(&value),
+                value: crate::base::diag::shown_value(&value),
             }),
         };
         let environment_profile = text(&env_vars::CLIENT_ID).map(|client_id| EnvironmentProfile {

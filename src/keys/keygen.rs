@@ -2,26 +2,23 @@
 
 use std::time::{Duration, SystemTime};
 
-use crate::certificate::Certificate;
-use crate::private_key::RsaPrivateKey;
-use crate::signer::{KeyOrigin, Signer, SoftwareKey};
+use crate::keys::certificate::Certificate;
+use crate::keys::private_key::RsaPrivateKey;
+use crate::keys::signer::{KeyOrigin, Signer, SoftwareKey};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum KeyBits {
-    Rsa2048,
-    Rsa3072,
-    Rsa4096,
+crate::base::choice::choice_enum! {
+    /// The size of a new RSA key.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub enum KeyBits {
+        Rsa2048 => "2048", "the default";
+        Rsa3072 => "3072", "slower to make and to sign with";
+        Rsa4096 => "4096", "slowest to make and to sign with";
+    }
 }
 
 impl KeyBits {
-    pub const CHOICES: [KeyBits; 3] = [KeyBits::Rsa2048, KeyBits::Rsa3072, KeyBits::Rsa4096];
-
     pub fn bits(self) -> u32 {
-        match self {
-            KeyBits::Rsa2048 => 2048,
-            KeyBits::Rsa3072 => 3072,
-            KeyBits::Rsa4096 => 4096,
-        }
+        self.name().parse().expect("a size is a number")
     }
 
     fn rcgen(self) -> rcgen::RsaKeySize {
@@ -30,22 +27,6 @@ impl KeyBits {
             KeyBits::Rsa3072 => rcgen::RsaKeySize::_3072,
             KeyBits::Rsa4096 => rcgen::RsaKeySize::_4096,
         }
-    }
-}
-
-impl std::fmt::Display for KeyBits {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}", self.bits())
-    }
-}
-
-impl std::str::FromStr for KeyBits {
-    type Err = String;
-    fn from_str(text: &str) -> Result<Self, String> {
-        KeyBits::CHOICES
-            .into_iter()
-            .find(|bits| bits.to_string() == text.trim())
-            .ok_or_else(|| "use 2048, 3072 or 4096".to_owned())
     }
 }
 
@@ -64,7 +45,8 @@ pub fn generate(bits: KeyBits, common_name: &str, days: u32, now: SystemTime) ->
         rcgen::KeyPair::generate_rsa_for(&rcgen::PKCS_RSA_SHA256, bits.rcgen()).map_err(|e| e.to_string())?;
     let pkcs8 = secrecy::SecretSlice::from(pair.serialize_der());
     let key = RsaPrivateKey::from_pkcs8_der(secrecy::ExposeSecret::expose_secret(&pkcs8))?;
-    let signer = SoftwareKey::new(key, KeyOrigin::Keychain(crate::profile::StoreKind::platform_default()));
+    let signer =
+        SoftwareKey::new(key, KeyOrigin::Keychain(crate::config::profile::StoreKind::platform_default()));
     let certificate = certificate_for(&signer, common_name, days, now)?;
     Ok(KeyPair { key: signer.into_key(), key_pem: pair.serialize_pem().into(), certificate })
 }

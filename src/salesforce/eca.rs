@@ -40,15 +40,15 @@ pub enum EcaError {
 }
 
 impl EcaError {
-    pub fn hint(&self) -> String {
-        match self {
+    pub fn hint(&self) -> Option<String> {
+        Some(match self {
             EcaError::BadName { .. } => {
                 "use letters, digits and single underscores, starting with a letter, e.g. Sfcred_Prod".into()
             }
             EcaError::UnknownScope { .. } => {
                 format!("use some of: {}", SCOPES.map(|(flag, _)| flag).join(", "))
             }
-        }
+        })
     }
 }
 

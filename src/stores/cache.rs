@@ -9,8 +9,9 @@ use std::time::{Duration, SystemTime};
 
 use secrecy::ExposeSecret;
 
-use crate::keychain::{Keychain, KeychainError};
-use crate::profile::MAX_DURATION;
+use crate::config::profile::MAX_DURATION;
+use crate::stores::fs::LockWait;
+use crate::stores::keychain::{Keychain, KeychainError};
 use crate::token::{Token, TokenOf, UnixMillis, Versioned};
 
 static WARNED_OF_DAMAGE: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
@@ -162,7 +163,7 @@ impl FileCache {
     fn read_file(&self, profile: &str) -> Result<Option<Token>, Refused> {
         let path = self.token_path(profile);
         let refused = |reason: String| Refused { path: path.clone(), reason };
-        let mut file = match crate::fs::open_for_reading(&path, false) {
+        let mut file = match crate::stores::fs::open_for_reading(&path, false) {
             Ok(file) => file,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
             Err(e) => return Err(refused(e.to_string())),
@@ -172,7 +173,8 @@ impl FileCache {
         if meta.len() > MAX_FILE_BYTES {
             return Err(refused("it is too large to be a cached token".into()));
         }
-        let bytes = crate::fs::read_bounded(&mut file, MAX_FILE_BYTES).map_err(|e| refused(e.to_string()))?;
+        let bytes =
+            crate::stores::fs::read_bounded(&mut file, MAX_FILE_BYTES).map_err(|e| refused(e.to_string()))?;
         let token = decode(&bytes).map_err(refused)?;
         if token.profile != profile {
             return Err(refused(format!("it holds profile {:?}", token.profile)));
@@ -188,7 +190,7 @@ impl FileCache {
     /// logout. The caller holds the lock, and gives it up before this runs.
     pub fn forget(&self, profile: &str) -> Result<(), CacheError> {
         for path in [self.token_path(profile), self.failure_path(profile), self.lock_path(profile)] {
-            crate::fs::remove_if_present(&path).map_err(|source| CacheError::Io { path, source })?;
+            crate::stores::fs::remove_if_present(&path).map_err(|source| CacheError::Io { path, source })?;
         }
         Ok(())
     }
@@ -200,10 +202,10 @@ impl FileCache {
     /// The profile's remembered failure, if a trustworthy file holds one.
     pub fn read_failure(&self, profile: &str) -> Option<Failure> {
         let path = self.failure_path(profile);
-        let mut file = crate::fs::open_for_reading(&path, false).ok()?;
+        let mut file = crate::stores::fs::open_for_reading(&path, false).ok()?;
         let meta = file.metadata().ok()?;
         check_private(&meta, false, current_uid()).ok()?;
-        let bytes = crate::fs::read_bounded(&mut file, MAX_FILE_BYTES).ok()?;
+        let bytes = crate::stores::fs::read_bounded(&mut file, MAX_FILE_BYTES).ok()?;
         serde_json::from_slice(&bytes).ok()
     }
 
@@ -211,7 +213,7 @@ impl FileCache {
         self.ensure_dir()?;
         let path = self.failure_path(profile);
         let bytes = serde_json::to_vec(failure).expect("a failure serializes");
-        crate::fs::write_atomically(&path, &bytes).map_err(|source| CacheError::Io { path, source })
+        crate::stores::fs::write_atomically(&path, &bytes).map_err(|source| CacheError::Io { path, source })
     }
 
     /// Forgets the profile's failure: a mint went through.
@@ -222,13 +224,41 @@ impl FileCache {
     pub fn write(&self, token: &Token) -> Result<(), CacheError> {
         self.ensure_dir()?;
         let path = self.token_path(&token.profile);
-        crate::fs::write_atomically(&path, &encode(token)).map_err(|source| CacheError::Io { path, source })
+        crate::stores::fs::write_atomically(&path, &encode(token))
+            .map_err(|source| CacheError::Io { path, source })
     }
 
     /// Takes the profile's refresh lock, waiting at most `wait`. The OS releases it when
     /// the holder exits, even if it is killed.
     pub fn lock(&self, profile: &str, wait: Duration) -> Result<File, CacheError> {
         self.ensure_dir()?;
+        let deadline = std::time::Instant::now() + wait;
+        loop {
+            let file = self.open_lock(profile)?;
+            let remaining = deadline.saturating_duration_since(std::time::Instant::now());
+            let waiting = || {
+                crate::base::diag::verbose(|| {
+                    format!("waiting for another sfcred call of profile {profile:?}")
+                })
+            };
+            let file = match crate::stores::fs::lock_within(file, remaining, waiting) {
+                Ok(file) => file,
+                Err(LockWait::Failed(source)) => {
+                    return Err(CacheError::Io { path: self.dir.clone(), source });
+                }
+                Err(LockWait::TimedOut) => {
+                    return Err(CacheError::LockTimeout { profile: profile.to_owned(), waited: wait });
+                }
+            };
+            // A logout removes the lock file, maybe while we waited on it: a lock on a file
+            // that is no longer at the path keeps no one out, so take the one there now.
+            if self.still_at_path(&file, profile) {
+                return Ok(file);
+            }
+        }
+    }
+
+    fn open_lock(&self, profile: &str) -> Result<File, CacheError> {
         let path = self.lock_path(profile);
         let mut options = std::fs::OpenOptions::new();
         options.read(true).write(true).create(true).truncate(false);
@@ -252,20 +282,24 @@ impl FileCache {
         if !meta.is_file() {
             return Err(unsafe_file("it is not a regular file"));
         }
-        if file.try_lock().is_ok() {
-            return Ok(file);
+        Ok(file)
+    }
+
+    #[cfg(unix)]
+    fn still_at_path(&self, file: &File, profile: &str) -> bool {
+        use std::os::unix::fs::MetadataExt;
+        match (file.metadata(), std::fs::symlink_metadata(self.lock_path(profile))) {
+            (Ok(held), Ok(there)) => (held.dev(), held.ino()) == (there.dev(), there.ino()),
+            _ => false,
         }
-        // Blocking lock() on a helper thread gives a bounded wait without polling.
-        let (tx, rx) = std::sync::mpsc::sync_channel(1);
-        std::thread::spawn(move || {
-            let locked = file.lock().map(|()| file);
-            let _ = tx.send(locked);
-        });
-        match rx.recv_timeout(wait) {
-            Ok(Ok(file)) => Ok(file),
-            Ok(Err(source)) => Err(CacheError::Io { path: self.dir.clone(), source }),
-            Err(_) => Err(CacheError::LockTimeout { profile: profile.to_owned(), waited: wait }),
-        }
+    }
+
+    /// Not checked on Windows (std has no stable file identity there): a caller that waited
+    /// through a logout may mint once beside another, and both tokens are for a profile
+    /// that is gone.
+    #[cfg(not(unix))]
+    fn still_at_path(&self, _file: &File, _profile: &str) -> bool {
+        true
     }
 
     /// Whether the directory exists and is safe: one `lstat`, on the hot path too.
@@ -285,7 +319,7 @@ impl FileCache {
     fn ensure_dir(&self) -> Result<(), CacheError> {
         match self.check_dir()? {
             DirState::Safe => Ok(()),
-            DirState::Missing => crate::fs::create_private_dir(&self.dir)
+            DirState::Missing => crate::stores::fs::create_private_dir(&self.dir)
                 .map_err(|source| CacheError::Io { path: self.dir.clone(), source }),
         }
     }
@@ -302,7 +336,7 @@ impl TokenCache for FileCache {
             // Reported once per process, though read more than once (before and after the lock).
             if !WARNED_OF_DAMAGE.swap(true, std::sync::atomic::Ordering::Relaxed) {
                 let path = r.path.display();
-                crate::diag::warn(&format!(
+                crate::base::diag::warn(&format!(
                     "ignoring the cached token {path}: {}; it will be replaced",
                     r.reason
                 ));
@@ -318,7 +352,7 @@ impl TokenCache for FileCache {
     /// Drops the profile's cached token; none there is fine.
     fn remove(&self, profile: &str) -> Result<(), CacheError> {
         let path = self.token_path(profile);
-        crate::fs::remove_if_present(&path).map_err(|source| CacheError::Io { path, source })
+        crate::stores::fs::remove_if_present(&path).map_err(|source| CacheError::Io { path, source })
     }
 }
 
@@ -330,14 +364,14 @@ impl TokenCache for KeychainCache {
         let bytes = match self.0.read_token(profile) {
             Ok(bytes) => bytes,
             Err(e) => {
-                crate::diag::warn(&format!("cannot read the cached token from the keychain: {e}"));
+                crate::base::diag::warn(&format!("cannot read the cached token from the keychain: {e}"));
                 return Ok(None);
             }
         };
         Ok(bytes.and_then(|bytes| {
             decode(&bytes)
                 .inspect_err(|reason| {
-                    crate::diag::warn(&format!("ignoring the token in the keychain: {reason}"))
+                    crate::base::diag::warn(&format!("ignoring the token in the keychain: {reason}"))
                 })
                 .ok()
                 .filter(|token| token.profile == profile)

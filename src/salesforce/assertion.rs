@@ -9,7 +9,7 @@ use jsonwebtoken::{Algorithm, Header};
 use secrecy::SecretString;
 use serde::Serialize;
 
-use crate::signer::{SignError, Signer};
+use crate::keys::signer::{SignError, Signer};
 
 /// Salesforce wants `exp` within 3 minutes of now.
 pub const LIFETIME: Duration = Duration::from_secs(180);
@@ -75,7 +75,7 @@ mod tests {
     use secrecy::ExposeSecret;
 
     use super::*;
-    use crate::signer::{KeyOrigin, SoftwareKey};
+    use crate::keys::signer::{KeyOrigin, SoftwareKey};
 
     #[test]
     fn claims_are_seconds_and_expire_within_three_minutes() {
@@ -91,7 +91,8 @@ mod tests {
     #[test]
     fn a_signed_assertion_verifies_with_the_public_key() {
         let pair =
-            crate::keygen::generate(crate::keygen::KeyBits::Rsa2048, "t", 1, SystemTime::now()).unwrap();
+            crate::keys::keygen::generate(crate::keys::keygen::KeyBits::Rsa2048, "t", 1, SystemTime::now())
+                .unwrap();
         let public_der = pair.certificate.public_key.clone();
         let signer = SoftwareKey::new(pair.key, KeyOrigin::Environment("TEST"));
         let now = SystemTime::now();

@@ -72,7 +72,7 @@ struct Aliases {
 }
 
 fn read(path: &Path) -> Result<Option<Vec<u8>>, SfCliError> {
-    crate::fs::read_regular(path, MAX_FILE_BYTES)
+    crate::stores::fs::read_regular(path, MAX_FILE_BYTES)
         .map_err(|e| SfCliError::Unreadable { path: path.to_owned(), reason: e.to_string() })
 }
 

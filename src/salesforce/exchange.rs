@@ -7,8 +7,8 @@ pub use reqwest::Url;
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
-use crate::context::TrustRoots;
-use crate::profile::Profile;
+use crate::config::context::TrustRoots;
+use crate::config::profile::Profile;
 
 const GRANT_TYPE: &str = "urn:ietf:params:oauth:grant-type:jwt-bearer";
 const MAX_BODY: usize = 1 << 20;
@@ -24,7 +24,12 @@ pub enum ExchangeError {
     #[error("{url} answered HTTP {status} with {what}, not a token")]
     BadAnswer { url: Url, status: u16, what: String },
     #[error("{url} is not trusted: {reason}")]
-    Untrusted { url: Url, reason: String },
+    Untrusted {
+        url: Url,
+        reason: String,
+        /// SSL_CERT_FILE or SSL_CERT_DIR replaced the OS trust store.
+        own_roots: bool,
+    },
     #[error("{url} redirected the token request to {location}")]
     Redirected { url: Url, location: String },
     #[error("cannot read the trusted certificates in {path}: {reason}")]
@@ -32,6 +37,18 @@ pub enum ExchangeError {
 }
 
 impl ExchangeError {
+    /// Notes whether the trust store that refused a certificate was the user's own.
+    fn seen_with(self, trust: &TrustRoots) -> ExchangeError {
+        match self {
+            ExchangeError::Untrusted { url, reason, .. } => ExchangeError::Untrusted {
+                url,
+                reason,
+                own_roots: trust.file.is_some() || trust.dir.is_some(),
+            },
+            other => other,
+        }
+    }
+
     pub fn hint(&self) -> Option<String> {
         match self {
             ExchangeError::Rejected { error, description } => {
@@ -39,6 +56,12 @@ impl ExchangeError {
             }
             ExchangeError::Unreachable { .. } => Some(
                 "check the login URL and your network; proxies come from HTTPS_PROXY and NO_PROXY".into(),
+            ),
+            ExchangeError::Untrusted { own_roots: true, .. } => Some(
+                "SSL_CERT_FILE or SSL_CERT_DIR replaces the OS trust store, and no CA certificate there \
+                 vouches for this server: add its CA's certificate to them, or unset both to use the OS \
+                 trust store"
+                    .into(),
             ),
             ExchangeError::Untrusted { .. } => Some(format!(
                 "this machine does not trust the server's certificate. Behind a TLS-inspecting proxy or with \
@@ -117,6 +140,20 @@ pub struct TokenResponse {
     pub token_type: String,
     #[serde(default)]
     pub scope: Option<String>,
+    /// When Salesforce issued the token (milliseconds, as a string), if it says.
+    #[serde(default)]
+    issued_at: Option<String>,
+    /// The HTTP answer's `Date`.
+    #[serde(skip)]
+    date: Option<std::time::SystemTime>,
+}
+
+impl TokenResponse {
+    /// Salesforce's clock when it answered: `issued_at`, else the answer's `Date`.
+    pub fn salesforce_time(&self) -> Option<std::time::SystemTime> {
+        let issued = self.issued_at.as_deref().and_then(|ms| ms.parse::<u64>().ok());
+        issued.map(|ms| std::time::UNIX_EPOCH + Duration::from_millis(ms)).or(self.date)
+    }
 }
 
 fn bearer() -> String {
@@ -183,7 +220,7 @@ pub fn request_token(
     assertion: &SecretString,
 ) -> Result<TokenResponse, ExchangeError> {
     let url = profile.login_url.token_endpoint();
-    block_on(&url, post(profile, trust, &url, assertion))
+    block_on(&url, post(profile, trust, &url, assertion)).map_err(|e| e.seen_with(trust))
 }
 
 /// The HTTP client for one profile: its timeouts, no redirects, no proxy for plain http,
@@ -213,19 +250,31 @@ fn load_roots(trust: &TrustRoots) -> Result<rustls::RootCertStore, ExchangeError
         |path: &std::path::Path, reason: String| ExchangeError::TrustRoots { path: path.to_owned(), reason };
     let mut files = Vec::new();
     files.extend(trust.file.clone());
-    if let Some(dir) = &trust.dir {
+    // SSL_CERT_DIR is a list of directories, as OpenSSL reads it (`:`, or `;` on Windows).
+    let dirs: Vec<std::path::PathBuf> = trust.dir.iter().flat_map(std::env::split_paths).collect();
+    let mut in_dirs = Vec::new();
+    for dir in &dirs {
         let entries = std::fs::read_dir(dir).map_err(|e| unreadable(dir, e.to_string()))?;
         let mut found: Vec<_> = entries.filter_map(Result::ok).map(|entry| entry.path()).collect();
         // OpenSSL's hashed links (abcd1234.0) sit beside the files they name; duplicates are harmless.
         found.retain(|path| path.is_file());
         found.sort();
-        files.extend(found);
+        in_dirs.extend(found);
     }
     let mut roots = rustls::RootCertStore::empty();
-    for path in &files {
-        let certificates = CertificateDer::pem_file_iter(path)
+    let named = files.len();
+    for (index, path) in files.iter().chain(&in_dirs).enumerate() {
+        let certificates = match CertificateDer::pem_file_iter(path)
             .and_then(|certs| certs.collect::<Result<Vec<_>, _>>())
-            .map_err(|e| unreadable(path, e.to_string()))?;
+        {
+            Ok(certificates) => certificates,
+            Err(e) if index < named => return Err(unreadable(path, e.to_string())),
+            // One bad file among a directory's many is skipped, as OpenSSL does.
+            Err(e) => {
+                crate::base::diag::warn(&format!("skipping {}: {e}", path.display()));
+                continue;
+            }
+        };
         for certificate in certificates {
             // A bundle may hold certificates rustls cannot use as anchors; skip those, as OpenSSL does.
             let _ = roots.add(certificate);
@@ -277,6 +326,7 @@ pub fn probe(profile: &Profile, trust: &TrustRoots) -> Result<Probe, ExchangeErr
             local_date: std::time::SystemTime::now(),
         })
     })
+    .map_err(|e| e.seen_with(trust))
 }
 
 /// Connection failures, timeouts and 5xx answers are retried this many times at most;
@@ -301,7 +351,8 @@ pub fn retry_delay(attempt: u32, jitter: f64) -> Duration {
     Duration::from_millis(200 << attempt).mul_f64(0.5 + jitter.clamp(0.0, 1.0))
 }
 
-fn jitter() -> f64 {
+/// A random number from 0 to 1, for spreading retries.
+pub fn jitter() -> f64 {
     let mut byte = [0u8; 1];
     aws_lc_rs::rand::fill(&mut byte).map_or(0.5, |()| f64::from(byte[0]) / 255.0)
 }
@@ -326,7 +377,7 @@ async fn post(
                     && attempt < MAX_RETRIES
                     && std::time::Instant::now() + delay < deadline =>
             {
-                crate::diag::verbose(|| format!("{e}; retrying in {} ms", delay.as_millis()));
+                crate::base::diag::verbose(|| format!("{e}; retrying in {} ms", delay.as_millis()));
                 tokio::time::sleep(delay).await;
                 attempt += 1;
             }
@@ -345,12 +396,12 @@ async fn post_once(
     let form = [("grant_type", GRANT_TYPE), ("assertion", assertion.expose_secret())];
     let size = assertion.expose_secret().len();
     let shown = format!("grant_type={GRANT_TYPE}, assertion: {size} bytes, not shown");
-    let (status, body) = post_form(client, profile, url, &form, &shown, timeout).await?;
-    parse_response(url, status, &body)
+    let (status, body, date) = post_form(client, profile, url, &form, &shown, timeout).await?;
+    parse_response(url, status, &body).map(|response| TokenResponse { date, ..response })
 }
 
-/// One POST of `form` (described for `-v` by `shown`), no redirects followed: the status
-/// and the body, bounded in size.
+/// One POST of `form` (described for `-v` by `shown`), no redirects followed: the status,
+/// the body (bounded in size) and the answer's `Date`.
 async fn post_form(
     client: &reqwest::Client,
     profile: &Profile,
@@ -358,13 +409,13 @@ async fn post_form(
     form: &[(&str, &str)],
     shown: &str,
     timeout: Duration,
-) -> Result<(u16, Vec<u8>), ExchangeError> {
+) -> Result<(u16, Vec<u8>, Option<std::time::SystemTime>), ExchangeError> {
     let network = |e: reqwest::Error| network_error(url, profile.request_timeout, e);
     if timeout.is_zero() {
         return Err(ExchangeError::TimedOut { url: url.clone(), timeout: profile.request_timeout });
     }
     let started = std::time::Instant::now();
-    crate::diag::verbose(|| format!("POST {url} ({shown})"));
+    crate::base::diag::verbose(|| format!("POST {url} ({shown})"));
     let mut response = client.post(url.clone()).form(form).timeout(timeout).send().await.map_err(network)?;
     let status = response.status();
     if status.is_redirection() {
@@ -372,6 +423,8 @@ async fn post_form(
         let location = location.and_then(|l| l.to_str().ok()).unwrap_or("(no Location)").to_owned();
         return Err(ExchangeError::Redirected { url: url.clone(), location });
     }
+    let date = response.headers().get(reqwest::header::DATE).and_then(|d| d.to_str().ok());
+    let date = date.and_then(|d| httpdate::parse_http_date(d).ok());
     let mut body = Vec::new();
     while let Some(chunk) = response.chunk().await.map_err(network)? {
         if body.len() + chunk.len() > MAX_BODY {
@@ -380,11 +433,11 @@ async fn post_form(
         }
         body.extend_from_slice(&chunk);
     }
-    crate::diag::verbose(|| {
+    crate::base::diag::verbose(|| {
         let elapsed = started.elapsed().as_millis();
         format!("HTTP {} in {elapsed} ms, {} bytes: {}", status.as_u16(), body.len(), redacted(&body))
     });
-    Ok((status.as_u16(), body))
+    Ok((status.as_u16(), body, date))
 }
 
 /// What a revocation found.
@@ -406,10 +459,11 @@ pub fn revoke(
     block_on(&url, async {
         let client = client(profile, trust, &url)?;
         let form = [("token", token.expose_secret())];
-        let (status, body) =
+        let (status, body, _) =
             post_form(&client, profile, &url, &form, "token: not shown", profile.request_timeout).await?;
         revocation_answer(&url, status, &body)
     })
+    .map_err(|e| e.seen_with(trust))
 }
 
 /// Reads the revoke endpoint's answer: 200, or 400 `invalid_token` for a dead token.
@@ -462,7 +516,7 @@ fn network_error(url: &Url, timeout: Duration, error: reqwest::Error) -> Exchang
         source = cause.source();
     }
     match untrusted {
-        true => ExchangeError::Untrusted { url: url.clone(), reason },
+        true => ExchangeError::Untrusted { url: url.clone(), reason, own_roots: false },
         false => ExchangeError::Unreachable { url: url.clone(), reason },
     }
 }

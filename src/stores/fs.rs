@@ -131,3 +131,34 @@ mod tests {
         assert_eq!(read_regular(&path, 2048).unwrap().unwrap().len(), 2048);
     }
 }
+
+/// Why a bounded lock wait ended without the lock.
+#[derive(Debug)]
+pub enum LockWait {
+    TimedOut,
+    Failed(std::io::Error),
+}
+
+/// Locks `file` (an exclusive OS lock, released when the holder exits, even killed),
+/// waiting at most `wait`; `waiting` is called once if another holds it. The blocking lock
+/// runs on a helper thread: a bounded wait without polling.
+pub fn lock_within(
+    file: std::fs::File,
+    wait: std::time::Duration,
+    waiting: impl FnOnce(),
+) -> Result<std::fs::File, LockWait> {
+    if file.try_lock().is_ok() {
+        return Ok(file);
+    }
+    waiting();
+    let (tx, rx) = std::sync::mpsc::sync_channel(1);
+    std::thread::spawn(move || {
+        let locked = file.lock().map(|()| file);
+        let _ = tx.send(locked);
+    });
+    match rx.recv_timeout(wait) {
+        Ok(Ok(file)) => Ok(file),
+        Ok(Err(e)) => Err(LockWait::Failed(e)),
+        Err(_) => Err(LockWait::TimedOut),
+    }
+}

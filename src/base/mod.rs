@@ -1,0 +1,5 @@
+//! Ground: helpers every layer may use, which import nothing of sfcred but each other.
+
+pub mod choice;
+pub mod diag;
+pub mod failpoint;

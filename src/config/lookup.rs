@@ -1,0 +1,45 @@
+//! Which profile a request is for: the environment's (CI, containers), else a saved one
+//! by name, or by the host a token is for (git's credential helper).
+
+use crate::config::context::Context;
+use crate::config::profile::Profile;
+use crate::error::Error;
+use crate::stores::settings::Settings;
+
+/// The profile a token is served for: the environment's (CI, containers), else the named one.
+pub fn profile(ctx: &Context, name: &str) -> Result<Profile, Error> {
+    if let Some(vars) = &ctx.environment_profile {
+        return Ok(crate::config::env_profile::profile(vars)?);
+    }
+    Ok(Settings::load(ctx.config_dir()?)?.profile(name)?.clone())
+}
+
+/// Every profile a request may be for: the environment's alone, else the settings file's.
+pub fn profiles(ctx: &Context) -> Result<Vec<Profile>, Error> {
+    Ok(match &ctx.environment_profile {
+        Some(vars) => vec![crate::config::env_profile::profile(vars)?],
+        None => Settings::load(ctx.config_dir()?)?.profiles().cloned().collect(),
+    })
+}
+
+/// The hosts a profile's tokens are for: its login host and its instance's, lower-cased.
+pub fn hosts(ctx: &Context, profile: &Profile) -> Result<Vec<String>, Error> {
+    let host_of = |url: &str| reqwest::Url::parse(url).ok()?.host_str().map(str::to_ascii_lowercase);
+    let cached_instance = crate::stores::tokens::cached(ctx, profile)?.map(|t| t.instance_url);
+    let known = [
+        Some(profile.login_url.host().to_ascii_lowercase()),
+        profile.instance_url.as_deref().and_then(host_of),
+        cached_instance.as_deref().and_then(host_of),
+    ];
+    Ok(known.into_iter().flatten().collect())
+}
+
+/// The profile whose instance (from its last token) or login host is `host`, if any.
+pub fn profile_for_host(ctx: &Context, host: &str) -> Result<Option<Profile>, Error> {
+    for profile in profiles(ctx)? {
+        if hosts(ctx, &profile)?.iter().any(|known| known == host) {
+            return Ok(Some(profile));
+        }
+    }
+    Ok(None)
+}
