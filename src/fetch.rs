@@ -86,7 +86,7 @@ pub fn token(
         Err(error) => {
             // During a rotation an invalid assertion is the certificate spreading: the next
             // caller may well succeed, so it is not kept from trying.
-            if !rotating
+            if !(rotating && error.is_invalid_assertion())
                 && let Some(failure) = failure_to_remember(&error, now)
                 && let Err(e) = files.write_failure(&profile.name, &failure)
             {

@@ -36,15 +36,20 @@ pub fn run(ctx: &Context, options: Options) -> Result<super::Outcome, Error> {
         tokens::invalidate(ctx, profile)?;
         // A rotation's keys, on a token too, then the keychain's entries.
         let mut rotation = RotationTxn::for_mint(ctx, profile, &lock)?;
-        rotation.drop_all()?;
+        // A key on a token that is gone now stays there; the logout goes on.
+        if let Err(e) = rotation.drop_all() {
+            crate::base::diag::warn(&format!("a key of profile {name:?}'s rotation stays where it is: {e}"));
+        }
         rotation.keychain().delete(name)?;
         drop(rotation);
         // A state file that could not be read names nothing that is left.
         crate::rotation::txn::reset(dir, name)?;
         crate::keys::certificate::forget(dir, cache_dir, name)?;
         Settings::update(dir, |settings| settings.remove(name))?;
-        drop(lock);
+        // The lock file goes while it is held: a caller waiting on it then finds it gone and
+        // takes a new one (stores/cache.rs), so no two ever hold different files.
         FileCache::new(cache_dir.clone()).forget(name)?;
+        drop(lock);
         let what = if revoked { "revoked its token and removed" } else { "removed" };
         crate::base::diag::status(&format!(
             "logged out profile {name:?}: {what} its secrets, cached token, certificate copies and settings"

@@ -62,7 +62,7 @@ impl<'a> RotationTxn<'a> {
         lock: &'a ProfileLock,
     ) -> Result<RotationTxn<'a>, Error> {
         let state = Rotation::load(ctx.config_dir()?, &profile.name)?.unwrap_or_default();
-        RotationTxn::open(ctx, profile, lock, state)
+        RotationTxn::open(ctx, profile, lock, state, true)
     }
 
     /// For a mint: a state file that cannot be read is a warning (and is left as it is),
@@ -77,25 +77,33 @@ impl<'a> RotationTxn<'a> {
             .ok()
             .flatten()
             .unwrap_or_default();
-        RotationTxn::open(ctx, profile, lock, state)
+        RotationTxn::open(ctx, profile, lock, state, false)
     }
 
+    /// `strict`: a step a crash left that cannot be finished now is an error; else (for a
+    /// mint, a logout) a warning, and the current key goes on signing.
     fn open(
         ctx: &'a Context,
         profile: &Profile,
         lock: &'a ProfileLock,
         state: Rotation,
+        strict: bool,
     ) -> Result<RotationTxn<'a>, Error> {
-        let keychain = credentials::keychain_for(ctx, profile)?;
-        let mut txn = RotationTxn {
-            ctx,
-            profile: profile.clone(),
-            dir: ctx.config_dir()?,
-            keychain,
-            state,
-            _lock: lock,
-        };
-        txn.recover()?;
+        let dir = ctx.config_dir()?;
+        // Read again under the lock: the call that held it may have promoted a key (and
+        // changed the profile's token), or logged the profile out.
+        let profile = Settings::load(dir)?.profile(&profile.name)?.clone();
+        let keychain = credentials::keychain_for(ctx, &profile)?;
+        let mut txn = RotationTxn { ctx, profile, dir, keychain, state, _lock: lock };
+        match txn.recover() {
+            Ok(()) => {}
+            Err(e) if strict => return Err(e),
+            Err(e) => crate::base::diag::warn(&format!(
+                "an interrupted step of profile {:?}'s key rotation could not be finished (the next call \
+                 tries again): {e}",
+                txn.profile.name
+            )),
+        }
         Ok(txn)
     }
 
@@ -189,7 +197,11 @@ impl<'a> RotationTxn<'a> {
             }
             let signer = &signers.iter().find(|(s, _)| *s == slot).expect("just opened").1;
             let now = clock();
-            let error = match crate::mint::mint(self.ctx, &self.profile, &client_id, signer.as_ref(), now) {
+            // Every attempt within what is left of the one budget.
+            let mut budget = self.profile.clone();
+            let left = deadline.saturating_duration_since(Instant::now());
+            budget.request_timeout = left.clamp(Duration::from_secs(1), self.profile.request_timeout);
+            let error = match crate::mint::mint(self.ctx, &budget, &client_id, signer.as_ref(), now) {
                 Ok(minted) => return Ok((minted.token, slot, Stamp::new(now, minted.salesforce_time))),
                 Err(error) if error.is_invalid_assertion() => error,
                 Err(error) => return Err(error),
@@ -210,7 +222,8 @@ impl<'a> RotationTxn<'a> {
                     crate::salesforce::exchange::jitter(),
                 ),
             };
-            if Instant::now() + delay >= deadline {
+            // Each key is tried once at least, whatever the first try cost.
+            if tries >= 2 && Instant::now() + delay >= deadline {
                 if attempts.is_some() {
                     return Err(error);
                 }
@@ -262,20 +275,50 @@ impl<'a> RotationTxn<'a> {
         if self.state.next.is_some() {
             return Err(RotationError::AlreadyStarted { profile: name }.into());
         }
-        let common_name = format!("sfcred {name}");
-        // A token key is labelled before it is made, so that a crash finds it by its label.
-        let label = format!("sfcred-{name}-{}", crate::salesforce::assertion::unix_seconds(now));
+        // A token key is labelled before it is made, so that a crash finds it by its label
+        // (the URI's own object= if it names one, as generate takes it).
+        let label = match token.as_ref().and_then(|uri| uri.object.clone()) {
+            Some(label) => label,
+            None => format!("sfcred-{name}-{}", crate::salesforce::assertion::unix_seconds(now)),
+        };
         let planned =
             token.as_ref().map(|uri| Pkcs11Uri { object: Some(label.clone()), id: None, ..uri.clone() });
         let started_at = UnixMillis::from(now);
         self.state.next = Some(NextKey { started_at, pkcs11: planned, phase: NextPhase::Making });
         self.save("start-begun")?;
+        let made = self.make_next(bits, days, token, &label, now);
+        let (certificate, made) = match made {
+            Ok(made) => made,
+            Err(e) => {
+                // What was made goes again; if that fails too, the next call finishes it.
+                if let Err(undo) = self.drop_next() {
+                    crate::base::diag::warn(&format!("the half-made next key stays recorded: {undo}"));
+                }
+                return Err(e);
+            }
+        };
+        self.state.next = Some(NextKey { started_at, pkcs11: made, phase: NextPhase::Ready });
+        self.save("start-done")?;
+        Ok(certificate)
+    }
+
+    /// The next key and its certificate copy: on `token`, or in the keychain's next slot.
+    fn make_next(
+        &mut self,
+        bits: crate::keys::keygen::KeyBits,
+        days: u32,
+        token: Option<Pkcs11Uri>,
+        label: &str,
+        now: SystemTime,
+    ) -> Result<(Certificate, Option<Pkcs11Uri>), Error> {
+        let name = self.profile.name.clone();
+        let common_name = format!("sfcred {name}");
         let _progress = crate::base::diag::Progress::start(&format!("making a {bits}-bit RSA key"));
         let (certificate, made) = match token {
             Some(uri) => {
                 let pin =
                     credentials::pkcs11_pin(self.ctx, &uri, Some(&self.keychain), &name)?.map(|(pin, _)| pin);
-                let key = Pkcs11Key::generate(&uri, pin.as_ref(), &label, bits.bits(), false)?;
+                let key = Pkcs11Key::generate(&uri, pin.as_ref(), label, bits.bits(), false)?;
                 failpoint::hit("start:token-key-made");
                 let certificate = crate::keys::keygen::certificate_for(&key, &common_name, days, now)
                     .map_err(Error::Keygen)?;
@@ -292,9 +335,7 @@ impl<'a> RotationTxn<'a> {
         };
         certificate::save_in(self.dir, &name, Slot::Next, &certificate)?;
         failpoint::hit("start:certificate-written");
-        self.state.next = Some(NextKey { started_at, pkcs11: made, phase: NextPhase::Ready });
-        self.save("start-done")?;
-        Ok(certificate)
+        Ok((certificate, made))
     }
 
     /// `rotate finish`: mints with the next key now, and promotes it if Salesforce accepts it.
@@ -384,6 +425,7 @@ impl<'a> RotationTxn<'a> {
                 }
                 PromoteStep::PreviousKeySaved | PromoteStep::CurrentKeyReplaced => {}
             }
+            failpoint::hit(&format!("promote-written:{step:?}"));
             let next = self.state.next.as_mut().expect("a promotion has a next key");
             let replaced = replaced_pkcs11.clone().map(Box::new);
             next.phase = NextPhase::Promoting { done: step, accepted, replaced_pkcs11: replaced };
