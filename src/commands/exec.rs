@@ -23,6 +23,10 @@ pub fn run(ctx: &Context, options: Options) -> Result<super::Outcome, Error> {
     let (program, rest) = options.command.split_first().expect("the command line requires a command");
     let mut command = std::process::Command::new(program);
     command.args(rest).envs(env::variables(&token));
+    // The child gets the token, not what made it.
+    for secret in crate::config::env_vars::SECRETS {
+        command.env_remove(secret.name);
+    }
     let cannot_run = |source| Error::Exec { program: program.to_string_lossy().into_owned(), source };
     #[cfg(unix)]
     {

@@ -36,7 +36,8 @@ pub fn run(ctx: &Context, options: Options) -> Result<super::Outcome, Error> {
     }
     crate::base::diag::status(&format!(
         "importing the Salesforce CLI's JWT login {:?} ({}) as profile {profile:?}",
-        options.from_sf, org.username
+        options.from_sf,
+        crate::base::diag::printable_message(&org.username)
     ));
     login::run(
         ctx,

@@ -144,7 +144,8 @@ pub fn status(ctx: &Context, profile: Option<&str>, json: bool) -> Result<super:
         if let Some(accepted) = &status.last_accepted {
             out.push_str(&format!(
                 "  Salesforce last accepted the {} key at {}\n",
-                accepted["key"], accepted["at"]
+                accepted["key"].as_str().unwrap_or_default(),
+                accepted["at"].as_str().unwrap_or("an unknown time")
             ));
         }
         out.push_str(&format!("  next: {}\n", status.next_step));

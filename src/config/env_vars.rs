@@ -59,6 +59,10 @@ pub fn markdown_table() -> String {
     out
 }
 
+/// The variables that carry secrets (a key, a consumer key, a PIN, a URI that may hold one):
+/// `sfcred exec` removes them from its child's environment, which gets the token instead.
+pub const SECRETS: &[EnvVar] = &[CLIENT_ID, PRIVATE_KEY, PKCS11_URI, PKCS11_PIN];
+
 #[cfg(test)]
 mod tests {
     #[test]

@@ -11,6 +11,8 @@ pub fn profile(ctx: &Context, name: &str) -> Result<Profile, Error> {
     if let Some(vars) = &ctx.environment_profile {
         return Ok(crate::config::env_profile::profile(vars)?);
     }
+    // A name no profile can have is said to be one, not suggested for a login.
+    crate::config::profile::validate_profile_name(name)?;
     Ok(Settings::load(ctx.config_dir()?)?.profile(name)?.clone())
 }
 
@@ -24,14 +26,24 @@ pub fn profiles(ctx: &Context) -> Result<Vec<Profile>, Error> {
 
 /// The hosts a profile's tokens are for: its login host and its instance's, lower-cased.
 pub fn hosts(ctx: &Context, profile: &Profile) -> Result<Vec<String>, Error> {
-    let host_of = |url: &str| reqwest::Url::parse(url).ok()?.host_str().map(str::to_ascii_lowercase);
+    let host_of = |url: &str| reqwest::Url::parse(url).ok().as_ref().and_then(authority);
     let cached_instance = crate::stores::tokens::cached(ctx, profile)?.map(|t| t.instance_url);
     let known = [
-        Some(profile.login_url.host().to_ascii_lowercase()),
+        authority(profile.login_url.url()),
         profile.instance_url.as_deref().and_then(host_of),
         cached_instance.as_deref().and_then(host_of),
     ];
     Ok(known.into_iter().flatten().collect())
+}
+
+/// A URL's host, lower-cased, with its port when it is not the scheme's own: another
+/// port is another origin.
+fn authority(url: &reqwest::Url) -> Option<String> {
+    let host = url.host_str()?.to_ascii_lowercase();
+    Some(match url.port() {
+        Some(port) => format!("{host}:{port}"),
+        None => host,
+    })
 }
 
 /// The profile whose instance (from its last token) or login host is `host`, if any.

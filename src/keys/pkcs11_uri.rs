@@ -50,9 +50,12 @@ impl FromStr for Pkcs11Uri {
     type Err = UriError;
 
     fn from_str(text: &str) -> Result<Self, UriError> {
+        // A URI's scheme is case-insensitive (RFC 3986 §3.1).
+        let text = text.trim();
         let rest = text
-            .trim()
-            .strip_prefix("pkcs11:")
+            .get(..7)
+            .filter(|scheme| scheme.eq_ignore_ascii_case("pkcs11:"))
+            .map(|_| &text[7..])
             .ok_or_else(|| invalid("it must start with pkcs11: (RFC 7512), e.g. pkcs11:token=sfcred;object=prod?module-path=/usr/lib/softhsm/libsofthsm2.so"))?;
         let (path, query) = rest.split_once('?').unwrap_or((rest, ""));
         let mut uri = Pkcs11Uri::default();
@@ -90,7 +93,16 @@ impl FromStr for Pkcs11Uri {
         for (name, value) in attributes(query, '&')? {
             match name.as_str() {
                 "module-path" => {
-                    set(&mut uri.module_path, PathBuf::from(decode_text(&value, &name)?), &name)?
+                    let path = PathBuf::from(decode_text(&value, &name)?);
+                    // A relative path loads whatever library the current directory holds (a
+                    // repository's, when git runs the helper there).
+                    if !path.is_absolute() {
+                        return Err(invalid(format!(
+                            "module-path must be an absolute path, not {}",
+                            path.display()
+                        )));
+                    }
+                    set(&mut uri.module_path, path, &name)?
                 }
                 "module-name" => set(&mut uri.module_name, decode_text(&value, &name)?, &name)?,
                 "pin-value" => {
@@ -278,6 +290,16 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_scheme_is_case_insensitive() {
+        for scheme in ["pkcs11", "PKCS11", "Pkcs11"] {
+            let uri: Pkcs11Uri = format!("{scheme}:token=sfcred?module-path=/usr/lib/m.so").parse().unwrap();
+            assert_eq!(uri.token.as_deref(), Some("sfcred"), "{scheme}");
+        }
+        assert!("pkcs1:token=x?module-path=/usr/lib/m.so".parse::<Pkcs11Uri>().is_err());
+        assert!("pkcs11".parse::<Pkcs11Uri>().is_err());
+    }
+
+    #[test]
     fn reads_the_rfc_attributes() {
         let uri: Pkcs11Uri = "pkcs11:token=sfcred;object=prod%20key;id=%01%02;slot-id=3;type=private\
                               ?module-path=/usr/lib/softhsm/libsofthsm2.so&pin-value=12%2634"
@@ -323,6 +345,8 @@ mod tests {
         let err = |text: &str| text.parse::<Pkcs11Uri>().unwrap_err().reason;
         assert!(err("token=x").contains("must start with pkcs11:"));
         assert!(err("pkcs11:token=x").contains("add ?module-path="));
+        assert!(err("pkcs11:token=x?module-path=libsofthsm2.so").contains("must be an absolute path"));
+        assert!(err("pkcs11:token=x?module-path=./lib/m.so").contains("must be an absolute path"));
         assert!(err("pkcs11:token=x?module-name=ykcs11").contains("module-path"));
         assert!(err("pkcs11:token=x;token=y?module-path=/m").contains("given twice"));
         assert!(err("pkcs11:tokn=x?module-path=/m").contains("unknown path attribute \"tokn\""));

@@ -7,6 +7,9 @@ use std::path::Path;
 use aws_lc_rs::signature::RsaKeyPair;
 use secrecy::{ExposeSecret, SecretBox, SecretSlice};
 
+/// What [`RsaPrivateKey::from_der`] says of a key under aws-lc's 2048-bit minimum.
+const TOO_SMALL: &str = "an RSA key of under 2048 bits";
+
 /// A key file is a few KiB; anything much larger is not one.
 const MAX_KEY_BYTES: u64 = 64 * 1024;
 
@@ -20,6 +23,8 @@ pub enum KeyError {
     NotRsa { source_name: String, found: String },
     #[error("{source_name} holds an RSA key that cannot sign: {reason}")]
     Unusable { source_name: String, reason: String },
+    #[error("{source_name} holds an RSA key of under 2048 bits, too small to sign with")]
+    TooSmall { source_name: String },
     #[error("cannot read the key file {path}: {reason}")]
     Unreadable { path: String, reason: String },
 }
@@ -38,6 +43,11 @@ impl KeyError {
                 "Salesforce's JWT bearer flow signs with RS256: use an RSA key of at least 2048 bits".into()
             }
             KeyError::Unusable { .. } => "use an RSA key of 2048 to 8192 bits".into(),
+            KeyError::TooSmall { .. } => {
+                "Salesforce and sfcred need an RSA key of at least 2048 bits: make one with sfcred keygen (or \
+                 openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048) and upload its certificate"
+                    .into()
+            }
             KeyError::Unreadable { .. } => "check the path, or pipe the key in with --key-stdin".into(),
         })
     }
@@ -73,11 +83,17 @@ impl RsaPrivateKey {
             "RSA PRIVATE KEY" | "PRIVATE KEY" => {}
             other => return Err(KeyError::NotRsa { source_name, found: format!("a {other:?} key") }),
         }
+        let too_small = |reason: &str| reason == TOO_SMALL;
         if block.tag() == "PRIVATE KEY" {
-            return Self::from_pkcs8_der(block.contents())
-                .map_err(|found| KeyError::NotRsa { source_name, found });
+            return Self::from_pkcs8_der(block.contents()).map_err(|found| match too_small(&found) {
+                true => KeyError::TooSmall { source_name },
+                false => KeyError::NotRsa { source_name, found },
+            });
         }
-        Self::from_der(block.contents()).map_err(|reason| KeyError::Unusable { source_name, reason })
+        Self::from_der(block.contents()).map_err(|reason| match too_small(&reason) {
+            true => KeyError::TooSmall { source_name },
+            false => KeyError::Unusable { source_name, reason },
+        })
     }
 
     /// Reads a PKCS#8 PrivateKeyInfo holding an RSA key.
@@ -88,7 +104,10 @@ impl RsaPrivateKey {
 
     /// Checks PKCS#1 DER bytes, as kept in the keychain.
     pub fn from_der(der: &[u8]) -> Result<Self, String> {
-        let pair = RsaKeyPair::from_der(der).map_err(|e| e.to_string())?;
+        let pair = RsaKeyPair::from_der(der).map_err(|e| match e.description_() {
+            "TooSmall" => TOO_SMALL.to_owned(),
+            other => other.to_owned(),
+        })?;
         let bits = pair.public_modulus_len() * 8;
         Ok(RsaPrivateKey { der: SecretBox::from(der.to_vec()), bits })
     }
@@ -106,8 +125,14 @@ impl RsaPrivateKey {
 /// Reads a PEM key file. A pipe is fine (`--key-file <(vault read ...)`).
 pub fn read_key_file(path: &Path) -> Result<RsaPrivateKey, KeyError> {
     let unreadable = |reason: String| KeyError::Unreadable { path: path.display().to_string(), reason };
-    let file = std::fs::File::open(path).map_err(|e| unreadable(e.to_string()))?;
-    read_key(file, &path.display().to_string())
+    let mut bytes =
+        crate::stores::fs::read_file_or_pipe(path, MAX_KEY_BYTES).map_err(|e| match e.kind() {
+            std::io::ErrorKind::InvalidData => unreadable(format!("{e}, too large for a key")),
+            _ => unreadable(e.to_string()),
+        })?;
+    let key = RsaPrivateKey::from_pem(&bytes, &path.display().to_string());
+    secrecy::zeroize::Zeroize::zeroize(&mut bytes);
+    key
 }
 
 /// Reads a PEM key from `source` (`name` names it in errors); the bytes read are zeroized.
@@ -162,6 +187,20 @@ fn der_element(input: &[u8]) -> Option<(u8, &[u8], &[u8])> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_key_under_2048_bits_is_called_too_small() {
+        // Throwaway 1024-bit keys, made with openssl genpkey for this test alone.
+        for file in ["rsa-1024-pkcs8.pem", "rsa-1024-pkcs1.pem"] {
+            let pem = std::fs::read(format!("{}/tests/data/{file}", env!("CARGO_MANIFEST_DIR"))).unwrap();
+            let error = RsaPrivateKey::from_pem(&pem, "small.key").unwrap_err();
+            assert_eq!(
+                error.to_string(),
+                "small.key holds an RSA key of under 2048 bits, too small to sign with"
+            );
+            assert!(error.hint().unwrap().contains("at least 2048 bits"), "{file}");
+        }
+    }
 
     #[test]
     fn der_elements_split_short_and_long_lengths() {

@@ -53,9 +53,22 @@ pub fn export_lines(shell: Shell, variables: &[(&str, String)]) -> String {
         .map(|(name, value)| match shell {
             Shell::Bash | Shell::Zsh => format!("export {name}='{}'\n", value.replace('\'', r"'\''")),
             Shell::Fish => format!("set -gx {name} '{}'\n", value.replace('\\', r"\\").replace('\'', r"\'")),
-            Shell::Powershell => format!("$Env:{name} = '{}'\n", value.replace('\'', "''")),
+            Shell::Powershell => format!("$Env:{name} = '{}'\n", powershell_quoted(value)),
         })
         .collect()
+}
+
+/// The inside of a PowerShell single-quoted string: PowerShell takes ' and the typographic
+/// single quotes ‘ ’ ‚ ‛ alike as its delimiters, and each is escaped by doubling it.
+fn powershell_quoted(value: &str) -> String {
+    let mut quoted = String::with_capacity(value.len());
+    for c in value.chars() {
+        if matches!(c, '\'' | '\u{2018}' | '\u{2019}' | '\u{201A}' | '\u{201B}') {
+            quoted.push(c);
+        }
+        quoted.push(c);
+    }
+    quoted
 }
 
 #[cfg(test)]
@@ -69,6 +82,15 @@ mod tests {
         assert_eq!(Shell::from_path(Some("/bin/sh")), Shell::Bash);
         let platform = if cfg!(windows) { Shell::Powershell } else { Shell::Bash };
         assert_eq!(Shell::from_path(None), platform);
+    }
+
+    #[test]
+    fn powershell_escapes_every_single_quote_it_knows() {
+        let vars = [("X", "a'b\u{2018}c\u{2019}d\u{201A}e\u{201B}f".to_owned())];
+        assert_eq!(
+            export_lines(Shell::Powershell, &vars),
+            "$Env:X = 'a''b\u{2018}\u{2018}c\u{2019}\u{2019}d\u{201A}\u{201A}e\u{201B}\u{201B}f'\n"
+        );
     }
 
     #[test]

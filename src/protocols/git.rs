@@ -91,11 +91,13 @@ pub fn parse_request(input: &[u8]) -> Result<Request, BadRequest> {
 }
 
 impl Request {
-    /// The host without a port, lower-cased, as profiles record it.
+    /// The host and port as profiles record them: lower-cased, with a port only when it is
+    /// not https's 443 (another port is another origin); none for an empty port.
     pub fn host_name(&self) -> Option<String> {
         let host = self.host.as_deref()?;
         let name = match host.rsplit_once(':') {
-            Some((name, port)) if port.chars().all(|c| c.is_ascii_digit()) => name,
+            Some((name, "443")) => name,
+            Some((_, "")) => return None,
             _ => host,
         };
         Some(name.to_ascii_lowercase())
@@ -193,6 +195,16 @@ mod tests {
         assert!(anyone.is_for_user("u@acme.com"));
         assert!(parse_request(b"host=h\nusername=u@acme.com\n").unwrap().is_for_user("u@acme.com"));
         assert!(!parse_request(b"host=h\nusername=mallory\n").unwrap().is_for_user("u@acme.com"));
+    }
+
+    #[test]
+    fn another_port_is_another_origin() {
+        let host =
+            |line: &str| parse_request(format!("protocol=https\n{line}\n").as_bytes()).unwrap().host_name();
+        assert_eq!(host("host=Acme.my.salesforce.com").as_deref(), Some("acme.my.salesforce.com"));
+        assert_eq!(host("host=acme.my.salesforce.com:443").as_deref(), Some("acme.my.salesforce.com"));
+        assert_eq!(host("host=acme.my.salesforce.com:8443").as_deref(), Some("acme.my.salesforce.com:8443"));
+        assert_eq!(host("host=acme.my.salesforce.com:"), None);
     }
 
     #[test]

@@ -36,6 +36,8 @@ pub enum BadRequest {
     TooLarge,
     #[error("cannot read standard input: {0}")]
     Unreadable(String),
+    #[error("something follows the request's JSON value")]
+    Trailing,
 }
 
 fn supported() -> String {
@@ -57,6 +59,12 @@ pub fn read_request(input: impl Read) -> Result<Request, BadRequest> {
     let wire = serde_json::Deserializer::from_reader(&mut counted).into_iter::<Wire>().next();
     if counted.read > MAX_REQUEST_BYTES {
         return Err(BadRequest::TooLarge);
+    }
+    // What the writer sent with the request is in the buffer already; a caller that keeps
+    // the pipe open is not waited for.
+    if wire.as_ref().is_some_and(|w| w.is_ok()) && !counted.inner.buffer().iter().all(u8::is_ascii_whitespace)
+    {
+        return Err(BadRequest::Trailing);
     }
     let wire = match wire {
         None => Wire::default(),
@@ -126,6 +134,13 @@ mod tests {
 
     fn parse(bytes: &[u8]) -> Result<Request, BadRequest> {
         read_request(bytes)
+    }
+
+    #[test]
+    fn data_after_the_request_is_a_bad_request() {
+        assert_eq!(parse(br#"{"profile":"p"} trailing"#).unwrap_err(), BadRequest::Trailing);
+        assert_eq!(parse(br#"{"profile":"p"}{"profile":"q"}"#).unwrap_err(), BadRequest::Trailing);
+        assert!(parse(b"{\"profile\":\"p\"}\n  \n").is_ok(), "white space is not data");
     }
 
     #[test]

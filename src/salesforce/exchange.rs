@@ -176,6 +176,17 @@ pub fn parse_response(url: &Url, status: u16, body: &[u8]) -> Result<TokenRespon
         if token.access_token.expose_secret().is_empty() {
             return Err(bad("an empty access_token".into()));
         }
+        // It is saved, printed and matched against git's hosts: an https URL with a host
+        // (plain http only for loopback, as login URLs), nothing else.
+        let instance = Url::parse(&token.instance_url).ok().filter(|instance| match instance.scheme() {
+            "https" => instance.host_str().is_some(),
+            "http" => instance.host_str().is_some_and(crate::config::profile::is_loopback),
+            _ => false,
+        });
+        if instance.is_none() {
+            let shown = crate::base::diag::printable(&token.instance_url, 80);
+            return Err(bad(format!("an instance_url that is not an https URL ({shown:?})")));
+        }
         return Ok(token);
     }
     match serde_json::from_slice::<ErrorBody>(body) {
@@ -551,6 +562,27 @@ mod tests {
         assert_eq!(token.instance_url, "https://acme.my.salesforce.com");
         assert_eq!(token.scope.as_deref(), Some("web openid api id"));
         assert!(!format!("{token:?}").contains("AR8"));
+    }
+
+    #[test]
+    fn an_instance_url_must_be_an_https_url() {
+        let answer = |instance: &str| {
+            let body = serde_json::json!({"access_token": "00D!x", "instance_url": instance, "id": "i"});
+            parse_response(&url(), 200, body.to_string().as_bytes())
+        };
+        assert!(answer("https://acme.my.salesforce.com").is_ok());
+        assert!(answer("http://127.0.0.1:8080").is_ok(), "plain http for loopback only");
+        for bad in
+            ["not a url at all", "http://acme.my.salesforce.com", "javascript:alert(1)", "https://\u{1b}]2;x"]
+        {
+            let error = answer(bad).unwrap_err().to_string();
+            assert!(error.contains("an instance_url that is not an https URL"), "{bad}: {error}");
+            assert!(!error.contains('\u{1b}'), "escaped: {error:?}");
+        }
+        // The salesforce_time of an answer: issued_at, as milliseconds.
+        let body = br#"{"access_token":"a","instance_url":"https://a.my.salesforce.com","id":"i","issued_at":"1700000000123"}"#;
+        let time = parse_response(&url(), 200, body).unwrap().salesforce_time().unwrap();
+        assert_eq!(time, std::time::UNIX_EPOCH + Duration::from_millis(1_700_000_000_123));
     }
 
     #[test]

@@ -35,6 +35,29 @@ pub fn read_regular(path: &Path, max_bytes: u64) -> std::io::Result<Option<Vec<u
     read_bounded(&mut file, max_bytes).map(Some)
 }
 
+/// Reads a file that may be a pipe (`--key-file <(vault read ...)`), of at most
+/// `max_bytes`. It is opened without blocking, so a named FIFO that no one writes to is an
+/// error at once instead of a hang; a pipe with a writer is then read to its end.
+pub fn read_file_or_pipe(path: &Path, max_bytes: u64) -> std::io::Result<Vec<u8>> {
+    let mut file = open_for_reading(path, true)?;
+    #[cfg(unix)]
+    if std::os::unix::fs::FileTypeExt::is_fifo(&file.metadata()?.file_type()) {
+        use std::os::fd::AsRawFd;
+        // SAFETY: fcntl on a descriptor this function owns; no memory is passed.
+        unsafe {
+            let flags = libc::fcntl(file.as_raw_fd(), libc::F_GETFL);
+            libc::fcntl(file.as_raw_fd(), libc::F_SETFL, flags & !libc::O_NONBLOCK);
+        }
+        let bytes = read_bounded(&mut file, max_bytes)?;
+        if bytes.is_empty() {
+            let message = "it is a FIFO, and nothing was written to it";
+            return Err(std::io::Error::new(std::io::ErrorKind::InvalidInput, message));
+        }
+        return Ok(bytes);
+    }
+    read_bounded(&mut file, max_bytes)
+}
+
 /// Reads to the end, refusing more than `max_bytes`.
 pub fn read_bounded(file: &mut impl Read, max_bytes: u64) -> std::io::Result<Vec<u8>> {
     let mut bytes = Vec::new();
@@ -90,12 +113,26 @@ pub enum Readers {
 
 /// Writes a new file, replacing one only when `replace`.
 pub fn write_new(path: &Path, bytes: &[u8], replace: bool, readers: Readers) -> std::io::Result<()> {
+    if replace {
+        // A new file renamed over the old: an existing file's mode, or a symbolic link's
+        // target, never receives what is written.
+        let dir = path.parent().filter(|dir| !dir.as_os_str().is_empty()).unwrap_or(Path::new("."));
+        let mut builder = tempfile::Builder::new();
+        builder.prefix(".sfcred-");
+        #[cfg(unix)]
+        builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(match readers {
+            Readers::User => 0o600,
+            Readers::Anyone => 0o644,
+        }));
+        let mut tmp = builder.tempfile_in(dir)?;
+        tmp.write_all(bytes)?;
+        tmp.as_file().sync_all()?;
+        return tmp.persist(path).map(drop).map_err(|e| e.error);
+    }
     let mut options = std::fs::OpenOptions::new();
     options.write(true);
-    match replace {
-        true => options.create(true).truncate(true),
-        false => options.create_new(true),
-    };
+    // create_new does not follow a symbolic link at the path: it fails on it.
+    options.create_new(true);
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(
         &mut options,

@@ -118,8 +118,15 @@ impl Settings {
     }
 
     /// Writes the settings atomically: a reader sees the old file or the new one.
+    /// A `config.toml` that is a symbolic link (a dotfiles checkout, say) is written through:
+    /// its target is replaced atomically, and the link stays.
     pub fn save(&self, dir: &Path) -> Result<(), SettingsError> {
         let path = dir.join(FILE_NAME);
+        let is_link = std::fs::symlink_metadata(&path).is_ok_and(|meta| meta.file_type().is_symlink());
+        let path = match is_link {
+            true => std::fs::canonicalize(&path).map_err(|source| SettingsError::Write { path, source })?,
+            false => path,
+        };
         crate::stores::fs::write_atomically(&path, self.to_text().as_bytes())
             .map_err(|source| SettingsError::Write { path, source })
     }

@@ -153,7 +153,8 @@ fn git_asking_for_another_user_gets_nothing() {
 #[test]
 fn messages_are_safe_to_print() {
     let env = TestEnv::new();
-    let run = env.run(&["token", "-p", "evil\x1b[31m\x07name"]).failure(3);
+    // No profile can have the name: a usage error (issue 18), printed safely all the same.
+    let run = env.run(&["token", "-p", "evil\x1b[31m\x07name"]).failure(2);
     assert!(!run.stderr.contains(['\x1b', '\x07']), "raw control characters reach the terminal: {run:?}");
     assert!(run.stderr.contains("evil\\u{1b}[31m\\u{7}name"), "{run:?}");
 

@@ -22,4 +22,5 @@ mod pkcs11;
 mod protocols;
 mod rotation;
 mod salesforce_cli;
+mod third_round;
 mod tpm;

@@ -278,10 +278,18 @@ fn a_token_key_rotates_on_its_token() {
     // Spreading: the next key is tried on an invalid assertion, with the PIN login stored.
     let certificate = std::fs::read_to_string(env.path("prod.next.crt")).unwrap();
     env.stand_in.upload_certificate_spreading(CONSUMER_KEY, &certificate, 8).unwrap();
+    let spread_from = env.stand_in.token_requests();
     let mut promoted = 0;
-    for _ in 0..6 {
+    // Refreshes until one starts after the spread (each request met either certificate at
+    // random); by then the next key was accepted somewhere.
+    for refresh in 0.. {
+        let spread_over = env.stand_in.token_requests() >= spread_from + 8;
+        assert!(refresh < 30, "the spread of 8 requests ended long ago");
         let run = env.run(&["token", "-p", "prod", "--refresh"]).success();
         promoted += run.stderr.matches("it is now the current key").count();
+        if spread_over {
+            break;
+        }
     }
     assert_eq!(promoted, 1);
     let settings = std::fs::read_to_string(env.path("config/sfcred/config.toml")).unwrap();

@@ -1,0 +1,142 @@
+//! Defects found by hostile use and a security reading, third round (issue 18): the items
+//! fixed so far, each with the test that failed before its fix.
+
+use crate::support::{CONSUMER_KEY, Run, TIMEOUT, TestEnv, USERNAME, WaitWithin, app_keys};
+
+fn mkfifo(path: &std::path::Path) {
+    let c_path = std::ffi::CString::new(path.to_str().unwrap()).unwrap();
+    // SAFETY: a valid NUL-terminated path.
+    assert_eq!(unsafe { libc::mkfifo(c_path.as_ptr(), 0o600) }, 0, "mkfifo {}", path.display());
+}
+
+#[test]
+fn a_key_file_that_is_a_fifo_no_one_writes_to_fails_at_once() {
+    let env = TestEnv::new();
+    let fifo = env.path("key.fifo");
+    mkfifo(&fifo);
+    let run = env.login_with("prod", &[("--key-file", fifo.to_str().unwrap())]).failure(2);
+    assert!(run.stderr.contains("it is a FIFO, and nothing was written to it"), "{run:?}");
+    assert_eq!(env.stand_in.token_requests(), 0);
+    // A pipe with a writer is still a key file: process substitution.
+    let key = env.key_file();
+    let args: Vec<String> = env.login_args_with("prod", &[("--key-file", "KEY")]).into_iter().collect();
+    let script = format!(
+        "exec \"$0\" {} ",
+        args.iter()
+            .map(|a| if a == "KEY" { format!("<(cat '{key}')") } else { format!("'{a}'") })
+            .collect::<Vec<_>>()
+            .join(" ")
+    );
+    let out = env
+        .command("bash")
+        .arg("-c")
+        .arg(script)
+        .arg(env!("CARGO_BIN_EXE_sfcred"))
+        .output_within(TIMEOUT)
+        .unwrap();
+    Run::of(out).success();
+}
+
+#[test]
+fn plain_http_to_loopback_never_goes_through_a_proxy() {
+    let env = TestEnv::new();
+    // A proxy that refuses everything: a request sent there fails.
+    let proxy = "http://127.0.0.1:9";
+    let with_proxies = |args: &[String]| {
+        let mut cmd = env.sfcred();
+        cmd.args(args);
+        for var in ["HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy", "HTTPS_PROXY", "https_proxy"] {
+            cmd.env(var, proxy);
+        }
+        Run::of(cmd.output_within(TIMEOUT).unwrap())
+    };
+    with_proxies(&env.login_args("prod")).success();
+    with_proxies(&["logout".into(), "-p".into(), "prod".into()]).success();
+    assert_eq!(env.stand_in.token_requests(), 1, "the login's check reached the stand-in");
+    assert_eq!(env.stand_in.revocations(), 1, "so did the logout's revocation");
+}
+
+#[test]
+fn exec_hands_the_child_the_token_not_the_secrets_that_made_it() {
+    let env = TestEnv::new();
+    let out = env
+        .sfcred()
+        .args(["exec", "--", "env"])
+        .env("SFCRED_CLIENT_ID", CONSUMER_KEY)
+        .env("SFCRED_USERNAME", USERNAME)
+        .env("SFCRED_PRIVATE_KEY", &app_keys().0)
+        .env("SFCRED_PKCS11_PIN", "80417236")
+        .env("SFCRED_LOGIN_URL", env.stand_in.url())
+        .output_within(TIMEOUT)
+        .unwrap();
+    let run = Run::of(out).success();
+    assert!(run.stdout.contains("SF_ACCESS_TOKEN=00DSTANDIN"), "{run:?}");
+    for secret in
+        ["SFCRED_PRIVATE_KEY=", "SFCRED_CLIENT_ID=", "SFCRED_PKCS11_PIN=", "BEGIN PRIVATE KEY", CONSUMER_KEY]
+    {
+        assert!(!run.stdout.contains(secret), "the child sees {secret}");
+    }
+    assert!(run.stdout.contains(&format!("SFCRED_USERNAME={USERNAME}")), "what is no secret stays");
+}
+
+#[test]
+fn a_name_no_profile_can_have_is_called_invalid() {
+    let env = TestEnv::new();
+    let run = env.run(&["token", "-p", "../x"]).failure(2);
+    assert!(run.stderr.contains("profile name") && !run.stderr.contains("login --profile ../x"), "{run:?}");
+    let answer = env.run_with_stdin(&["credential"], br#"{"profile":"../x"}"#).json();
+    assert_eq!(answer["error"]["kind"], "bad_request", "{answer}");
+    assert!(!answer.to_string().contains("login --profile ../x"), "{answer}");
+}
+
+#[test]
+fn rotate_status_prints_plain_values() {
+    let env = TestEnv::new();
+    env.login("prod").success();
+    env.run(&["rotate", "start", "-p", "prod"]).success();
+    let certificate = std::fs::read_to_string(env.path("prod.next.crt")).unwrap();
+    env.stand_in.upload_certificate(crate::support::CONSUMER_KEY, &certificate).unwrap();
+    env.run(&["rotate", "finish", "-p", "prod"]).success();
+    let status = env.run(&["rotate", "status", "-p", "prod"]).success().stdout;
+    assert!(status.contains("Salesforce last accepted the current key at 20"), "{status}");
+    assert!(!status.contains("the \"current\""), "{status}");
+}
+
+#[test]
+fn keygen_key_out_with_force_never_writes_into_a_readable_file_or_a_link_s_target() {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    let env = TestEnv::new();
+    let open_file = env.path("open.pem");
+    std::fs::write(&open_file, "old").unwrap();
+    std::fs::set_permissions(&open_file, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let target = env.path("elsewhere.txt");
+    std::fs::write(&target, "someone else's").unwrap();
+    let link = env.path("link.pem");
+    std::os::unix::fs::symlink(&target, &link).unwrap();
+    for (profile, key_out) in [("a", &open_file), ("b", &link)] {
+        let cert = env.path(&format!("{profile}.crt"));
+        let args = ["keygen", "-p", profile, "--force", "--key-out", key_out.to_str().unwrap()];
+        env.run(&[&args[..], &["--cert-out", cert.to_str().unwrap()]].concat()).success();
+        let meta = std::fs::symlink_metadata(key_out).unwrap();
+        assert!(meta.is_file(), "{profile}: a file of its own, not a link");
+        assert_eq!(meta.mode() & 0o777, 0o600, "{profile}");
+        assert!(std::fs::read_to_string(key_out).unwrap().contains("PRIVATE KEY"));
+    }
+    assert_eq!(std::fs::read_to_string(&target).unwrap(), "someone else's");
+}
+
+#[test]
+fn a_settings_file_that_is_a_link_is_written_through() {
+    let env = TestEnv::new();
+    let dotfiles = env.path("dotfiles");
+    std::fs::create_dir(&dotfiles).unwrap();
+    std::fs::write(dotfiles.join("sfcred.toml"), "").unwrap();
+    std::fs::create_dir_all(env.path("config/sfcred")).unwrap();
+    let link = env.path("config/sfcred/config.toml");
+    std::os::unix::fs::symlink(dotfiles.join("sfcred.toml"), &link).unwrap();
+    env.login("prod").success();
+    assert!(std::fs::symlink_metadata(&link).unwrap().file_type().is_symlink(), "the link stays");
+    let written = std::fs::read_to_string(dotfiles.join("sfcred.toml")).unwrap();
+    assert!(written.contains("[profiles.prod]"), "{written}");
+    env.run(&["token", "-p", "prod"]).success();
+}
