@@ -161,7 +161,9 @@ impl Error {
             Error::MinValidTooLong { .. } => ErrorClass::Usage,
             Error::Cache(CacheError::LockTimeout { .. }) => ErrorClass::Unavailable,
             Error::Cache(_) => ErrorClass::Other,
-            Error::Exchange(ExchangeError::Rejected { .. }) => ErrorClass::Rejected,
+            Error::Exchange(ExchangeError::Rejected { .. } | ExchangeError::RevokeRefused { .. }) => {
+                ErrorClass::Rejected
+            }
             Error::Exchange(ExchangeError::TrustRoots { .. }) => ErrorClass::Usage,
             Error::Exchange(_) => ErrorClass::Unavailable,
             Error::Pkcs11(e) => pkcs11_class(e),

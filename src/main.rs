@@ -11,6 +11,7 @@ use sfcred::commands::{self, Outcome};
 use sfcred::config::context::Context;
 
 fn main() -> ExitCode {
+    sfcred::base::core_dumps::forbid();
     // Shells' TAB completion calls back here with COMPLETE set (see completions/).
     clap_complete::CompleteEnv::with_factory(<Cli as clap::CommandFactory>::command)
         .bin("sfcred")

@@ -43,6 +43,7 @@ pub fn run(ctx: &Context, options: Options) -> Result<super::Outcome, Error> {
             return Err(Error::MissingFlag { what: "the app's contact email", flag: "--contact-email" });
         }
     };
+    eca::validate_email(&contact_email)?;
     let certificate = profile_certificate(ctx, &options)?;
     let spec =
         EcaSpec { name: options.name.clone(), contact_email, scopes, certificate_pem: certificate.pem };
@@ -51,7 +52,7 @@ pub fn run(ctx: &Context, options: Options) -> Result<super::Outcome, Error> {
     std::fs::create_dir_all(&out).map_err(|source| Error::Write { path: out.clone(), source })?;
     let project = out.join("sfdx-project.json");
     let package = match std::fs::read_to_string(&project) {
-        Ok(json) => eca::default_package_directory(&json).unwrap_or_else(|| "force-app".into()),
+        Ok(json) => eca::default_package_directory(&json)?.unwrap_or_else(|| "force-app".into()),
         Err(_) => {
             super::write_file(
                 &project,

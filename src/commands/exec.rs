@@ -27,6 +27,7 @@ pub fn run(ctx: &Context, options: Options) -> Result<super::Outcome, Error> {
     for secret in crate::config::env_vars::SECRETS {
         command.env_remove(secret.name);
     }
+    crate::base::core_dumps::allow_again();
     let cannot_run = |source| Error::Exec { program: program.to_string_lossy().into_owned(), source };
     #[cfg(unix)]
     {

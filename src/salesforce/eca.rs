@@ -37,6 +37,10 @@ pub enum EcaError {
     BadName { name: String, reason: &'static str },
     #[error("unknown OAuth scope {scope:?}")]
     UnknownScope { scope: String },
+    #[error("{email:?} is not an email address: {reason}")]
+    BadEmail { email: String, reason: &'static str },
+    #[error("sfdx-project.json names the package directory {path:?}, outside the project")]
+    OutsideProject { path: String },
 }
 
 impl EcaError {
@@ -47,6 +51,14 @@ impl EcaError {
             }
             EcaError::UnknownScope { .. } => {
                 format!("use some of: {}", SCOPES.map(|(flag, _)| flag).join(", "))
+            }
+            EcaError::BadEmail { .. } => {
+                "give the address Salesforce writes to about the app, e.g. --contact-email ops@acme.com".into()
+            }
+            EcaError::OutsideProject { .. } => {
+                "use a package directory inside the project (a relative path without ..), or write the app to \
+                 another folder with --out"
+                    .into()
             }
         })
     }
@@ -96,6 +108,30 @@ pub fn validate_name(name: &str) -> Result<(), EcaError> {
         return bad("no double underscores, and no underscore at the end");
     }
     Ok(())
+}
+
+/// An address Salesforce will take as a contact email: one `@`, a local part and a domain
+/// with a dot, and nothing that is not printable (what XML must escape, `&`, is escaped).
+pub fn validate_email(email: &str) -> Result<(), EcaError> {
+    let bad = |reason| Err(EcaError::BadEmail { email: crate::base::diag::printable(email, 80), reason });
+    if email.is_empty() || email.len() > 254 {
+        return bad("it must be 1 to 254 characters");
+    }
+    if email.chars().any(|c| c.is_control() || c.is_whitespace() || matches!(c, '<' | '>' | '"')) {
+        return bad("no spaces, control characters or <>\"");
+    }
+    match email.split_once('@') {
+        Some((local, domain))
+            if !local.is_empty()
+                && !domain.contains('@')
+                && domain.contains('.')
+                && !domain.starts_with('.')
+                && !domain.ends_with('.') =>
+        {
+            Ok(())
+        }
+        _ => bad("it must be NAME@DOMAIN, with a dot in the domain"),
+    }
 }
 
 fn escape(text: &str) -> String {
@@ -190,12 +226,22 @@ pub fn sfdx_project_json(name: &str) -> String {
     format!("{}\n", serde_json::to_string_pretty(&project).expect("a project serializes"))
 }
 
-/// The default package directory an existing `sfdx-project.json` names.
-pub fn default_package_directory(project_json: &str) -> Option<String> {
-    let project: serde_json::Value = serde_json::from_str(project_json).ok()?;
-    let directories = project["packageDirectories"].as_array()?;
-    let default = directories.iter().find(|d| d["default"] == true).or(directories.first())?;
-    default["path"].as_str().map(str::to_owned)
+/// The default package directory an existing `sfdx-project.json` names, if it names one. A
+/// path that leaves the project (absolute, or climbing with `..`) is refused.
+pub fn default_package_directory(project_json: &str) -> Result<Option<String>, EcaError> {
+    let Ok(project) = serde_json::from_str::<serde_json::Value>(project_json) else { return Ok(None) };
+    let Some(directories) = project["packageDirectories"].as_array() else { return Ok(None) };
+    let Some(default) = directories.iter().find(|d| d["default"] == true).or(directories.first()) else {
+        return Ok(None);
+    };
+    let Some(path) = default["path"].as_str() else { return Ok(None) };
+    let inside = std::path::Path::new(path)
+        .components()
+        .all(|part| matches!(part, std::path::Component::Normal(_) | std::path::Component::CurDir));
+    match inside && !path.is_empty() {
+        true => Ok(Some(path.to_owned())),
+        false => Err(EcaError::OutsideProject { path: crate::base::diag::printable(path, 120) }),
+    }
 }
 
 #[cfg(test)]
@@ -257,7 +303,50 @@ mod tests {
     #[test]
     fn an_existing_project_keeps_its_package_directory() {
         let json = r#"{"packageDirectories":[{"path":"other"},{"path":"src","default":true}]}"#;
-        assert_eq!(default_package_directory(json).as_deref(), Some("src"));
-        assert_eq!(default_package_directory(&sfdx_project_json("x")).as_deref(), Some("force-app"));
+        assert_eq!(default_package_directory(json).unwrap().as_deref(), Some("src"));
+        assert_eq!(default_package_directory(&sfdx_project_json("x")).unwrap().as_deref(), Some("force-app"));
+        for outside in ["/etc", "../elsewhere", "src/../../up", ""] {
+            let json =
+                serde_json::json!({"packageDirectories": [{"path": outside, "default": true}]}).to_string();
+            assert!(default_package_directory(&json).is_err(), "{outside}");
+        }
+    }
+
+    #[test]
+    fn every_file_is_well_formed_xml_that_says_what_it_was_given() {
+        let spec = EcaSpec {
+            name: "Sfcred_Prod".into(),
+            contact_email: "o'brien&co+sfcred@acme.com".into(),
+            scopes: vec!["Api".into()],
+            certificate_pem: "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n".into(),
+        };
+        assert!(validate_email(&spec.contact_email).is_ok());
+        for (path, text) in files(&spec) {
+            let document =
+                roxmltree::Document::parse(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+            let root = document.root_element();
+            assert_eq!(root.tag_name().namespace(), Some("http://soap.sforce.com/2006/04/metadata"));
+            if let Some(email) = root.children().find(|n| n.has_tag_name("contactEmail")) {
+                assert_eq!(email.text(), Some("o'brien&co+sfcred@acme.com"));
+            }
+        }
+        let project = sfdx_project_json("x");
+        assert!(serde_json::from_str::<serde_json::Value>(&project).is_ok());
+    }
+
+    #[test]
+    fn contact_emails_are_checked() {
+        assert!(validate_email("ops@acme.com").is_ok());
+        for bad in [
+            "",
+            "not an email",
+            "ops@acme",
+            "@acme.com",
+            "ops@@acme.com",
+            "ops\u{1}@acme.com",
+            "o<p>s@acme.com",
+        ] {
+            assert!(validate_email(bad).is_err(), "{bad:?}");
+        }
     }
 }

@@ -34,6 +34,10 @@ pub enum ExchangeError {
     Redirected { url: Url, location: String },
     #[error("cannot read the trusted certificates in {path}: {reason}")]
     TrustRoots { path: std::path::PathBuf, reason: String },
+    #[error("Salesforce refused to revoke the token: {error}: {description}")]
+    RevokeRefused { error: String, description: String },
+    #[error("{url} answered the revocation with HTTP {status} and {what}")]
+    RevokeBadAnswer { url: Url, status: u16, what: String },
 }
 
 impl ExchangeError {
@@ -85,6 +89,11 @@ impl ExchangeError {
             }
             ExchangeError::Redirected { .. } => Some(
                 "sfcred sends the assertion only to the login URL; log in again with the URL redirected to"
+                    .into(),
+            ),
+            ExchangeError::RevokeRefused { .. } | ExchangeError::RevokeBadAnswer { .. } => Some(
+                "the token may still be valid until it expires; revoke it in Setup (Session Management), or \
+                 try again"
                     .into(),
             ),
         }
@@ -352,7 +361,9 @@ pub fn is_transient(error: &ExchangeError) -> bool {
         ExchangeError::Rejected { .. }
         | ExchangeError::Redirected { .. }
         | ExchangeError::Untrusted { .. }
-        | ExchangeError::TrustRoots { .. } => false,
+        | ExchangeError::TrustRoots { .. }
+        | ExchangeError::RevokeRefused { .. }
+        | ExchangeError::RevokeBadAnswer { .. } => false,
     }
 }
 
@@ -470,9 +481,15 @@ pub fn revoke(
     block_on(&url, async {
         let client = client(profile, trust, &url)?;
         let form = [("token", token.expose_secret())];
-        let (status, body, _) =
-            post_form(&client, profile, &url, &form, "token: not shown", profile.request_timeout).await?;
-        revocation_answer(&url, status, &body)
+        match post_form(&client, profile, &url, &form, "token: not shown", profile.request_timeout).await {
+            Ok((status, body, _)) => revocation_answer(&url, status, &body),
+            // A 200 is the answer, however long the body that came with it.
+            Err(ExchangeError::BadAnswer { status: 200, .. }) => Ok(Revocation::Revoked),
+            Err(ExchangeError::BadAnswer { url, status, what }) => {
+                Err(ExchangeError::RevokeBadAnswer { url, status, what })
+            }
+            Err(other) => Err(other),
+        }
     })
     .map_err(|e| e.seen_with(trust))
 }
@@ -485,18 +502,35 @@ pub fn revocation_answer(url: &Url, status: u16, body: &[u8]) -> Result<Revocati
     match serde_json::from_slice::<ErrorBody>(body) {
         Ok(e) if status == 400 && e.error == "invalid_token" => Ok(Revocation::AlreadyInvalid),
         Ok(e) if (400..500).contains(&status) => {
-            Err(ExchangeError::Rejected { error: e.error, description: e.error_description })
+            Err(ExchangeError::RevokeRefused { error: e.error, description: e.error_description })
         }
-        _ => Err(ExchangeError::BadAnswer { url: url.clone(), status, what: describe_body(body, None) }),
+        _ => {
+            Err(ExchangeError::RevokeBadAnswer { url: url.clone(), status, what: describe_body(body, None) })
+        }
     }
 }
 
 /// A response body for `-v`: JSON with the token's value hidden, else a description.
+/// Only fields known to hold no secret are shown: the access token, an `id_token` (the
+/// openid scope) or a `signature`, and whatever Salesforce adds one day, are not.
 fn redacted(body: &[u8]) -> String {
+    const SHOWN: &[&str] = &[
+        "instance_url",
+        "id",
+        "token_type",
+        "scope",
+        "issued_at",
+        "token_format",
+        "api_instance_url",
+        "error",
+        "error_description",
+    ];
     match serde_json::from_slice::<serde_json::Value>(body) {
         Ok(serde_json::Value::Object(mut fields)) => {
-            if let Some(token) = fields.get_mut("access_token") {
-                *token = "<redacted>".into();
+            for (name, value) in fields.iter_mut() {
+                if !SHOWN.contains(&name.as_str()) {
+                    *value = "<redacted>".into();
+                }
             }
             serde_json::Value::Object(fields).to_string()
         }
@@ -586,6 +620,16 @@ mod tests {
     }
 
     #[test]
+    fn verbose_output_shows_only_fields_known_to_hold_no_secret() {
+        let body = br#"{"access_token":"00D!secret","id_token":"eyJ.secret","signature":"c2ln","instance_url":"https://a.my.salesforce.com","scope":"openid api","new_field":"who knows"}"#;
+        let shown = redacted(body);
+        for secret in ["00D!secret", "eyJ.secret", "c2ln", "who knows"] {
+            assert!(!shown.contains(secret), "{shown}");
+        }
+        assert!(shown.contains("https://a.my.salesforce.com") && shown.contains("openid api"), "{shown}");
+    }
+
+    #[test]
     fn salesforce_refusals_keep_their_words_and_get_a_hint() {
         let body = br#"{"error":"invalid_grant","error_description":"user hasn't approved this consumer"}"#;
         let err = parse_response(&url(), 400, body).unwrap_err();
@@ -633,8 +677,12 @@ mod tests {
         let dead = br#"{"error":"invalid_token","error_description":"invalid token"}"#;
         assert!(matches!(revocation_answer(&url, 400, dead), Ok(Revocation::AlreadyInvalid)));
         let other = br#"{"error":"unsupported_token_type","error_description":"x"}"#;
-        assert!(matches!(revocation_answer(&url, 400, other), Err(ExchangeError::Rejected { .. })));
-        assert!(matches!(revocation_answer(&url, 503, b"<html>"), Err(ExchangeError::BadAnswer { .. })));
+        assert!(matches!(revocation_answer(&url, 400, other), Err(ExchangeError::RevokeRefused { .. })));
+        let refused = revocation_answer(&url, 503, b"<html>").unwrap_err();
+        assert!(matches!(refused, ExchangeError::RevokeBadAnswer { .. }));
+        assert!(refused.to_string().contains("answered the revocation with HTTP 503"), "{refused}");
+        let refused = revocation_answer(&url, 400, other).unwrap_err().to_string();
+        assert!(refused.starts_with("Salesforce refused to revoke the token"), "{refused}");
     }
 
     #[test]

@@ -83,7 +83,18 @@ impl Settings {
     }
 
     pub fn parse(text: &str) -> Result<Self, String> {
-        let mut settings: Settings = toml::from_str(text).map_err(|e| e.to_string().trim_end().to_owned())?;
+        // toml's own text quotes the offending line, which may hold a secret (a pin-value
+        // typed in by hand): say where, and what is wrong, not what the line says.
+        let mut settings: Settings = toml::from_str(text).map_err(|e| {
+            let Some(span) = e.span() else { return e.message().to_owned() };
+            let number = text[..span.start].matches('\n').count() + 1;
+            // A table's header holds a profile's name, never a value: it is shown.
+            let line = text.lines().nth(number - 1).unwrap_or_default().trim();
+            match line.starts_with('[') {
+                true => format!("line {number} ({line}): {}", e.message()),
+                false => format!("line {number}: {}", e.message()),
+            }
+        })?;
         for (name, profile) in &mut settings.profiles {
             crate::config::profile::validate_profile_name(name).map_err(|e| e.to_string())?;
             profile.name = name.clone();
@@ -187,6 +198,14 @@ store = "keyutils"
         assert!(err.contains("plain http"), "{err}");
         let err = Settings::parse(&format!("{SAMPLE}\n[profiles.prod]\nusername = \"x\"\n")).unwrap_err();
         assert!(err.contains("prod"), "{err}");
+    }
+
+    #[test]
+    fn a_parse_error_says_where_not_what_the_line_holds() {
+        let text = format!("{SAMPLE}pkcs11 = \"pkcs11:token=t?pin-value=86311475\" oops\n");
+        let err = Settings::parse(&text).unwrap_err();
+        assert!(!err.contains("86311475"), "{err}");
+        assert!(err.starts_with(&format!("line {}:", text.lines().count())), "{err}");
     }
 
     #[test]

@@ -140,3 +140,42 @@ fn a_settings_file_that_is_a_link_is_written_through() {
     assert!(written.contains("[profiles.prod]"), "{written}");
     env.run(&["token", "-p", "prod"]).success();
 }
+
+/// The soft core-file limit of process `pid`, from /proc.
+fn core_limit(pid: u32) -> Option<String> {
+    let limits = std::fs::read_to_string(format!("/proc/{pid}/limits")).ok()?;
+    let line = limits.lines().find(|l| l.starts_with("Max core file size"))?;
+    line.split_whitespace().nth(4).map(str::to_owned)
+}
+
+#[test]
+fn a_crash_dumps_no_core_and_exec_s_command_keeps_its_own_limit() {
+    let env = TestEnv::new();
+    let bin = env!("CARGO_BIN_EXE_sfcred");
+    // sfcred waits for its request on stdin, started with a soft limit of 1024 blocks.
+    let mut waiting = env
+        .command("sh")
+        .args(["-c", "ulimit -S -c 1024 && exec \"$0\" credential", bin])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + TIMEOUT;
+    let pid = waiting.id();
+    // Until sfcred itself runs (first sh, then the exec), the limit is sh's.
+    while core_limit(pid).as_deref() != Some("0") {
+        assert!(std::time::Instant::now() < deadline, "sfcred kept a core limit of {:?}", core_limit(pid));
+        std::thread::yield_now();
+    }
+    drop(waiting.stdin.take());
+    waiting.wait_within(TIMEOUT).unwrap();
+
+    env.login("prod").success();
+    let out = env
+        .command("sh")
+        .args(["-c", "ulimit -S -c 1024 && exec \"$0\" exec -p prod -- sh -c 'ulimit -S -c'", bin])
+        .output_within(TIMEOUT)
+        .unwrap();
+    assert_eq!(Run::of(out).success().stdout.trim(), "1024", "exec's command gets the limit back");
+}
