@@ -145,7 +145,9 @@ impl Error {
             Error::Context(ContextError::NoCacheDir) => ErrorClass::Other,
             Error::Context(_) => ErrorClass::Usage,
             Error::Settings(SettingsError::UnknownProfile { .. }) => ErrorClass::NotLoggedIn,
-            Error::Settings(SettingsError::Parse { .. }) => ErrorClass::Usage,
+            Error::Settings(SettingsError::Parse { .. } | SettingsError::Untrusted { .. }) => {
+                ErrorClass::Usage
+            }
             Error::Settings(_) => ErrorClass::Other,
             Error::Keychain(e) | Error::Cache(CacheError::Keychain(e)) => keychain_class(e),
             Error::Key(_)

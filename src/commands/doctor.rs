@@ -129,6 +129,11 @@ pub fn checks(ctx: &Context, profile_name: &str, offline: bool, progress: &dyn F
     }
     progress(&format!("reaching {}", profile.login_url));
     checks.extend(network_checks(ctx, profile));
+    // A token counts wrong PINs and locks itself after a few: one refusal per run is enough.
+    if checks.iter().any(|c| c.name == "PIN" && c.status == Status::Fail) {
+        checks.push(check("live mint", Status::Skip, "the PIN was refused above: no second try", None));
+        return checks;
+    }
     progress("minting a token");
     let minted = crate::rotation::txn::lock_profile(ctx, &profile.name)
         .and_then(|lock| crate::fetch::mint_locked(ctx, profile, &lock, &SystemTime::now, &mut false));

@@ -50,8 +50,10 @@ pub fn profile(vars: &EnvironmentProfile) -> Result<Profile, EnvironmentError> {
         Some(text) => Some(profile::parse_pkcs11_uri("SFCRED_PKCS11_URI", &text.0)?),
         None => None,
     };
-    // Named after who and where, so that a changed environment never reuses a token.
-    let name = format!("env-{:016x}", fnv1a(&format!("{username}\n{login_url}\n{audience}")));
+    // Named after who, where and for which app, so that a changed environment (another
+    // job's app on the same runner, say) never reuses another's token.
+    let client_id = vars.client_id.as_ref().map(|id| secrecy::ExposeSecret::expose_secret(id).to_owned());
+    let name = identity_name(&[&username, login_url.as_str(), &audience, client_id.as_deref().unwrap_or("")]);
     Ok(Profile {
         name,
         username,
@@ -90,17 +92,34 @@ pub fn signer(vars: &EnvironmentProfile) -> Result<SoftwareKey, EnvironmentError
     Ok(SoftwareKey::new(key, KeyOrigin::Environment(variable)))
 }
 
-/// FNV-1a: a stable, dependency-free hash for naming, not for security.
-fn fnv1a(text: &str) -> u64 {
-    text.bytes()
-        .fold(0xcbf2_9ce4_8422_2325, |hash, byte| (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3))
+/// `env-` and the first 16 bytes of the SHA-256 of the fields, each after its length (so
+/// that no two lists of fields hash alike): the consumer key goes in, and cannot be read
+/// back out of the name.
+fn identity_name(fields: &[&str]) -> String {
+    let mut hash = aws_lc_rs::digest::Context::new(&aws_lc_rs::digest::SHA256);
+    for field in fields {
+        hash.update(&(field.len() as u64).to_le_bytes());
+        hash.update(field.as_bytes());
+    }
+    let digest = hash.finish();
+    let hex: String = digest.as_ref()[..16].iter().map(|byte| format!("{byte:02x}")).collect();
+    format!("env-{hex}")
 }
 
 #[cfg(test)]
 mod tests {
     #[test]
-    fn fnv1a_is_stable() {
-        assert_eq!(super::fnv1a(""), 0xcbf2_9ce4_8422_2325);
-        assert_eq!(super::fnv1a("a"), 0xaf63_dc4c_8601_ec8c);
+    fn every_identity_field_changes_the_name() {
+        let base = ["u@acme.com", "https://login.salesforce.com", "https://login.salesforce.com", "3MVG9A"];
+        let name = super::identity_name(&base);
+        assert_eq!(name.len(), 4 + 32);
+        assert_eq!(name, super::identity_name(&base), "stable");
+        for changed in 0..base.len() {
+            let mut other = base;
+            other[changed] = "x";
+            assert_ne!(super::identity_name(&other), name, "field {changed}");
+        }
+        // Fields are kept apart: moving text from one to the next is another identity.
+        assert_ne!(super::identity_name(&["ab", "c"]), super::identity_name(&["a", "bc"]));
     }
 }

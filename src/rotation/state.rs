@@ -210,7 +210,7 @@ impl Rotation {
         let path = path_for(settings_dir, profile);
         let unreadable = |reason: String| RotationError::Read { path: path.clone(), reason };
         let Some(bytes) =
-            crate::stores::fs::read_regular(&path, MAX_FILE_BYTES).map_err(|e| unreadable(e.to_string()))?
+            crate::stores::fs::read_trusted(&path, MAX_FILE_BYTES).map_err(|e| unreadable(e.to_string()))?
         else {
             return Ok(None);
         };

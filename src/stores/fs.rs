@@ -58,6 +58,41 @@ pub fn read_file_or_pipe(path: &Path, max_bytes: u64) -> std::io::Result<Vec<u8>
     read_bounded(&mut file, max_bytes)
 }
 
+/// [`read_regular`] for a file whose content decides where secrets go (the settings, a
+/// rotation's state): on Unix it must belong to this user and be writable by no one else,
+/// or another user could point a profile's login URL anywhere.
+pub fn read_trusted(path: &Path, max_bytes: u64) -> std::io::Result<Option<Vec<u8>>> {
+    let mut file = match open_for_reading(path, true) {
+        Ok(file) => file,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(e),
+    };
+    let meta = file.metadata()?;
+    if !meta.is_file() {
+        return Err(std::io::Error::new(std::io::ErrorKind::InvalidInput, "it is not a regular file"));
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        // SAFETY: geteuid has no preconditions.
+        let me = unsafe { libc::geteuid() };
+        let refused = |why: String| Err(std::io::Error::new(std::io::ErrorKind::PermissionDenied, why));
+        if meta.uid() != me {
+            return refused(format!(
+                "it belongs to another user (uid {}), so sfcred does not trust it",
+                meta.uid()
+            ));
+        }
+        if meta.mode() & 0o022 != 0 {
+            return refused(format!(
+                "others may write it (mode {:o}), so sfcred does not trust it",
+                meta.mode() & 0o777
+            ));
+        }
+    }
+    read_bounded(&mut file, max_bytes).map(Some)
+}
+
 /// Reads to the end, refusing more than `max_bytes`.
 pub fn read_bounded(file: &mut impl Read, max_bytes: u64) -> std::io::Result<Vec<u8>> {
     let mut bytes = Vec::new();

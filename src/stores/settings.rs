@@ -22,6 +22,8 @@ pub enum SettingsError {
     Write { path: PathBuf, source: std::io::Error },
     #[error("no profile named {name:?}")]
     UnknownProfile { name: String, known: Vec<String> },
+    #[error("{path}: {reason}")]
+    Untrusted { path: PathBuf, reason: String },
     #[error("{path} stayed locked for {}s", waited.as_secs())]
     LockTimeout { path: PathBuf, waited: std::time::Duration },
 }
@@ -40,6 +42,10 @@ impl SettingsError {
             SettingsError::Read { .. } | SettingsError::Write { .. } => {
                 Some("check the path's permissions and free space".into())
             }
+            SettingsError::Untrusted { path, .. } => Some(format!(
+                "make it yours and writable by you alone: chown \"$(id -un)\" {0} && chmod go-w {0}",
+                path.display()
+            )),
             SettingsError::LockTimeout { .. } => Some(
                 "another sfcred is changing the settings (a login, a logout, a key promotion); try again once \
                  it is done"
@@ -64,9 +70,13 @@ impl Settings {
     /// Reads the settings in `dir`; a missing file is no profiles.
     pub fn load(dir: &Path) -> Result<Self, SettingsError> {
         let path = dir.join(FILE_NAME);
-        let bytes = match crate::stores::fs::read_regular(&path, MAX_FILE_BYTES) {
+        let bytes = match crate::stores::fs::read_trusted(&path, MAX_FILE_BYTES) {
             Ok(Some(bytes)) => bytes,
             Ok(None) => return Ok(Settings::default()),
+            // Refused by read_trusted itself (an OS error has its code).
+            Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied && e.raw_os_error().is_none() => {
+                return Err(SettingsError::Untrusted { path, reason: e.to_string() });
+            }
             // Not a regular file, or far too large: not a settings file, which is a usage error.
             Err(e)
                 if matches!(e.kind(), std::io::ErrorKind::InvalidInput | std::io::ErrorKind::InvalidData) =>

@@ -49,7 +49,7 @@ fn pkcs11_tool(env: &TestEnv, args: &[&str]) -> String {
 }
 
 /// keygen on the token, the certificate uploaded, login: a profile whose key is on the token.
-fn token_profile(env: &TestEnv, profile: &str) -> String {
+pub fn token_profile(env: &TestEnv, profile: &str) -> String {
     let uri = with_object(&env.softhsm_token("sfcred"), profile);
     run_with_pin(env, &["keygen", "-p", profile, "--pkcs11", &uri]).success();
     let certificate = std::fs::read_to_string(env.path(&format!("{profile}.crt"))).unwrap();

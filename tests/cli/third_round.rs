@@ -179,3 +179,83 @@ fn a_crash_dumps_no_core_and_exec_s_command_keeps_its_own_limit() {
         .unwrap();
     assert_eq!(Run::of(out).success().stdout.trim(), "1024", "exec's command gets the limit back");
 }
+
+#[test]
+fn two_apps_of_one_user_on_one_runner_never_share_a_token() {
+    let env = TestEnv::new();
+    let app = |consumer_key: &str| sfcred_stand_in::ConnectedApp {
+        consumer_key: consumer_key.into(),
+        certificate_pem: app_keys().1.clone(),
+        approved_users: vec![USERNAME.into()],
+    };
+    env.stand_in.add_app(app("3MVG9OTHERAPP")).unwrap();
+    let token = |consumer_key: &str| {
+        let out = env
+            .sfcred()
+            .args(["token", "--format", "token"])
+            .env("SFCRED_CLIENT_ID", consumer_key)
+            .env("SFCRED_USERNAME", USERNAME)
+            .env("SFCRED_PRIVATE_KEY", &app_keys().0)
+            .env("SFCRED_LOGIN_URL", env.stand_in.url())
+            .output_within(TIMEOUT)
+            .unwrap();
+        Run::of(out).success().stdout
+    };
+    let first = token(CONSUMER_KEY);
+    let other = token("3MVG9OTHERAPP");
+    assert_ne!(first, other, "the other app's job got the first app's token");
+    assert_eq!(token(CONSUMER_KEY), first, "each app's token is cached for it");
+    assert_eq!(env.stand_in.token_requests(), 2);
+    assert!(env.files_containing(b"3MVG9OTHERAPP").is_empty(), "the consumer key is in no file");
+}
+
+#[test]
+fn doctor_spends_one_wrong_pin_not_two() {
+    let env = TestEnv::new();
+    crate::pkcs11::token_profile(&env, "prod");
+    let before = env.stand_in.token_requests();
+    let out = env
+        .sfcred()
+        .args(["doctor", "-p", "prod", "--json"])
+        .env("SFCRED_PKCS11_PIN", "00000000")
+        .output_within(TIMEOUT)
+        .unwrap();
+    let doctor: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let status = |name: &str| {
+        doctor.as_array().unwrap().iter().find(|c| c["name"] == name).map(|c| c["status"].clone())
+    };
+    assert_eq!(status("PIN"), Some("fail".into()), "{doctor}");
+    assert_eq!(status("live mint"), Some("skip".into()), "no second login with the wrong PIN: {doctor}");
+    assert_eq!(env.stand_in.token_requests(), before);
+}
+
+#[test]
+fn a_damaged_rotation_file_is_warned_about_once_per_call() {
+    let env = TestEnv::new();
+    env.login("prod").success();
+    let path = env.path("config/sfcred/rotations/prod.json");
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(&path, "{ not json").unwrap();
+    let run = env.run(&["token", "-p", "prod", "--refresh"]).success();
+    assert_eq!(run.stderr.matches("ignoring the key rotation's state").count(), 1, "{run:?}");
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), "{ not json", "left as it is");
+}
+
+#[test]
+fn settings_and_rotation_files_that_others_may_write_are_refused() {
+    use std::os::unix::fs::PermissionsExt;
+    let env = TestEnv::new();
+    env.login("prod").success();
+    let settings = env.path("config/sfcred/config.toml");
+    std::fs::set_permissions(&settings, std::fs::Permissions::from_mode(0o666)).unwrap();
+    let run = env.run(&["token", "-p", "prod"]).failure(2);
+    assert!(run.stderr.contains("others may write it (mode 666)"), "{run:?}");
+    assert!(run.stderr.contains("chmod go-w"), "{run:?}");
+    std::fs::set_permissions(&settings, std::fs::Permissions::from_mode(0o600)).unwrap();
+
+    let rotation = env.path("config/sfcred/rotations/prod.json");
+    env.run(&["rotate", "start", "-p", "prod"]).success();
+    std::fs::set_permissions(&rotation, std::fs::Permissions::from_mode(0o622)).unwrap();
+    let run = env.run(&["rotate", "status", "-p", "prod"]).failure(1);
+    assert!(run.stderr.contains("others may write it"), "{run:?}");
+}
