@@ -422,7 +422,7 @@ impl Pkcs11Key {
     fn check_usable(&self) -> Result<(), Pkcs11Error> {
         let attributes = self
             .session
-            .get_attributes(self.key, &[AttributeType::KeyType, AttributeType::Sign])
+            .get_attributes(self.key, &[AttributeType::KeyType, AttributeType::Sign, AttributeType::Modulus])
             .map_err(|e| classify(e, &self.shown, "reading the key's attributes"))?;
         let unusable =
             |reason: &str| Pkcs11Error::Unusable { uri: self.shown.clone(), reason: reason.into() };
@@ -432,6 +432,14 @@ impl Pkcs11Key {
                     return Err(unusable(&format!("it is a {kind} key, not RSA")));
                 }
                 Attribute::Sign(false) => return Err(unusable("its CKA_SIGN is false")),
+                // The same bounds as a key in the keychain.
+                Attribute::Modulus(modulus) => {
+                    let significant = modulus.iter().skip_while(|byte| **byte == 0).count();
+                    let bits = significant * 8;
+                    if !(2048..=8192).contains(&bits) {
+                        return Err(unusable(&format!("it is an RSA key of {bits} bits; use 2048 to 8192")));
+                    }
+                }
                 _ => {}
             }
         }

@@ -23,16 +23,7 @@ pub fn open_for_reading(path: &Path, follow: bool) -> std::io::Result<File> {
 /// Reads a regular file of at most `max_bytes`; `None` when there is none. Anything else
 /// at the path (a FIFO, a directory, a device) is an error, as is a larger file.
 pub fn read_regular(path: &Path, max_bytes: u64) -> std::io::Result<Option<Vec<u8>>> {
-    let mut file = match open_for_reading(path, true) {
-        Ok(file) => file,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(e),
-    };
-    let meta = file.metadata()?;
-    if !meta.is_file() {
-        return Err(std::io::Error::new(std::io::ErrorKind::InvalidInput, "it is not a regular file"));
-    }
-    read_bounded(&mut file, max_bytes).map(Some)
+    read_checked(path, max_bytes, false)
 }
 
 /// Reads a file that may be a pipe (`--key-file <(vault read ...)`), of at most
@@ -62,6 +53,10 @@ pub fn read_file_or_pipe(path: &Path, max_bytes: u64) -> std::io::Result<Vec<u8>
 /// rotation's state): on Unix it must belong to this user and be writable by no one else,
 /// or another user could point a profile's login URL anywhere.
 pub fn read_trusted(path: &Path, max_bytes: u64) -> std::io::Result<Option<Vec<u8>>> {
+    read_checked(path, max_bytes, true)
+}
+
+fn read_checked(path: &Path, max_bytes: u64, trusted: bool) -> std::io::Result<Option<Vec<u8>>> {
     let mut file = match open_for_reading(path, true) {
         Ok(file) => file,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
@@ -72,7 +67,7 @@ pub fn read_trusted(path: &Path, max_bytes: u64) -> std::io::Result<Option<Vec<u
         return Err(std::io::Error::new(std::io::ErrorKind::InvalidInput, "it is not a regular file"));
     }
     #[cfg(unix)]
-    {
+    if trusted {
         use std::os::unix::fs::MetadataExt;
         // SAFETY: geteuid has no preconditions.
         let me = unsafe { libc::geteuid() };
@@ -90,6 +85,8 @@ pub fn read_trusted(path: &Path, max_bytes: u64) -> std::io::Result<Option<Vec<u
             ));
         }
     }
+    #[cfg(not(unix))]
+    let _ = trusted;
     read_bounded(&mut file, max_bytes).map(Some)
 }
 

@@ -37,7 +37,7 @@ fn run_with_pin(env: &TestEnv, args: &[&str]) -> Run {
     Run::of(env.sfcred().args(args).env("SFCRED_PKCS11_PIN", TOKEN_PIN).output_within(TIMEOUT).unwrap())
 }
 
-fn pkcs11_tool(env: &TestEnv, args: &[&str]) -> String {
+pub fn pkcs11_tool(env: &TestEnv, args: &[&str]) -> String {
     let out = env
         .command("pkcs11-tool")
         .args(["--module", SOFTHSM_MODULE, "--login", "--pin", TOKEN_PIN])

@@ -259,3 +259,25 @@ fn settings_and_rotation_files_that_others_may_write_are_refused() {
     let run = env.run(&["rotate", "status", "-p", "prod"]).failure(1);
     assert!(run.stderr.contains("others may write it"), "{run:?}");
 }
+
+#[test]
+fn a_token_key_under_2048_bits_is_refused_as_a_software_key_is() {
+    let env = TestEnv::new();
+    let token = env.softhsm_token("small");
+    crate::pkcs11::pkcs11_tool(
+        &env,
+        &["--keypairgen", "--key-type", "rsa:1024", "--label", "small", "--id", "01"],
+    );
+    let (path, query) = token.split_once('?').unwrap();
+    let uri = format!("{path};object=small?{query}");
+    let out = env
+        .sfcred()
+        .args(["login", "-p", "prod", "--username", USERNAME, "--client-id", CONSUMER_KEY, "--pkcs11", &uri])
+        .args(["--login-url", env.stand_in.url()])
+        .env("SFCRED_PKCS11_PIN", crate::support::TOKEN_PIN)
+        .output_within(TIMEOUT)
+        .unwrap();
+    let run = Run::of(out).failure(2);
+    assert!(run.stderr.contains("an RSA key of 1024 bits; use 2048 to 8192"), "{run:?}");
+    assert_eq!(env.stand_in.token_requests(), 0);
+}
