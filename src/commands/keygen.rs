@@ -93,7 +93,7 @@ pub fn run(ctx: &Context, options: Options) -> Result<super::Outcome, Error> {
 /// The key pair made on a PKCS#11 token, and its certificate signed there.
 fn on_token(ctx: &Context, options: &Options, uri: &str, cert_out: &Path) -> Result<super::Outcome, Error> {
     let name = &options.profile;
-    let uri = crate::config::profile::parse_pkcs11_uri("PKCS#11 URI", uri)?;
+    let uri = crate::config::profile::parse_pkcs11_flag(uri)?;
     if !options.force && cert_out.exists() {
         return Err(Error::WouldReplace { what: cert_out.display().to_string() });
     }

@@ -137,7 +137,7 @@ pub fn resolve(ctx: &Context, options: Options, interactive: bool) -> Result<New
         KeySource::File(path) => (software(private_key::read_key_file(&path)?), None),
         KeySource::Stored => (software(stored_or_asked_key(ctx, &name, options.store, &ask)?), None),
         KeySource::Pkcs11(text) => {
-            let given = profile::parse_pkcs11_uri("PKCS#11 URI", &text.0)?;
+            let given = profile::parse_pkcs11_flag(&text.0)?;
             let key = token_key(ctx, &given, &name, options.store, &ask)?;
             // The profile records the key's own URI (its label and id), never a PIN.
             let own = match &key {

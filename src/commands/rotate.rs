@@ -45,7 +45,7 @@ pub fn start(ctx: &Context, options: StartOptions) -> Result<super::Outcome, Err
         return Err(Error::WouldReplace { what: cert_out.display().to_string() });
     }
     let token = match &options.pkcs11 {
-        Some(text) => Some(crate::config::profile::parse_pkcs11_uri("PKCS#11 URI", &text.0)?),
+        Some(text) => Some(crate::config::profile::parse_pkcs11_flag(&text.0)?),
         // On the current key's token, under a label of its own.
         None => profile.pkcs11.clone().map(|uri| Pkcs11Uri { object: None, id: None, ..uri }),
     };

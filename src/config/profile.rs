@@ -200,6 +200,21 @@ pub fn parse_pkcs11_uri(what: &'static str, text: &str) -> Result<Pkcs11Uri, Inv
     })
 }
 
+/// A `--pkcs11` URI from the command line: any local user reads a command line
+/// (`/proc/PID/cmdline`, `ps`) while it runs, so it may not carry a `pin-value`.
+pub fn parse_pkcs11_flag(text: &str) -> Result<Pkcs11Uri, InvalidSetting> {
+    let uri = parse_pkcs11_uri("--pkcs11", text)?;
+    if uri.pin_value.is_some() {
+        return Err(InvalidSetting::new(
+            "--pkcs11",
+            &Pkcs11Uri::redacted(text),
+            "a pin-value on the command line is readable by every local user: give the PIN with \
+             pin-source=FILE in the URI, SFCRED_PKCS11_PIN, or at the prompt",
+        ));
+    }
+    Ok(uri)
+}
+
 /// A profile name is used in file names and keychain accounts, so it is kept plain.
 pub fn validate_profile_name(name: &str) -> Result<(), InvalidSetting> {
     let plain = |c: char| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.');

@@ -147,7 +147,13 @@ impl Keychain {
     /// The profile's key in `slot` (its current key, or a rotation's next or previous).
     pub fn read_key_in(&self, profile: &str, slot: Slot) -> Result<RsaPrivateKey, KeychainError> {
         let account = key_account(slot);
-        let key_der = self.call(profile, account, "reading the private key", |e| e.get_secret())?;
+        // Wiped when dropped: the key lives on only in its SecretBox.
+        let key_der = secrecy::zeroize::Zeroizing::new(self.call(
+            profile,
+            account,
+            "reading the private key",
+            |e| e.get_secret(),
+        )?);
         RsaPrivateKey::from_der(&key_der).map_err(|reason| KeychainError::Damaged {
             store: self.kind,
             profile: profile.to_owned(),

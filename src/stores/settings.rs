@@ -107,6 +107,13 @@ impl Settings {
         })?;
         for (name, profile) in &mut settings.profiles {
             crate::config::profile::validate_profile_name(name).map_err(|e| e.to_string())?;
+            // A PIN kept in a file others may back up or read: pin-source names one that is meant to.
+            if profile.pkcs11.as_ref().is_some_and(|uri| uri.pin_value.is_some()) {
+                return Err(format!(
+                    "profile {name:?}: a pin-value in the settings file is refused; use pin-source=FILE, \
+                     SFCRED_PKCS11_PIN, or log in again to keep the PIN in the keychain"
+                ));
+            }
             profile.name = name.clone();
         }
         Ok(settings)

@@ -171,11 +171,14 @@ fn no_secret_appears_anywhere_it_should_not() {
         .map(String::from)
         .collect::<Vec<_>>()
     };
-    // A second connected app, whose key is on a PKCS#11 token and whose PIN is given in the URI.
+    // A second connected app, whose key is on a PKCS#11 token.
     let token = env.softhsm_token("leaks");
     let (path, query) = token.split_once('?').unwrap();
-    let hsm_uri = format!("{path};object=hsm?{query}&pin-value={TOKEN_PIN}");
-    let wrong_pin_uri = hsm_uri.replace(TOKEN_PIN, WRONG_PIN);
+    // The PINs come from files named in the URI (a pin-value on a command line is refused).
+    let pin_file = env.write("hsm.pin", TOKEN_PIN);
+    let wrong_pin_file = env.write("wrong.pin", WRONG_PIN);
+    let hsm_uri = format!("{path};object=hsm?{query}&pin-source={pin_file}");
+    let wrong_pin_uri = format!("{path};object=hsm?{query}&pin-source={wrong_pin_file}");
     let keygen_args: Vec<String> =
         ["-v", "keygen", "-p", "hsm", "--pkcs11", &hsm_uri].into_iter().map(String::from).collect();
     let keygen = env.run(&keygen_args).success();
@@ -250,7 +253,9 @@ fn no_secret_appears_anywhere_it_should_not() {
         let run = env.run_with_stdin(&step.args, step.stdin.unwrap_or_default().as_bytes());
         runs.push((step.args, step.token_out, run));
     }
-    std::fs::remove_file(&key_file).unwrap();
+    for file in [&key_file, &pin_file, &wrong_pin_file] {
+        std::fs::remove_file(file).unwrap();
+    }
 
     // Every token the stand-in issued, from the runs that asked for one.
     let mut tokens: Vec<String> = Vec::new();

@@ -125,10 +125,11 @@ fn a_key_made_elsewhere_logs_in_by_uri() {
     let certificate = certificate_for_public_key(&std::fs::read(&spki).unwrap());
     env.stand_in.upload_certificate(CONSUMER_KEY, &certificate).unwrap();
     let (path, query) = token.split_once('?').unwrap();
-    let uri = format!("{path};id=%0A%0B?{query}&pin-value={TOKEN_PIN}");
+    let uri = format!("{path};id=%0A%0B?{query}");
     let cert = env.write("existing.crt", &certificate);
-    let run = env
-        .run(&[
+    let run = run_with_pin(
+        &env,
+        &[
             "login",
             "-p",
             "hsm",
@@ -142,9 +143,11 @@ fn a_key_made_elsewhere_logs_in_by_uri() {
             CONSUMER_KEY,
             "--login-url",
             env.stand_in.url(),
-        ])
-        .success();
+        ],
+    )
+    .success();
     assert!(!run.stderr.contains(TOKEN_PIN), "{run:?}");
+    // The PIN given at login is in the keychain: the refresh needs no SFCRED_PKCS11_PIN.
     env.run(&["token", "-p", "hsm", "--refresh"]).success();
     let settings = std::fs::read_to_string(env.path("config/sfcred/config.toml")).unwrap();
     assert!(!settings.contains("pin-value") && !settings.contains(TOKEN_PIN), "{settings}");

@@ -281,3 +281,32 @@ fn a_token_key_under_2048_bits_is_refused_as_a_software_key_is() {
     assert!(run.stderr.contains("an RSA key of 1024 bits; use 2048 to 8192"), "{run:?}");
     assert_eq!(env.stand_in.token_requests(), 0);
 }
+
+#[test]
+fn a_pin_on_the_command_line_or_in_the_settings_is_refused() {
+    let env = TestEnv::new();
+    let token = env.softhsm_token("argv");
+    let (path, query) = token.split_once('?').unwrap();
+    let uri = format!("{path};object=prod?{query}&pin-value=80417236");
+    let run = env.run(&["keygen", "-p", "prod", "--pkcs11", &uri]).failure(2);
+    assert!(
+        run.stderr.contains("a pin-value on the command line is readable by every local user"),
+        "{run:?}"
+    );
+    assert!(!run.stderr.contains("80417236"), "{run:?}");
+    let login =
+        ["login", "-p", "prod", "--username", USERNAME, "--client-id", CONSUMER_KEY, "--pkcs11", &uri];
+    let run = env.run(&login).failure(2);
+    assert!(run.stderr.contains("pin-source=FILE"), "{run:?}");
+
+    std::fs::create_dir_all(env.path("config/sfcred")).unwrap();
+    let settings = format!(
+        "[profiles.prod]\nusername = \"{USERNAME}\"\nlogin_url = \"{0}\"\naudience = \"{0}\"\nttl = \"30m\"\n\
+         store = \"secret-service\"\npkcs11 = \"{uri}\"\n",
+        env.stand_in.url()
+    );
+    std::fs::write(env.path("config/sfcred/config.toml"), settings).unwrap();
+    let run = env.run(&["token", "-p", "prod"]).failure(2);
+    assert!(run.stderr.contains("a pin-value in the settings file is refused"), "{run:?}");
+    assert!(!run.stderr.contains("80417236"), "{run:?}");
+}
