@@ -71,11 +71,17 @@ pub fn run(ctx: &Context, options: Options) -> Result<super::Outcome, Error> {
             return Err(Error::WouldReplace { what: path.display().to_string() });
         }
     }
+    let project_root = out.canonicalize().map_err(|source| Error::Write { path: out.clone(), source })?;
     for (relative, text) in &files {
         let path = base.join(relative);
         if let Some(parent) = path.parent() {
+            // A folder on the way may be a symbolic link out of the project (a cloned
+            // repository's): the deepest one that exists is checked before anything is made.
+            let existing = parent.ancestors().find(|dir| dir.exists()).unwrap_or(parent);
+            inside_project(existing, &project_root)?;
             std::fs::create_dir_all(parent)
                 .map_err(|source| Error::Write { path: parent.to_owned(), source })?;
+            inside_project(parent, &project_root)?;
         }
         super::write_file(&path, text.as_bytes(), options.force, Readers::Anyone)?;
     }
@@ -125,4 +131,16 @@ fn profile_certificate(ctx: &Context, options: &Options) -> Result<Certificate, 
     .map_err(Error::Keygen)?;
     certificate::save(dir, name, &certificate)?;
     Ok(certificate)
+}
+
+/// `dir`, with every symbolic link followed, is inside the project.
+fn inside_project(dir: &Path, project_root: &Path) -> Result<(), Error> {
+    let real = dir.canonicalize().map_err(|source| Error::Write { path: dir.to_owned(), source })?;
+    match real.starts_with(project_root) {
+        true => Ok(()),
+        false => {
+            let shown = crate::base::diag::printable(&real.display().to_string(), 120);
+            Err(eca::EcaError::OutsideProject { path: shown }.into())
+        }
+    }
 }

@@ -59,9 +59,11 @@ pub fn markdown_table() -> String {
     out
 }
 
-/// The variables that carry secrets (a key, a consumer key, a PIN, a URI that may hold one):
-/// `sfcred exec` removes them from its child's environment, which gets the token instead.
-pub const SECRETS: &[EnvVar] = &[CLIENT_ID, PRIVATE_KEY, PKCS11_URI, PKCS11_PIN];
+/// The variables that lead to the private key (the key, its file, a token's URI that may hold
+/// a PIN, the PIN): `sfcred exec` removes them from its child's environment, which gets the
+/// token instead. The consumer key and the username stay, so that an sfcred the child runs
+/// still finds the same environment profile and its cached token.
+pub const SECRETS: &[EnvVar] = &[PRIVATE_KEY, PRIVATE_KEY_FILE, PKCS11_URI, PKCS11_PIN];
 
 #[cfg(test)]
 mod tests {

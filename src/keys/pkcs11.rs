@@ -166,6 +166,7 @@ impl OpenToken {
         let shown = uri.to_string();
         let path = uri.module_path.as_deref().unwrap_or(Path::new(""));
         let module_error = |reason: String| Pkcs11Error::Module { path: path.display().to_string(), reason };
+        check_module(path).map_err(module_error)?;
         let module = Pkcs11::new(path).map_err(|e| module_error(e.to_string()))?;
         match module.initialize(CInitializeArgs::new(CInitializeFlags::OS_LOCKING_OK)) {
             Ok(()) | Err(CkError::Pkcs11(RvError::CryptokiAlreadyInitialized, _)) => {}
@@ -227,6 +228,26 @@ fn find_slot(module: &Pkcs11, uri: &Pkcs11Uri) -> Result<Slot, Pkcs11Error> {
         present.push(format!("token={}", info.label().trim()));
     }
     Err(Pkcs11Error::NoToken { uri: shown, present })
+}
+
+/// A module is code sfcred runs: it must be named by an absolute path (a relative one loads
+/// what the current directory holds, a repository's when git runs the helper there), and on
+/// Unix be a file that not everyone may write.
+fn check_module(path: &Path) -> Result<(), String> {
+    if !path.is_absolute() {
+        return Err("module-path must be an absolute path, e.g. /usr/lib/softhsm/libsofthsm2.so".into());
+    }
+    #[cfg(unix)]
+    if let Ok(meta) = std::fs::metadata(path) {
+        use std::os::unix::fs::MetadataExt;
+        if meta.mode() & 0o002 != 0 {
+            return Err(format!(
+                "anyone may write it (mode {:o}), so sfcred does not load it",
+                meta.mode() & 0o777
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// Whether a module path (or a URI naming one) is tpm2-pkcs11's, whose PIN lockout and

@@ -93,16 +93,7 @@ impl FromStr for Pkcs11Uri {
         for (name, value) in attributes(query, '&')? {
             match name.as_str() {
                 "module-path" => {
-                    let path = PathBuf::from(decode_text(&value, &name)?);
-                    // A relative path loads whatever library the current directory holds (a
-                    // repository's, when git runs the helper there).
-                    if !path.is_absolute() {
-                        return Err(invalid(format!(
-                            "module-path must be an absolute path, not {}",
-                            path.display()
-                        )));
-                    }
-                    set(&mut uri.module_path, path, &name)?
+                    set(&mut uri.module_path, PathBuf::from(decode_text(&value, &name)?), &name)?
                 }
                 "module-name" => set(&mut uri.module_name, decode_text(&value, &name)?, &name)?,
                 "pin-value" => {
@@ -345,8 +336,6 @@ mod tests {
         let err = |text: &str| text.parse::<Pkcs11Uri>().unwrap_err().reason;
         assert!(err("token=x").contains("must start with pkcs11:"));
         assert!(err("pkcs11:token=x").contains("add ?module-path="));
-        assert!(err("pkcs11:token=x?module-path=libsofthsm2.so").contains("must be an absolute path"));
-        assert!(err("pkcs11:token=x?module-path=./lib/m.so").contains("must be an absolute path"));
         assert!(err("pkcs11:token=x?module-name=ykcs11").contains("module-path"));
         assert!(err("pkcs11:token=x;token=y?module-path=/m").contains("given twice"));
         assert!(err("pkcs11:tokn=x?module-path=/m").contains("unknown path attribute \"tokn\""));

@@ -39,7 +39,7 @@ pub enum EcaError {
     UnknownScope { scope: String },
     #[error("{email:?} is not an email address: {reason}")]
     BadEmail { email: String, reason: &'static str },
-    #[error("sfdx-project.json names the package directory {path:?}, outside the project")]
+    #[error("the package directory {path:?} is outside the project")]
     OutsideProject { path: String },
 }
 

@@ -192,11 +192,17 @@ pub fn parse_response(url: &Url, status: u16, body: &[u8]) -> Result<TokenRespon
             "http" => instance.host_str().is_some_and(crate::config::profile::is_loopback),
             _ => false,
         });
-        if instance.is_none() {
+        let Some(instance) = instance else {
             let shown = crate::base::diag::printable(&token.instance_url, 80);
             return Err(bad(format!("an instance_url that is not an https URL ({shown:?})")));
-        }
-        return Ok(token);
+        };
+        // What is kept is the URL as parsed, its control characters escaped, not the raw text.
+        let parsed = instance.as_str();
+        let instance_url = match instance.path() == "/" && !token.instance_url.ends_with('/') {
+            true => parsed.trim_end_matches('/').to_owned(),
+            false => parsed.to_owned(),
+        };
+        return Ok(TokenResponse { instance_url, ..token });
     }
     match serde_json::from_slice::<ErrorBody>(body) {
         Ok(e) if (400..500).contains(&status) => {

@@ -32,26 +32,31 @@ pub fn read_regular(path: &Path, max_bytes: u64) -> std::io::Result<Option<Vec<u
 pub fn read_file_or_pipe(path: &Path, max_bytes: u64) -> std::io::Result<Vec<u8>> {
     let mut file = open_for_reading(path, true)?;
     #[cfg(unix)]
-    if std::os::unix::fs::FileTypeExt::is_fifo(&file.metadata()?.file_type()) {
-        use std::os::fd::AsRawFd;
-        // SAFETY: fcntl on a descriptor this function owns; no memory is passed.
-        unsafe {
-            let flags = libc::fcntl(file.as_raw_fd(), libc::F_GETFL);
-            libc::fcntl(file.as_raw_fd(), libc::F_SETFL, flags & !libc::O_NONBLOCK);
+    {
+        let kind = file.metadata()?.file_type();
+        if !kind.is_file() {
+            use std::os::fd::AsRawFd;
+            // A pipe with a writer, or a terminal (/dev/stdin): blocking reads from here on.
+            // SAFETY: fcntl on a descriptor this function owns; no memory is passed.
+            unsafe {
+                let flags = libc::fcntl(file.as_raw_fd(), libc::F_GETFL);
+                libc::fcntl(file.as_raw_fd(), libc::F_SETFL, flags & !libc::O_NONBLOCK);
+            }
         }
         let bytes = read_bounded(&mut file, max_bytes)?;
-        if bytes.is_empty() {
+        if bytes.is_empty() && std::os::unix::fs::FileTypeExt::is_fifo(&kind) {
             let message = "it is a FIFO, and nothing was written to it";
             return Err(std::io::Error::new(std::io::ErrorKind::InvalidInput, message));
         }
-        return Ok(bytes);
+        Ok(bytes)
     }
+    #[cfg(not(unix))]
     read_bounded(&mut file, max_bytes)
 }
 
 /// [`read_regular`] for a file whose content decides where secrets go (the settings, a
-/// rotation's state): on Unix it must belong to this user and be writable by no one else,
-/// or another user could point a profile's login URL anywhere.
+/// rotation's state): on Unix it must belong to this user (or root) and not be writable by
+/// everyone, or another user could point a profile's login URL anywhere.
 pub fn read_trusted(path: &Path, max_bytes: u64) -> std::io::Result<Option<Vec<u8>>> {
     read_checked(path, max_bytes, true)
 }
@@ -72,15 +77,16 @@ fn read_checked(path: &Path, max_bytes: u64, trusted: bool) -> std::io::Result<O
         // SAFETY: geteuid has no preconditions.
         let me = unsafe { libc::geteuid() };
         let refused = |why: String| Err(std::io::Error::new(std::io::ErrorKind::PermissionDenied, why));
-        if meta.uid() != me {
+        // root's files are trusted as the system's are (a Nix store, /etc/sfcred).
+        if meta.uid() != me && meta.uid() != 0 {
             return refused(format!(
                 "it belongs to another user (uid {}), so sfcred does not trust it",
                 meta.uid()
             ));
         }
-        if meta.mode() & 0o022 != 0 {
+        if meta.mode() & 0o002 != 0 {
             return refused(format!(
-                "others may write it (mode {:o}), so sfcred does not trust it",
+                "anyone may write it (mode {:o}), so sfcred does not trust it",
                 meta.mode() & 0o777
             ));
         }
@@ -145,6 +151,11 @@ pub enum Readers {
 
 /// Writes a new file, replacing one only when `replace`.
 pub fn write_new(path: &Path, bytes: &[u8], replace: bool, readers: Readers) -> std::io::Result<()> {
+    // An existing pipe or device (/dev/stdout, >(vault write ...)) takes the bytes as they are.
+    let special = std::fs::metadata(path).is_ok_and(|meta| !meta.is_file() && !meta.is_dir());
+    if replace && special {
+        return std::fs::OpenOptions::new().write(true).open(path)?.write_all(bytes);
+    }
     if replace {
         // A new file renamed over the old: an existing file's mode, or a symbolic link's
         // target, never receives what is written.

@@ -43,7 +43,7 @@ impl SettingsError {
                 Some("check the path's permissions and free space".into())
             }
             SettingsError::Untrusted { path, .. } => Some(format!(
-                "make it yours and writable by you alone: chown \"$(id -un)\" {0} && chmod go-w {0}",
+                "make it yours, and not writable by everyone: chown \"$(id -un)\" {0} && chmod o-w {0}",
                 path.display()
             )),
             SettingsError::LockTimeout { .. } => Some(
@@ -107,11 +107,13 @@ impl Settings {
         })?;
         for (name, profile) in &mut settings.profiles {
             crate::config::profile::validate_profile_name(name).map_err(|e| e.to_string())?;
-            // A PIN kept in a file others may back up or read: pin-source names one that is meant to.
-            if profile.pkcs11.as_ref().is_some_and(|uri| uri.pin_value.is_some()) {
-                return Err(format!(
-                    "profile {name:?}: a pin-value in the settings file is refused; use pin-source=FILE, \
-                     SFCRED_PKCS11_PIN, or log in again to keep the PIN in the keychain"
+            // A PIN kept in a file others may back up or read is not used (pin-source names a
+            // file meant for it); the rest of the file, and this profile, go on working.
+            if let Some(uri) = profile.pkcs11.as_mut().filter(|uri| uri.pin_value.is_some()) {
+                uri.pin_value = None;
+                crate::base::diag::warn(&format!(
+                    "ignoring the pin-value of profile {name:?} in the settings file: a PIN is not kept there; \
+                     use pin-source=FILE or SFCRED_PKCS11_PIN, or log in again to keep it in the keychain"
                 ));
             }
             profile.name = name.clone();

@@ -71,12 +71,23 @@ fn exec_hands_the_child_the_token_not_the_secrets_that_made_it() {
         .unwrap();
     let run = Run::of(out).success();
     assert!(run.stdout.contains("SF_ACCESS_TOKEN=00DSTANDIN"), "{run:?}");
-    for secret in
-        ["SFCRED_PRIVATE_KEY=", "SFCRED_CLIENT_ID=", "SFCRED_PKCS11_PIN=", "BEGIN PRIVATE KEY", CONSUMER_KEY]
-    {
+    for secret in ["SFCRED_PRIVATE_KEY=", "SFCRED_PKCS11_PIN=", "BEGIN PRIVATE KEY"] {
         assert!(!run.stdout.contains(secret), "the child sees {secret}");
     }
-    assert!(run.stdout.contains(&format!("SFCRED_USERNAME={USERNAME}")), "what is no secret stays");
+    // The profile's identity stays: an sfcred in the child is served the same cached token.
+    assert!(run.stdout.contains(&format!("SFCRED_USERNAME={USERNAME}")), "{run:?}");
+    assert!(run.stdout.contains(&format!("SFCRED_CLIENT_ID={CONSUMER_KEY}")), "{run:?}");
+    let nested = env
+        .sfcred()
+        .args(["exec", "--", env!("CARGO_BIN_EXE_sfcred"), "token", "--format", "token"])
+        .env("SFCRED_CLIENT_ID", CONSUMER_KEY)
+        .env("SFCRED_USERNAME", USERNAME)
+        .env("SFCRED_PRIVATE_KEY", &app_keys().0)
+        .env("SFCRED_LOGIN_URL", env.stand_in.url())
+        .output_within(TIMEOUT)
+        .unwrap();
+    assert!(Run::of(nested).success().stdout.starts_with("00DSTANDIN"));
+    assert_eq!(env.stand_in.token_requests(), 1, "the nested sfcred was served the cached token");
 }
 
 #[test]
@@ -242,22 +253,24 @@ fn a_damaged_rotation_file_is_warned_about_once_per_call() {
 }
 
 #[test]
-fn settings_and_rotation_files_that_others_may_write_are_refused() {
+fn settings_and_rotation_files_that_anyone_may_write_are_refused() {
     use std::os::unix::fs::PermissionsExt;
     let env = TestEnv::new();
     env.login("prod").success();
     let settings = env.path("config/sfcred/config.toml");
     std::fs::set_permissions(&settings, std::fs::Permissions::from_mode(0o666)).unwrap();
     let run = env.run(&["token", "-p", "prod"]).failure(2);
-    assert!(run.stderr.contains("others may write it (mode 666)"), "{run:?}");
-    assert!(run.stderr.contains("chmod go-w"), "{run:?}");
-    std::fs::set_permissions(&settings, std::fs::Permissions::from_mode(0o600)).unwrap();
+    assert!(run.stderr.contains("anyone may write it (mode 666)"), "{run:?}");
+    assert!(run.stderr.contains("chmod o-w"), "{run:?}");
+    // Group-writable, as a umask of 002 leaves a file: the user's own group, trusted.
+    std::fs::set_permissions(&settings, std::fs::Permissions::from_mode(0o664)).unwrap();
+    env.run(&["token", "-p", "prod"]).success();
 
     let rotation = env.path("config/sfcred/rotations/prod.json");
     env.run(&["rotate", "start", "-p", "prod"]).success();
-    std::fs::set_permissions(&rotation, std::fs::Permissions::from_mode(0o622)).unwrap();
+    std::fs::set_permissions(&rotation, std::fs::Permissions::from_mode(0o602)).unwrap();
     let run = env.run(&["rotate", "status", "-p", "prod"]).failure(1);
-    assert!(run.stderr.contains("others may write it"), "{run:?}");
+    assert!(run.stderr.contains("anyone may write it"), "{run:?}");
 }
 
 #[test]
@@ -283,7 +296,7 @@ fn a_token_key_under_2048_bits_is_refused_as_a_software_key_is() {
 }
 
 #[test]
-fn a_pin_on_the_command_line_or_in_the_settings_is_refused() {
+fn a_pin_on_the_command_line_is_refused_and_one_in_the_settings_ignored() {
     let env = TestEnv::new();
     let token = env.softhsm_token("argv");
     let (path, query) = token.split_once('?').unwrap();
@@ -306,7 +319,49 @@ fn a_pin_on_the_command_line_or_in_the_settings_is_refused() {
         env.stand_in.url()
     );
     std::fs::write(env.path("config/sfcred/config.toml"), settings).unwrap();
-    let run = env.run(&["token", "-p", "prod"]).failure(2);
-    assert!(run.stderr.contains("a pin-value in the settings file is refused"), "{run:?}");
-    assert!(!run.stderr.contains("80417236"), "{run:?}");
+    // The PIN there is not used (no PIN at all: the profile has no key yet), and it is not shown.
+    let run = env.run(&["profiles"]).success();
+    assert!(run.stderr.contains("ignoring the pin-value of profile \"prod\""), "{run:?}");
+    assert!(!run.stderr.contains("80417236") && !run.stdout.contains("80417236"), "{run:?}");
+}
+
+#[test]
+fn eca_writes_inside_the_project_only() {
+    let env = TestEnv::new();
+    env.run(&["keygen", "-p", "prod", "--cert-out", "prod.crt"]).success();
+    let eca = |project: &std::path::Path, email: &str| {
+        let out = project.to_str().unwrap().to_owned();
+        env.run(&["eca", "-p", "prod", "--name", "Mine", "--out", &out, "--contact-email", email])
+    };
+    let project = env.path("climbs");
+    std::fs::create_dir_all(&project).unwrap();
+    std::fs::write(
+        project.join("sfdx-project.json"),
+        r#"{"packageDirectories":[{"path":"../outside","default":true}]}"#,
+    )
+    .unwrap();
+    let run = eca(&project, "a@b.test").failure(2);
+    assert!(run.stderr.contains("is outside the project"), "{run:?}");
+    assert!(!env.path("outside").exists());
+
+    // A package directory that is a symbolic link out of the project.
+    let project = env.path("linked");
+    let elsewhere = env.path("elsewhere");
+    std::fs::create_dir_all(&project).unwrap();
+    std::fs::create_dir_all(&elsewhere).unwrap();
+    std::os::unix::fs::symlink(&elsewhere, project.join("force-app")).unwrap();
+    let run = eca(&project, "a@b.test").failure(2);
+    assert!(run.stderr.contains("is outside the project"), "{run:?}");
+    assert_eq!(std::fs::read_dir(&elsewhere).unwrap().count(), 0, "nothing written through the link");
+
+    let run = eca(&env.path("fresh"), "not an email").failure(2);
+    assert!(run.stderr.contains("is not an email address"), "{run:?}");
+}
+
+#[test]
+fn a_module_path_that_is_relative_is_refused_when_loaded() {
+    let env = TestEnv::new();
+    let uri = "pkcs11:token=sfcred;object=prod?module-path=libsofthsm2.so";
+    let run = env.run(&["keygen", "-p", "prod", "--pkcs11", uri]).failure(6);
+    assert!(run.stderr.contains("module-path must be an absolute path"), "{run:?}");
 }
