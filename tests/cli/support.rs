@@ -1,7 +1,7 @@
 //! The test environment: a temporary home, a private D-Bus session with an unlocked
 //! GNOME Keyring in it, and the Salesforce stand-in on loopback.
 
-use std::io::{Read, Write};
+use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Output, Stdio};
 use std::sync::mpsc::{self, Receiver};
@@ -130,21 +130,7 @@ impl TestEnv {
 
     /// Runs sfcred with `input` on its stdin, closed afterwards.
     pub fn run_with_stdin(&self, args: &[impl AsRef<std::ffi::OsStr>], input: &[u8]) -> Run {
-        let mut child = self
-            .sfcred()
-            .args(args)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        // Written on a thread: a child that neither reads nor exits must not block the test.
-        let mut stdin = child.stdin.take().unwrap();
-        let input = input.to_vec();
-        std::thread::spawn(move || {
-            // A child that stops reading early closes the pipe; that is its answer, not ours.
-            let _ = stdin.write_all(&input);
-        });
+        let child = crate::run::spawn_with_stdin(self.sfcred().args(args), input);
         Run::of(child.output_within(TIMEOUT).unwrap())
     }
 
@@ -434,4 +420,11 @@ impl TestEnv {
         let text = std::fs::read_to_string(&path).unwrap();
         std::fs::write(&path, edit(text)).unwrap();
     }
+}
+
+/// Makes a FIFO at `path`.
+pub fn mkfifo(path: &Path) {
+    let c_path = std::ffi::CString::new(path.to_str().unwrap()).unwrap();
+    // SAFETY: a valid NUL-terminated path.
+    assert_eq!(unsafe { libc::mkfifo(c_path.as_ptr(), 0o600) }, 0, "mkfifo {}", path.display());
 }

@@ -1,13 +1,7 @@
 //! Defects found by hostile use and a security reading, third round (issue 18): the items
 //! fixed so far, each with the test that failed before its fix.
 
-use crate::support::{CONSUMER_KEY, Run, TIMEOUT, TestEnv, USERNAME, WaitWithin, app_keys};
-
-fn mkfifo(path: &std::path::Path) {
-    let c_path = std::ffi::CString::new(path.to_str().unwrap()).unwrap();
-    // SAFETY: a valid NUL-terminated path.
-    assert_eq!(unsafe { libc::mkfifo(c_path.as_ptr(), 0o600) }, 0, "mkfifo {}", path.display());
-}
+use crate::support::{CONSUMER_KEY, Run, TIMEOUT, TestEnv, USERNAME, WaitWithin, app_keys, mkfifo};
 
 #[test]
 fn a_key_file_that_is_a_fifo_no_one_writes_to_fails_at_once() {

@@ -1,7 +1,7 @@
 //! A finished run of sfcred, shared by both integration test binaries (`tests/cli`,
 //! `tests/portable`), each of which includes this file as its module `run`.
 
-use std::process::Output;
+use std::process::{Child, Command, Output, Stdio};
 
 /// A finished sfcred run.
 #[derive(Debug)]
@@ -37,4 +37,18 @@ impl Run {
     pub fn json(&self) -> serde_json::Value {
         serde_json::from_str(&self.stdout).unwrap_or_else(|e| panic!("not JSON ({e}): {:?}", self.stdout))
     }
+}
+
+/// Starts `cmd` with `input` on its stdin (closed afterwards) and stdout and stderr captured.
+/// The input is written on a thread: a child that neither reads nor exits must not block the
+/// test, and one that stops reading early closes the pipe, which is its answer, not ours.
+pub fn spawn_with_stdin(cmd: &mut Command, input: &[u8]) -> Child {
+    let mut child = cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let input = input.to_vec();
+    std::thread::spawn(move || {
+        use std::io::Write;
+        let _ = stdin.write_all(&input);
+    });
+    child
 }

@@ -154,21 +154,7 @@ impl TestEnv {
 
     /// Runs sfcred with `input` on its stdin.
     pub fn run_with_stdin(&self, args: &[&str], input: &[u8]) -> Run {
-        let mut child = self
-            .sfcred()
-            .args(args)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let mut stdin = child.stdin.take().unwrap();
-        let input = input.to_vec();
-        std::thread::spawn(move || {
-            use std::io::Write;
-            let _ = stdin.write_all(&input);
-        });
-        Run::of(finish(child, TIMEOUT))
+        Run::of(finish(crate::run::spawn_with_stdin(self.sfcred().args(args), input), TIMEOUT))
     }
 
     /// A key pair made with sfcred keygen for `profile`, registered with the stand-in's
