@@ -96,7 +96,7 @@ pub fn signer_in(
     match place(ctx, profile, rotation, slot)? {
         KeyPlace::Token(uri) => {
             let pin = pkcs11_pin(ctx, &uri, keychain, &profile.name)?;
-            Ok(Box::new(Pkcs11Key::open(&uri, pin.map(|(pin, _)| pin).as_ref())?))
+            Ok(Box::new(Pkcs11Key::open(&uri, pin.map(|(pin, _)| pin).as_ref(), ctx.keychain_timeout()?)?))
         }
         KeyPlace::Keychain(store) => {
             let opened;

@@ -11,7 +11,7 @@ use crate::error::Error;
 use crate::keys::signer::Signer;
 use crate::salesforce::assertion::{Claims, random_jti};
 use crate::salesforce::exchange::{self, TokenResponse};
-use crate::token::Token;
+use crate::token::{Binding, Token};
 
 /// A token, and Salesforce's clock when it issued it (if it said).
 pub struct Minted {
@@ -45,11 +45,16 @@ pub fn mint(
     let assertion = claims.sign(signer)?;
     let response = exchange::request_token(profile, &ctx.trust, &assertion)?;
     let salesforce_time = response.salesforce_time();
-    Ok(Minted { token: token_from(response, profile, now), salesforce_time })
+    Ok(Minted { token: token_from(response, profile, client_id, now), salesforce_time })
 }
 
 /// `requested_at` is taken before the request, so the expiry estimate errs early.
-fn token_from(response: TokenResponse, profile: &Profile, requested_at: SystemTime) -> Token {
+fn token_from(
+    response: TokenResponse,
+    profile: &Profile,
+    client_id: &SecretString,
+    requested_at: SystemTime,
+) -> Token {
     Token {
         access_token: response.access_token,
         token_type: response.token_type,
@@ -60,5 +65,14 @@ fn token_from(response: TokenResponse, profile: &Profile, requested_at: SystemTi
         expires_at: requested_at + profile.ttl,
         username: profile.username.clone(),
         profile: profile.name.clone(),
+        binding: binding(profile, client_id.expose_secret()),
+    }
+}
+
+/// What a token for `profile` and this consumer key is bound to.
+pub fn binding(profile: &Profile, client_id: &str) -> Binding {
+    Binding {
+        login_url: profile.login_url.as_str().to_owned(),
+        client_digest: crate::base::digest::fields_hex(&[client_id]),
     }
 }

@@ -3,6 +3,7 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use secrecy::zeroize::Zeroizing;
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
@@ -23,6 +24,18 @@ pub struct TokenOf<T> {
     pub expires_at: T,
     pub username: String,
     pub profile: String,
+    /// Kept in the cache beside the token, never printed.
+    #[serde(skip)]
+    pub binding: Binding,
+}
+
+/// What a token was minted for besides its user and profile, kept with it in the cache and
+/// checked on a hit, so that a token is served only where it was minted for.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Binding {
+    pub login_url: String,
+    /// The consumer key's digest (`base::digest`): the key cannot be read back from it.
+    pub client_digest: String,
 }
 
 pub type Token = TokenOf<SystemTime>;
@@ -43,6 +56,7 @@ impl<T> TokenOf<T> {
             expires_at: f(self.expires_at),
             username: self.username,
             profile: self.profile,
+            binding: self.binding,
         }
     }
 }
@@ -64,9 +78,20 @@ impl Token {
     }
 
     /// The JSON object `sfcred token` prints.
-    pub fn to_json(&self) -> String {
-        serde_json::to_string(&self.for_output()).expect("a token serializes")
+    pub fn to_json(&self) -> Zeroizing<String> {
+        secret_json(&self.for_output())
     }
+}
+
+/// Room for any object holding a token, so that writing one never moves it and leaves an
+/// unwiped copy behind (a token is a few hundred bytes; its object, under 2 KiB).
+const SECRET_JSON_ROOM: usize = 8 * 1024;
+
+/// `value` as JSON, in a buffer wiped when dropped: for every object that holds a token.
+pub fn secret_json(value: &impl Serialize) -> Zeroizing<String> {
+    let mut bytes = Zeroizing::new(Vec::with_capacity(SECRET_JSON_ROOM));
+    serde_json::to_writer(&mut *bytes, value).expect("a token's object serializes");
+    Zeroizing::new(String::from_utf8(std::mem::take(&mut *bytes)).expect("serde_json writes UTF-8"))
 }
 
 /// A protocol or file version ahead of a token's fields: `{"v":1,"access_token":...}`.
@@ -169,8 +194,11 @@ mod tests {
             expires_at: UNIX_EPOCH,
             username: "u".into(),
             profile: "p".into(),
+            binding: Binding::default(),
         };
         assert!(!format!("{token:?}").contains("secret"));
-        assert!(token.to_json().starts_with(r#"{"access_token":"00D!secret","token_type":"Bearer""#));
+        let json = token.to_json();
+        assert!(json.starts_with(r#"{"access_token":"00D!secret","token_type":"Bearer""#));
+        assert_eq!(json.capacity(), SECRET_JSON_ROOM, "written without growing, so no unwiped copy was left");
     }
 }

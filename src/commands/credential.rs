@@ -18,9 +18,7 @@ pub fn run(ctx: &Context, default_profile: &str) -> Result<super::Outcome, Error
         fetch::token(ctx, &profile, request.need, &SystemTime::now)
     };
     match answer() {
-        Ok(token) => {
-            super::print(&format!("{}\n", json::token_response(&token))).map(|()| super::Outcome::Done)
-        }
+        Ok(token) => super::print_line(&json::token_response(&token)).map(|()| super::Outcome::Done),
         Err(error) => {
             // The caller reads the error from stdout; a person reads it on stderr.
             let hint = error.hint();

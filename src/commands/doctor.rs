@@ -228,8 +228,10 @@ fn token_checks(
     profile: &Profile,
 ) -> Option<Vec<u8>> {
     const STEPS: [&str; 5] = ["PKCS#11 module", "token", "PIN", "private key", "key protection"];
-    let opened = crate::credentials::pkcs11_pin(ctx, uri, keychain, &profile.name)
-        .and_then(|pin| Ok((Pkcs11Key::open(uri, pin.as_ref().map(|(pin, _)| pin))?, pin.is_some())));
+    let opened = crate::credentials::pkcs11_pin(ctx, uri, keychain, &profile.name).and_then(|pin| {
+        let key = Pkcs11Key::open(uri, pin.as_ref().map(|(pin, _)| pin), ctx.keychain_timeout()?)?;
+        Ok((key, pin.is_some()))
+    });
     let (key, had_pin) = match opened {
         Ok(opened) => opened,
         Err(error) => {

@@ -22,7 +22,8 @@ pub fn run(ctx: &Context, options: Options) -> Result<super::Outcome, Error> {
         fetch::token(ctx, &lookup::profile(ctx, &options.profile)?, Need::default(), &SystemTime::now)?;
     let (program, rest) = options.command.split_first().expect("the command line requires a command");
     let mut command = std::process::Command::new(program);
-    command.args(rest).envs(env::variables(&token));
+    let variables = env::variables(&token);
+    command.args(rest).envs(variables.iter().map(|(name, value)| (name, value.as_str())));
     // The child gets the token, not what made it.
     for secret in crate::config::env_vars::SECRETS {
         command.env_remove(secret.name);

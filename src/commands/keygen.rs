@@ -124,6 +124,7 @@ fn on_token(ctx: &Context, options: &Options, uri: &str, cert_out: &Path) -> Res
             &format!("sfcred-{name}"),
             options.bits.bits(),
             options.force,
+            ctx.keychain_timeout()?,
         )?;
         let certificate = crate::keys::keygen::certificate_for(&key, &common_name, options.days, now)
             .map_err(Error::Keygen)?;

@@ -191,7 +191,7 @@ fn token_key(
         }
         None => None,
     };
-    let key = Pkcs11Key::open(uri, pin.as_ref().map(|(pin, _)| pin))?;
+    let key = Pkcs11Key::open(uri, pin.as_ref().map(|(pin, _)| pin), ctx.keychain_timeout()?)?;
     let pin_to_store = pin.filter(|(_, origin)| *origin == PinOrigin::Given).map(|(pin, _)| pin);
     Ok(LoginKey::Pkcs11 { key, pin_to_store })
 }

@@ -36,6 +36,16 @@ pub fn print(text: &str) -> Result<(), Error> {
     out.write_all(text.as_bytes()).and_then(|()| out.flush()).map_err(Error::Output)
 }
 
+/// Writes `text` and a newline to stdout, without joining them: for a token's outputs,
+/// whose buffers are wiped, so no unwiped copy is made on the way.
+pub fn print_line(text: &str) -> Result<(), Error> {
+    let mut out = std::io::stdout().lock();
+    out.write_all(text.as_bytes())
+        .and_then(|()| out.write_all(b"\n"))
+        .and_then(|()| out.flush())
+        .map_err(Error::Output)
+}
+
 /// Writes a new file for the user, replacing one only when `replace`.
 fn write_file(
     path: &std::path::Path,

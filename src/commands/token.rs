@@ -42,10 +42,10 @@ pub fn run(ctx: &Context, options: Options) -> Result<super::Outcome, Error> {
         _ => None,
     };
     let token = fetch::token(ctx, profile, need, &SystemTime::now)?;
-    super::print(&match (exec_info, options.format) {
-        (Some(info), _) => format!("{}\n", exec_credential::exec_credential(&info, &token)),
-        (None, Format::Token) => format!("{}\n", token.secret()),
-        (None, _) => format!("{}\n", token.to_json()),
-    })?;
+    match (exec_info, options.format) {
+        (Some(info), _) => super::print_line(&exec_credential::exec_credential(&info, &token))?,
+        (None, Format::Token) => super::print_line(token.secret())?,
+        (None, _) => super::print_line(&token.to_json())?,
+    }
     Ok(super::Outcome::Done)
 }

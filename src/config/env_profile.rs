@@ -92,34 +92,7 @@ pub fn signer(vars: &EnvironmentProfile) -> Result<SoftwareKey, EnvironmentError
     Ok(SoftwareKey::new(key, KeyOrigin::Environment(variable)))
 }
 
-/// `env-` and the first 16 bytes of the SHA-256 of the fields, each after its length (so
-/// that no two lists of fields hash alike): the consumer key goes in, and cannot be read
-/// back out of the name.
+/// `env-` and [`crate::base::digest::fields_hex`] of the fields.
 fn identity_name(fields: &[&str]) -> String {
-    let mut hash = aws_lc_rs::digest::Context::new(&aws_lc_rs::digest::SHA256);
-    for field in fields {
-        hash.update(&(field.len() as u64).to_le_bytes());
-        hash.update(field.as_bytes());
-    }
-    let digest = hash.finish();
-    let hex: String = digest.as_ref()[..16].iter().map(|byte| format!("{byte:02x}")).collect();
-    format!("env-{hex}")
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn every_identity_field_changes_the_name() {
-        let base = ["u@acme.com", "https://login.salesforce.com", "https://login.salesforce.com", "3MVG9A"];
-        let name = super::identity_name(&base);
-        assert_eq!(name.len(), 4 + 32);
-        assert_eq!(name, super::identity_name(&base), "stable");
-        for changed in 0..base.len() {
-            let mut other = base;
-            other[changed] = "x";
-            assert_ne!(super::identity_name(&other), name, "field {changed}");
-        }
-        // Fields are kept apart: moving text from one to the next is another identity.
-        assert_ne!(super::identity_name(&["ab", "c"]), super::identity_name(&["a", "bc"]));
-    }
+    format!("env-{}", crate::base::digest::fields_hex(fields))
 }

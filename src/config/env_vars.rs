@@ -24,7 +24,7 @@ env_vars! {
     CONFIG_DIR = "SFCRED_CONFIG_DIR", "The directory of `config.toml` and the certificate copies", "`$XDG_CONFIG_HOME/sfcred`, else `%APPDATA%\\sfcred` on Windows, else `~/.config/sfcred`";
     CACHE_DIR = "SFCRED_CACHE_DIR", "The token cache and lock directory", "`$XDG_RUNTIME_DIR/sfcred`, else `$XDG_CACHE_HOME/sfcred`, else `%LOCALAPPDATA%\\sfcred` on Windows, else `~/.cache/sfcred`";
     LOCK_TIMEOUT = "SFCRED_LOCK_TIMEOUT", "How long to wait for another process's refresh of the same profile", "`60s`";
-    KEYCHAIN_TIMEOUT = "SFCRED_KEYCHAIN_TIMEOUT", "How long to wait for the keychain to answer", "`20s`";
+    KEYCHAIN_TIMEOUT = "SFCRED_KEYCHAIN_TIMEOUT", "How long to wait for the keychain, or a PKCS#11 token, to answer a call", "`20s`";
     CLIENT_ID = "SFCRED_CLIENT_ID", "The consumer key; when set, the environment is the profile and the settings file is not read", "unset";
     USERNAME = "SFCRED_USERNAME", "The Salesforce username of the environment's profile", "required with `SFCRED_CLIENT_ID`";
     PRIVATE_KEY = "SFCRED_PRIVATE_KEY", "The environment profile's RSA private key, PEM text", "unset";

@@ -4,6 +4,8 @@
 //! PKCS#11 key signs; the cache-hit path never loads it.
 
 use std::path::Path;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
 
 use cryptoki::context::{CInitializeArgs, CInitializeFlags, Pkcs11};
 use cryptoki::error::{Error as CkError, RvError};
@@ -15,6 +17,9 @@ use secrecy::SecretString;
 
 use crate::keys::pkcs11_uri::Pkcs11Uri;
 use crate::keys::signer::{SignError, Signer};
+
+/// The least time a key generation is given, whatever the wait for other calls.
+const KEY_GENERATION_WAIT: Duration = Duration::from_secs(120);
 
 /// A PIN file is a line; more is not one.
 const MAX_PIN_FILE_BYTES: u64 = 4096;
@@ -47,6 +52,8 @@ pub enum Pkcs11Error {
     Failed { uri: String, action: &'static str, reason: String },
     #[error("a key labelled {label:?} exists on the token already")]
     Exists { label: String },
+    #[error("the PKCS#11 token of {uri} did not answer within {}s while {action}", timeout.as_secs())]
+    TimedOut { uri: String, action: &'static str, timeout: Duration },
 }
 
 fn present_tokens(present: &[String]) -> String {
@@ -111,6 +118,11 @@ impl Pkcs11Error {
             }
             Pkcs11Error::Removed { .. } => "plug the device back in and try again".into(),
             Pkcs11Error::Failed { .. } => "try again; if it persists, check the module's own logs".into(),
+            Pkcs11Error::TimedOut { .. } => {
+                "if the device waits for a touch (its light blinks), touch it and try again; a network HSM may be \
+                 unreachable: check its client's connection. SFCRED_KEYCHAIN_TIMEOUT sets the wait"
+                    .into()
+            }
             Pkcs11Error::Exists { .. } => {
                 "pass --force to replace it (its certificate stops working), or name another object= in the URI"
                     .into()
@@ -126,14 +138,77 @@ pub struct Protection {
     pub sensitive: bool,
 }
 
-/// An RSA private key on a token, logged in and ready to sign.
+/// An RSA private key on a token, logged in and ready to sign. Every call into the module
+/// runs on a thread of its own and is given up after `timeout`, so a device waiting for a
+/// touch, or a hung network HSM, never holds the profile's lock for ever.
 pub struct Pkcs11Key {
+    held: Arc<Mutex<Held>>,
+    /// The URI without its PIN, for messages.
+    shown: String,
+    timeout: Duration,
+}
+
+/// What an open key holds, lent to one call's thread at a time.
+struct Held {
     // Dropped in this order: the session closes before the module is finalized.
     session: Session,
     key: ObjectHandle,
-    _module: Pkcs11,
-    /// The URI without its PIN, for messages.
-    shown: String,
+    _module: Arc<Module>,
+}
+
+/// A loaded and initialized module, shared by every key of this process that uses it:
+/// `C_Finalize` ends every session of the module, so it runs when the last key is dropped.
+struct Module {
+    library: Pkcs11,
+    path: std::path::PathBuf,
+}
+
+impl Drop for Module {
+    fn drop(&mut self) {
+        // Nothing is left to tell: a failure to finalize is the module's to log.
+        let _ = self.library.clone().finalize();
+    }
+}
+
+/// The modules keys of this process hold, by path.
+static MODULES: Mutex<Vec<std::sync::Weak<Module>>> = Mutex::new(Vec::new());
+
+impl Module {
+    /// The module at `path`, initialized: the one a key holds already, else loaded now.
+    fn load(path: &Path) -> Result<Arc<Module>, Pkcs11Error> {
+        let mut modules = MODULES.lock().unwrap_or_else(PoisonError::into_inner);
+        modules.retain(|module| module.strong_count() > 0);
+        if let Some(module) = modules.iter().filter_map(std::sync::Weak::upgrade).find(|m| m.path == path) {
+            return Ok(module);
+        }
+        let module_error = |reason: String| Pkcs11Error::Module { path: path.display().to_string(), reason };
+        check_module(path).map_err(module_error)?;
+        let library = Pkcs11::new(path).map_err(|e| module_error(e.to_string()))?;
+        match library.initialize(CInitializeArgs::new(CInitializeFlags::OS_LOCKING_OK)) {
+            Ok(()) | Err(CkError::Pkcs11(RvError::CryptokiAlreadyInitialized, _)) => {}
+            // The library is there and is a PKCS#11 module; what it drives is not answering.
+            Err(e) => {
+                return Err(Pkcs11Error::Initialize {
+                    path: path.display().to_string(),
+                    reason: e.to_string(),
+                });
+            }
+        }
+        let module = Arc::new(Module { library, path: path.to_owned() });
+        modules.push(Arc::downgrade(&module));
+        Ok(module)
+    }
+}
+
+/// Runs `op` within `timeout`, or says which call on `uri` did not answer.
+fn bounded<T: Send + 'static>(
+    uri: &str,
+    action: &'static str,
+    timeout: Duration,
+    op: impl FnOnce() -> Result<T, Pkcs11Error> + Send + 'static,
+) -> Result<T, Pkcs11Error> {
+    crate::base::bounded::within(timeout, op)
+        .unwrap_or_else(|| Err(Pkcs11Error::TimedOut { uri: uri.to_owned(), action, timeout }))
 }
 
 impl std::fmt::Debug for Pkcs11Key {
@@ -157,7 +232,7 @@ pub fn pin_from_uri(uri: &Pkcs11Uri) -> Result<Option<SecretString>, Pkcs11Error
 /// An open token: the module, the slot the URI names, a logged-in session.
 struct OpenToken {
     session: Session,
-    module: Pkcs11,
+    module: Arc<Module>,
     shown: String,
 }
 
@@ -165,28 +240,17 @@ impl OpenToken {
     fn open(uri: &Pkcs11Uri, pin: Option<&SecretString>, read_write: bool) -> Result<OpenToken, Pkcs11Error> {
         let shown = uri.to_string();
         let path = uri.module_path.as_deref().unwrap_or(Path::new(""));
-        let module_error = |reason: String| Pkcs11Error::Module { path: path.display().to_string(), reason };
-        check_module(path).map_err(module_error)?;
-        let module = Pkcs11::new(path).map_err(|e| module_error(e.to_string()))?;
-        match module.initialize(CInitializeArgs::new(CInitializeFlags::OS_LOCKING_OK)) {
-            Ok(()) | Err(CkError::Pkcs11(RvError::CryptokiAlreadyInitialized, _)) => {}
-            // The library is there and is a PKCS#11 module; what it drives is not answering.
-            Err(e) => {
-                return Err(Pkcs11Error::Initialize {
-                    path: path.display().to_string(),
-                    reason: e.to_string(),
-                });
-            }
-        }
+        let module = Module::load(path)?;
         let failed = |action| {
             let shown = &shown;
             move |e: CkError| classify(e, shown, action)
         };
-        let slot = find_slot(&module, uri)?;
-        let info = module.get_token_info(slot).map_err(failed("reading the token's information"))?;
+        let library = &module.library;
+        let slot = find_slot(library, uri)?;
+        let info = library.get_token_info(slot).map_err(failed("reading the token's information"))?;
         let session = match read_write {
-            true => module.open_rw_session(slot),
-            false => module.open_ro_session(slot),
+            true => library.open_rw_session(slot),
+            false => library.open_ro_session(slot),
         }
         .map_err(failed("opening a session"))?;
         if info.login_required() {
@@ -289,38 +353,38 @@ fn classify(error: CkError, uri: &str, action: &'static str) -> Pkcs11Error {
 
 impl Pkcs11Key {
     /// Opens the module, finds the token and the one RSA private key the URI names,
-    /// and logs in with `pin` when the token wants one.
-    pub fn open(uri: &Pkcs11Uri, pin: Option<&SecretString>) -> Result<Pkcs11Key, Pkcs11Error> {
-        let token = OpenToken::open(uri, pin, false)?;
-        let key = match token.private_keys(uri)?.as_slice() {
-            [] => return Err(Pkcs11Error::NoKey { uri: token.shown }),
-            [key] => *key,
-            several => return Err(Pkcs11Error::SeveralKeys { uri: token.shown, count: several.len() }),
-        };
-        let mut key = Pkcs11Key { session: token.session, key, _module: token.module, shown: token.shown };
-        key.check_usable()?;
-        key.shown = key.own_uri(uri)?.to_string();
-        Ok(key)
+    /// and logs in with `pin` when the token wants one; no call waits over `timeout`.
+    pub fn open(
+        uri: &Pkcs11Uri,
+        pin: Option<&SecretString>,
+        timeout: Duration,
+    ) -> Result<Pkcs11Key, Pkcs11Error> {
+        let (uri, pin) = (uri.clone(), pin.cloned());
+        bounded(&uri.to_string(), "opening the key", timeout, move || {
+            let token = OpenToken::open(&uri, pin.as_ref(), false)?;
+            let key = match token.private_keys(&uri)?.as_slice() {
+                [] => return Err(Pkcs11Error::NoKey { uri: token.shown }),
+                [key] => *key,
+                several => return Err(Pkcs11Error::SeveralKeys { uri: token.shown, count: several.len() }),
+            };
+            check_usable(&token.session, key, &token.shown)?;
+            let shown = own_uri(&token.session, key, &uri, &token.shown)?.to_string();
+            let held = Held { session: token.session, key, _module: token.module };
+            Ok(Pkcs11Key { held: Arc::new(Mutex::new(held)), shown, timeout })
+        })
     }
 
-    /// `uri` narrowed to this key alone, by its label and id: the URI stays true when a
-    /// second key (a rotation's next one) joins it on the token.
-    fn own_uri(&self, uri: &Pkcs11Uri) -> Result<Pkcs11Uri, Pkcs11Error> {
-        let attributes = self
-            .session
-            .get_attributes(self.key, &[AttributeType::Label, AttributeType::Id])
-            .map_err(|e| classify(e, &self.shown, "reading the key's label and id"))?;
-        let mut own = Pkcs11Uri { pin_value: None, ..uri.clone() };
-        for attribute in attributes {
-            match attribute {
-                Attribute::Label(label) if !label.is_empty() => {
-                    own.object = String::from_utf8(label).ok().or(own.object);
-                }
-                Attribute::Id(id) if !id.is_empty() => own.id = Some(id),
-                _ => {}
-            }
-        }
-        Ok(own)
+    /// Runs `op` on the key's session, on a thread of its own, within the key's timeout.
+    fn call<T: Send + 'static>(
+        &self,
+        action: &'static str,
+        op: impl FnOnce(&Session, ObjectHandle) -> Result<T, CkError> + Send + 'static,
+    ) -> Result<T, Pkcs11Error> {
+        let (held, shown) = (Arc::clone(&self.held), self.shown.clone());
+        bounded(&self.shown, action, self.timeout, move || {
+            let held = held.lock().unwrap_or_else(PoisonError::into_inner);
+            op(&held.session, held.key).map_err(|e| classify(e, &shown, action))
+        })
     }
 
     /// Generates an RSA key pair on the token that the URI names: the private half
@@ -331,69 +395,89 @@ impl Pkcs11Key {
         label: &str,
         bits: u32,
         replace: bool,
+        timeout: Duration,
     ) -> Result<Pkcs11Key, Pkcs11Error> {
-        let token = OpenToken::open(uri, pin, true)?;
-        let label = uri.object.clone().unwrap_or_else(|| label.to_owned());
-        let named = Pkcs11Uri { object: Some(label.clone()), pin_value: None, ..uri.clone() }.to_string();
-        let fail = |action| {
-            let named = &named;
-            move |e: CkError| classify(e, named, action)
-        };
-        let existing = [ObjectClass::PRIVATE_KEY, ObjectClass::PUBLIC_KEY]
-            .into_iter()
-            .map(|class| {
-                token
-                    .session
-                    .find_objects(&[Attribute::Class(class), Attribute::Label(label.as_bytes().to_vec())])
-            })
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(fail("looking for an existing key"))?
+        let (uri, pin, label) = (uri.clone(), pin.cloned(), label.to_owned());
+        // Making an RSA key in hardware can take a minute (a 4096-bit one on a smart card).
+        let wait = timeout.max(KEY_GENERATION_WAIT);
+        bounded(&uri.to_string(), "generating a key pair", wait, move || {
+            let (uri, pin, label) = (&uri, pin.as_ref(), label.as_str());
+            let token = OpenToken::open(uri, pin, true)?;
+            let label = uri.object.clone().unwrap_or_else(|| label.to_owned());
+            let named = Pkcs11Uri { object: Some(label.clone()), pin_value: None, ..uri.clone() }.to_string();
+            let fail = |action| {
+                let named = &named;
+                move |e: CkError| classify(e, named, action)
+            };
+            let existing = [ObjectClass::PRIVATE_KEY, ObjectClass::PUBLIC_KEY]
+                .into_iter()
+                .map(|class| {
+                    token
+                        .session
+                        .find_objects(&[Attribute::Class(class), Attribute::Label(label.as_bytes().to_vec())])
+                })
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(fail("looking for an existing key"))?
+                .concat();
+            if !existing.is_empty() && !replace {
+                return Err(Pkcs11Error::Exists { label });
+            }
+            let id = match &uri.id {
+                Some(id) => id.clone(),
+                None => token.session.generate_random_vec(16).map_err(fail("making a key id"))?,
+            };
+            let common = [
+                Attribute::Token(true),
+                Attribute::Label(label.as_bytes().to_vec()),
+                Attribute::Id(id.clone()),
+            ];
+            let public = [
+                &common[..],
+                &[
+                    Attribute::Private(false),
+                    Attribute::Verify(true),
+                    Attribute::ModulusBits(std::ffi::c_ulong::from(bits).into()),
+                    Attribute::PublicExponent(vec![0x01, 0x00, 0x01]),
+                ],
+            ]
             .concat();
-        if !existing.is_empty() && !replace {
-            return Err(Pkcs11Error::Exists { label });
-        }
-        let id = match &uri.id {
-            Some(id) => id.clone(),
-            None => token.session.generate_random_vec(16).map_err(fail("making a key id"))?,
-        };
-        let common =
-            [Attribute::Token(true), Attribute::Label(label.as_bytes().to_vec()), Attribute::Id(id.clone())];
-        let public = [
-            &common[..],
-            &[
-                Attribute::Private(false),
-                Attribute::Verify(true),
-                Attribute::ModulusBits(std::ffi::c_ulong::from(bits).into()),
-                Attribute::PublicExponent(vec![0x01, 0x00, 0x01]),
-            ],
-        ]
-        .concat();
-        let private = [
-            &common[..],
-            &[
-                Attribute::Private(true),
-                Attribute::Sensitive(true),
-                Attribute::Extractable(false),
-                Attribute::Sign(true),
-                Attribute::KeyType(KeyType::RSA),
-            ],
-        ]
-        .concat();
-        let (_, key) = token
-            .session
-            .generate_key_pair(&Mechanism::RsaPkcsKeyPairGen, &public, &private)
-            .map_err(fail("generating the key pair"))?;
-        // The old objects go only once the new pair exists.
-        for object in existing {
-            token.session.destroy_object(object).map_err(fail("removing the replaced key"))?;
-        }
-        let shown =
-            Pkcs11Uri { object: Some(label), id: Some(id), pin_value: None, ..uri.clone() }.to_string();
-        Ok(Pkcs11Key { session: token.session, key, _module: token.module, shown })
+            let private = [
+                &common[..],
+                &[
+                    Attribute::Private(true),
+                    Attribute::Sensitive(true),
+                    Attribute::Extractable(false),
+                    Attribute::Sign(true),
+                    Attribute::KeyType(KeyType::RSA),
+                ],
+            ]
+            .concat();
+            let (_, key) = token
+                .session
+                .generate_key_pair(&Mechanism::RsaPkcsKeyPairGen, &public, &private)
+                .map_err(fail("generating the key pair"))?;
+            // The old objects go only once the new pair exists.
+            for object in existing {
+                token.session.destroy_object(object).map_err(fail("removing the replaced key"))?;
+            }
+            let shown =
+                Pkcs11Uri { object: Some(label), id: Some(id), pin_value: None, ..uri.clone() }.to_string();
+            let held = Held { session: token.session, key, _module: token.module };
+            Ok(Pkcs11Key { held: Arc::new(Mutex::new(held)), shown, timeout })
+        })
     }
 
     /// Removes the key pair the URI names from its token (a rotation's replaced key).
-    pub fn destroy(uri: &Pkcs11Uri, pin: Option<&SecretString>) -> Result<(), Pkcs11Error> {
+    pub fn destroy(
+        uri: &Pkcs11Uri,
+        pin: Option<&SecretString>,
+        timeout: Duration,
+    ) -> Result<(), Pkcs11Error> {
+        let (uri, pin) = (uri.clone(), pin.cloned());
+        bounded(&uri.to_string(), "removing the key", timeout, move || Self::destroy_now(&uri, pin.as_ref()))
+    }
+
+    fn destroy_now(uri: &Pkcs11Uri, pin: Option<&SecretString>) -> Result<(), Pkcs11Error> {
         let token = OpenToken::open(uri, pin, true)?;
         let mut template = Vec::new();
         template.extend(uri.object.as_ref().map(|label| Attribute::Label(label.as_bytes().to_vec())));
@@ -419,10 +503,9 @@ impl Pkcs11Key {
 
     /// Whether the key could be copied off the token.
     pub fn protection(&self) -> Result<Protection, Pkcs11Error> {
-        let attributes = self
-            .session
-            .get_attributes(self.key, &[AttributeType::Extractable, AttributeType::Sensitive])
-            .map_err(|e| classify(e, &self.shown, "reading the key's attributes"))?;
+        let attributes = self.call("reading the key's attributes", |session, key| {
+            session.get_attributes(key, &[AttributeType::Extractable, AttributeType::Sensitive])
+        })?;
         let mut protection = Protection { extractable: true, sensitive: false };
         for attribute in attributes {
             match attribute {
@@ -439,49 +522,23 @@ impl Pkcs11Key {
         &self.shown
     }
 
-    /// An RSA key that may sign, or the reason it cannot.
-    fn check_usable(&self) -> Result<(), Pkcs11Error> {
-        let attributes = self
-            .session
-            .get_attributes(self.key, &[AttributeType::KeyType, AttributeType::Sign, AttributeType::Modulus])
-            .map_err(|e| classify(e, &self.shown, "reading the key's attributes"))?;
-        let unusable =
-            |reason: &str| Pkcs11Error::Unusable { uri: self.shown.clone(), reason: reason.into() };
-        for attribute in attributes {
-            match attribute {
-                Attribute::KeyType(kind) if kind != KeyType::RSA => {
-                    return Err(unusable(&format!("it is a {kind} key, not RSA")));
-                }
-                Attribute::Sign(false) => return Err(unusable("its CKA_SIGN is false")),
-                // The same bounds as a key in the keychain.
-                Attribute::Modulus(modulus) => {
-                    let significant = modulus.iter().skip_while(|byte| **byte == 0).count();
-                    let bits = significant * 8;
-                    if !(2048..=8192).contains(&bits) {
-                        return Err(unusable(&format!("it is an RSA key of {bits} bits; use 2048 to 8192")));
-                    }
-                }
-                _ => {}
-            }
-        }
-        Ok(())
-    }
-
     fn sign_error(&self, error: Pkcs11Error) -> SignError {
         SignError {
             location: self.shown.clone(),
             reason: error.to_string(),
             hint: error.hint().unwrap_or_default(),
-            device_failed: matches!(error, Pkcs11Error::Removed { .. } | Pkcs11Error::Failed { .. }),
+            device_failed: matches!(
+                error,
+                Pkcs11Error::Removed { .. } | Pkcs11Error::Failed { .. } | Pkcs11Error::TimedOut { .. }
+            ),
         }
     }
 
     /// PKCS#1 RSAPublicKey DER, from the private key object's modulus and exponent.
     fn rsa_public_key(&self) -> Result<Vec<u8>, Pkcs11Error> {
-        let attributes = self
-            .session
-            .get_attributes(self.key, &[AttributeType::Modulus, AttributeType::PublicExponent])
-            .map_err(|e| classify(e, &self.shown, "reading the public key"))?;
+        let attributes = self.call("reading the public key", |session, key| {
+            session.get_attributes(key, &[AttributeType::Modulus, AttributeType::PublicExponent])
+        })?;
         let (mut modulus, mut exponent) = (None, None);
         for attribute in attributes {
             match attribute {
@@ -502,9 +559,9 @@ impl Pkcs11Key {
 
 impl Signer for Pkcs11Key {
     fn sign_rs256(&self, message: &[u8]) -> Result<Vec<u8>, SignError> {
-        self.session
-            .sign(&Mechanism::Sha256RsaPkcs, self.key, message)
-            .map_err(|e| self.sign_error(classify(e, &self.shown, "signing")))
+        let message = message.to_vec();
+        self.call("signing", move |session, key| session.sign(&Mechanism::Sha256RsaPkcs, key, &message))
+            .map_err(|e| self.sign_error(e))
     }
 
     fn public_key(&self) -> Result<Vec<u8>, SignError> {
@@ -514,6 +571,56 @@ impl Signer for Pkcs11Key {
     fn location(&self) -> String {
         self.shown.clone()
     }
+}
+
+/// An RSA key that may sign, or the reason it cannot.
+fn check_usable(session: &Session, key: ObjectHandle, shown: &str) -> Result<(), Pkcs11Error> {
+    let attributes = session
+        .get_attributes(key, &[AttributeType::KeyType, AttributeType::Sign, AttributeType::Modulus])
+        .map_err(|e| classify(e, shown, "reading the key's attributes"))?;
+    let unusable = |reason: &str| Pkcs11Error::Unusable { uri: shown.to_owned(), reason: reason.into() };
+    for attribute in attributes {
+        match attribute {
+            Attribute::KeyType(kind) if kind != KeyType::RSA => {
+                return Err(unusable(&format!("it is a {kind} key, not RSA")));
+            }
+            Attribute::Sign(false) => return Err(unusable("its CKA_SIGN is false")),
+            // The same bounds as a key in the keychain.
+            Attribute::Modulus(modulus) => {
+                let significant = modulus.iter().skip_while(|byte| **byte == 0).count();
+                let bits = significant * 8;
+                if !(2048..=8192).contains(&bits) {
+                    return Err(unusable(&format!("it is an RSA key of {bits} bits; use 2048 to 8192")));
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+/// `uri` narrowed to this key alone, by its label and id: the URI stays true when a
+/// second key (a rotation's next one) joins it on the token.
+fn own_uri(
+    session: &Session,
+    key: ObjectHandle,
+    uri: &Pkcs11Uri,
+    shown: &str,
+) -> Result<Pkcs11Uri, Pkcs11Error> {
+    let attributes = session
+        .get_attributes(key, &[AttributeType::Label, AttributeType::Id])
+        .map_err(|e| classify(e, shown, "reading the key's label and id"))?;
+    let mut own = Pkcs11Uri { pin_value: None, ..uri.clone() };
+    for attribute in attributes {
+        match attribute {
+            Attribute::Label(label) if !label.is_empty() => {
+                own.object = String::from_utf8(label).ok().or(own.object);
+            }
+            Attribute::Id(id) if !id.is_empty() => own.id = Some(id),
+            _ => {}
+        }
+    }
+    Ok(own)
 }
 
 /// `RSAPublicKey ::= SEQUENCE { modulus INTEGER, publicExponent INTEGER }` (RFC 8017).

@@ -2,6 +2,7 @@
 //! exec-credential`), for tools that speak it. The request comes in the
 //! `KUBERNETES_EXEC_INFO` environment variable; the answer repeats its apiVersion.
 
+use secrecy::zeroize::Zeroizing;
 use serde::{Deserialize, Serialize};
 
 use crate::token::{Token, rfc3339};
@@ -56,7 +57,7 @@ pub fn parse_exec_info(value: Option<&str>) -> Result<ExecInfo, ExecInfoError> {
 }
 
 /// The ExecCredential object carrying the token and its expiry.
-pub fn exec_credential(info: &ExecInfo, token: &Token) -> String {
+pub fn exec_credential(info: &ExecInfo, token: &Token) -> Zeroizing<String> {
     #[derive(Serialize)]
     #[serde(rename_all = "camelCase")]
     struct Credential<'a> {
@@ -75,7 +76,7 @@ pub fn exec_credential(info: &ExecInfo, token: &Token) -> String {
         kind: "ExecCredential",
         status: Status { token: token.secret(), expiration_timestamp: rfc3339(token.expires_at) },
     };
-    serde_json::to_string(&credential).expect("an ExecCredential serializes")
+    crate::token::secret_json(&credential)
 }
 
 #[cfg(test)]

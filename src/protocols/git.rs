@@ -3,6 +3,9 @@
 
 use std::io::BufRead;
 
+use secrecy::zeroize::Zeroizing;
+use secrecy::{ExposeSecret, SecretString};
+
 use crate::base::choice::choice_enum;
 use crate::token::Token;
 
@@ -20,13 +23,14 @@ choice_enum! {
 }
 
 /// What git tells a helper. Unknown keys are kept out: git adds keys over time.
-#[derive(Debug, Default, Clone, PartialEq)]
+#[derive(Debug, Default, Clone)]
 pub struct Request {
     pub protocol: Option<String>,
     pub host: Option<String>,
     pub username: Option<String>,
-    pub password: Option<String>,
-    pub credential: Option<String>,
+    /// The token git used, when it reports one rejected.
+    pub password: Option<SecretString>,
+    pub credential: Option<SecretString>,
     pub capabilities: Vec<String>,
 }
 
@@ -46,9 +50,10 @@ pub enum BadRequest {
 
 /// Reads git's request up to its blank line (or end of input), so a caller that keeps
 /// the pipe open gets its answer.
-pub fn read_request(input: impl std::io::Read) -> Result<Request, BadRequest> {
-    let mut reader = std::io::BufReader::new(input.take(MAX_REQUEST_BYTES + 1));
-    let mut bytes = Vec::new();
+pub fn read_request(input: impl std::io::BufRead) -> Result<Request, BadRequest> {
+    let mut reader = input.take(MAX_REQUEST_BYTES + 1);
+    // One allocation, wiped when dropped: the request may carry the token git used.
+    let mut bytes = Zeroizing::new(Vec::with_capacity(MAX_REQUEST_BYTES as usize + 1));
     loop {
         let start = bytes.len();
         let n = reader.read_until(b'\n', &mut bytes).map_err(|e| BadRequest::Unreadable(e.to_string()))?;
@@ -81,8 +86,8 @@ pub fn parse_request(input: &[u8]) -> Result<Request, BadRequest> {
             "protocol" => request.protocol = value,
             "host" => request.host = value,
             "username" => request.username = value,
-            "password" => request.password = value,
-            "credential" => request.credential = value,
+            "password" => request.password = value.map(SecretString::from),
+            "credential" => request.credential = value.map(SecretString::from),
             "capability[]" => request.capabilities.extend(value),
             _ => {}
         }
@@ -115,21 +120,25 @@ impl Request {
     /// Whether the secret git saw rejected is `token` (so erasing drops nothing newer).
     pub fn carries(&self, token: &Token) -> bool {
         let token = token.secret();
-        [&self.password, &self.credential].iter().any(|s| s.as_deref() == Some(token))
+        [&self.password, &self.credential]
+            .iter()
+            .any(|s| s.as_ref().is_some_and(|s| s.expose_secret() == token))
     }
 }
 
 /// The answer to `get`: the token as a password, or as a Bearer credential when git
 /// can take one.
-pub fn get_response(request: &Request, token: &Token) -> String {
+pub fn get_response(request: &Request, token: &Token) -> Zeroizing<String> {
+    use std::fmt::Write;
     let secret = token.secret();
     let expiry = token.expires_at.duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
-    let mut out = String::new();
+    // Room for it all at once, so that no growth leaves an unwiped copy of the token.
+    let mut out = Zeroizing::new(String::with_capacity(256 + token.username.len() + 2 * secret.len()));
     if request.wants_authtype() {
         out.push_str("capability[]=authtype\n");
-        out.push_str(&format!("authtype=Bearer\ncredential={secret}\nephemeral=true\n"));
+        let _ = write!(out, "authtype=Bearer\ncredential={secret}\nephemeral=true\n");
     }
-    out.push_str(&format!("username={}\npassword={secret}\npassword_expiry_utc={expiry}\n", token.username));
+    let _ = write!(out, "username={}\npassword={secret}\npassword_expiry_utc={expiry}\n", token.username);
     out
 }
 
@@ -152,6 +161,7 @@ mod tests {
             expires_at: UNIX_EPOCH + Duration::from_secs(1_700_000_000),
             username: "u@acme.com".into(),
             profile: "prod".into(),
+            binding: Default::default(),
         }
     }
 
@@ -162,8 +172,10 @@ mod tests {
         assert_eq!(request.protocol.as_deref(), Some("https"));
         assert_eq!(request.host_name().as_deref(), Some("acme.my.salesforce.com"));
         assert_eq!(request.capabilities, ["authtype", "state"]);
-        assert_eq!(parse_request(b"").unwrap(), Request::default());
-        assert_eq!(parse_request(b"password=a=b\n").unwrap().password.as_deref(), Some("a=b"));
+        let empty = parse_request(b"").unwrap();
+        assert!(empty.protocol.is_none() && empty.host.is_none() && empty.capabilities.is_empty());
+        let password = parse_request(b"password=a=b\n").unwrap().password.unwrap();
+        assert_eq!(password.expose_secret(), "a=b");
     }
 
     #[test]
@@ -178,7 +190,7 @@ mod tests {
                 Ok(n)
             }
         }
-        let request = read_request(ThenHang(b"protocol=https\nhost=h\n\n")).unwrap();
+        let request = read_request(std::io::BufReader::new(ThenHang(b"protocol=https\nhost=h\n\n"))).unwrap();
         assert_eq!(request.host.as_deref(), Some("h"));
         assert_eq!(
             read_request(&b"host=h"[..]).unwrap().host.as_deref(),
@@ -221,12 +233,12 @@ mod tests {
     fn get_answers_pin_their_lines() {
         let plain = parse_request(b"protocol=https\nhost=acme.my.salesforce.com\n").unwrap();
         assert_eq!(
-            get_response(&plain, &token()),
+            *get_response(&plain, &token()),
             "username=u@acme.com\npassword=00D!tok\npassword_expiry_utc=1700000000\n"
         );
         let modern = parse_request(b"host=h\ncapability[]=authtype\n").unwrap();
         assert_eq!(
-            get_response(&modern, &token()),
+            *get_response(&modern, &token()),
             "capability[]=authtype\nauthtype=Bearer\ncredential=00D!tok\nephemeral=true\n\
              username=u@acme.com\npassword=00D!tok\npassword_expiry_utc=1700000000\n"
         );

@@ -10,6 +10,7 @@
 use std::io::Read;
 use std::time::Duration;
 
+use secrecy::zeroize::Zeroizing;
 use serde::{Deserialize, Serialize};
 
 use crate::token::{DEFAULT_MIN_VALID, Need, Token, Versioned};
@@ -105,9 +106,8 @@ impl<R: Read> Read for Counted<R> {
 }
 
 /// The success response: `v` and the token's fields, as `sfcred token` prints them.
-pub fn token_response(token: &Token) -> String {
-    let response = Versioned { v: VERSION, body: token.for_output() };
-    serde_json::to_string(&response).expect("a response serializes")
+pub fn token_response(token: &Token) -> Zeroizing<String> {
+    crate::token::secret_json(&Versioned { v: VERSION, body: token.for_output() })
 }
 
 /// The failure response; `kind` is the error class's (stable across versions).

@@ -318,7 +318,14 @@ impl<'a> RotationTxn<'a> {
             Some(uri) => {
                 let pin =
                     credentials::pkcs11_pin(self.ctx, &uri, Some(&self.keychain), &name)?.map(|(pin, _)| pin);
-                let key = Pkcs11Key::generate(&uri, pin.as_ref(), label, bits.bits(), false)?;
+                let key = Pkcs11Key::generate(
+                    &uri,
+                    pin.as_ref(),
+                    label,
+                    bits.bits(),
+                    false,
+                    self.ctx.keychain_timeout()?,
+                )?;
                 failpoint::hit("start:token-key-made");
                 let certificate = crate::keys::keygen::certificate_for(&key, &common_name, days, now)
                     .map_err(Error::Keygen)?;
@@ -522,7 +529,7 @@ impl<'a> RotationTxn<'a> {
             match doomed {
                 KeyPlace::Token(uri) => {
                     let pin = credentials::pkcs11_pin(self.ctx, &uri, Some(&self.keychain), name)?;
-                    Pkcs11Key::destroy(&uri, pin.map(|(pin, _)| pin).as_ref())?;
+                    Pkcs11Key::destroy(&uri, pin.map(|(pin, _)| pin).as_ref(), self.ctx.keychain_timeout()?)?;
                 }
                 KeyPlace::Keychain(_) => self.keychain.delete_key_in(name, slot)?,
                 KeyPlace::Environment => {}

@@ -8,17 +8,19 @@ use std::path::PathBuf;
 use std::time::{Duration, SystemTime};
 
 use secrecy::ExposeSecret;
+use secrecy::zeroize::Zeroizing;
 
 use crate::config::profile::MAX_DURATION;
 use crate::stores::fs::LockWait;
 use crate::stores::keychain::{Keychain, KeychainError};
-use crate::token::{Token, TokenOf, UnixMillis, Versioned};
+use crate::token::{Binding, Token, TokenOf, UnixMillis, Versioned};
 
 static WARNED_OF_DAMAGE: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 
 /// A cached token is a few hundred bytes; a larger file is not ours.
 const MAX_FILE_BYTES: u64 = 64 * 1024;
-const FORMAT_VERSION: u32 = 1;
+/// 2 added the binding (login URL, consumer key digest); an entry of 1 is replaced.
+const FORMAT_VERSION: u32 = 2;
 
 #[derive(Debug, thiserror::Error)]
 pub enum CacheError {
@@ -54,10 +56,22 @@ impl CacheError {
     }
 }
 
-/// The entry's bytes: the token, its times in milliseconds, after a format version.
-pub fn encode(token: &Token) -> Vec<u8> {
-    let entry = Versioned { v: FORMAT_VERSION, body: token.clone().map_times(UnixMillis::from) };
-    serde_json::to_vec(&entry).expect("a cache entry serializes")
+/// A cached token and what it is bound to, which the token's printed forms leave out.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Entry {
+    #[serde(flatten)]
+    token: TokenOf<UnixMillis>,
+    #[serde(flatten)]
+    binding: Binding,
+}
+
+/// The entry's bytes: the token, its times in milliseconds, and its binding, after a
+/// format version.
+pub fn encode(token: &Token) -> Zeroizing<Vec<u8>> {
+    let token = token.clone().map_times(UnixMillis::from);
+    let entry = Versioned { v: FORMAT_VERSION, body: Entry { binding: token.binding.clone(), token } };
+    let mut json = crate::token::secret_json(&entry);
+    Zeroizing::new(std::mem::take(&mut *json).into_bytes())
 }
 
 /// Decodes a cache entry; anything unexpected is a reason to treat it as a miss.
@@ -70,7 +84,9 @@ pub fn decode(bytes: &[u8]) -> Result<Token, String> {
     if version.v != FORMAT_VERSION {
         return Err(format!("format version {} is not {FORMAT_VERSION}", version.v));
     }
-    let entry: TokenOf<UnixMillis> = serde_json::from_slice(bytes).map_err(|_| "a damaged cache entry")?;
+    let Entry { token: mut entry, binding } =
+        serde_json::from_slice(bytes).map_err(|_| "a damaged cache entry")?;
+    entry.binding = binding;
     if entry.access_token.expose_secret().is_empty() {
         return Err("an entry without a token".into());
     }
@@ -173,8 +189,9 @@ impl FileCache {
         if meta.len() > MAX_FILE_BYTES {
             return Err(refused("it is too large to be a cached token".into()));
         }
-        let bytes =
-            crate::stores::fs::read_bounded(&mut file, MAX_FILE_BYTES).map_err(|e| refused(e.to_string()))?;
+        let bytes = Zeroizing::new(
+            crate::stores::fs::read_bounded(&mut file, MAX_FILE_BYTES).map_err(|e| refused(e.to_string()))?,
+        );
         let token = decode(&bytes).map_err(refused)?;
         if token.profile != profile {
             return Err(refused(format!("it holds profile {:?}", token.profile)));
@@ -441,6 +458,10 @@ mod tests {
             expires_at: issued_at + Duration::from_secs(ttl_secs),
             username: "u@acme.com".into(),
             profile: "prod".into(),
+            binding: Binding {
+                login_url: "https://login.salesforce.com".into(),
+                client_digest: "c0ffee".into(),
+            },
         }
     }
 
@@ -487,12 +508,13 @@ mod tests {
         let t = token(1_700_000_000, 1800);
         let bytes = encode(&t);
         assert_eq!(
-            String::from_utf8(bytes.clone()).unwrap(),
-            r#"{"v":1,"access_token":"00Dxx!secret","token_type":"Bearer","instance_url":"https://acme.my.salesforce.com","id":"https://login.salesforce.com/id/00D/005","scope":"api","issued_at":1700000000000,"expires_at":1700001800000,"username":"u@acme.com","profile":"prod"}"#
+            String::from_utf8(bytes.to_vec()).unwrap(),
+            r#"{"v":2,"access_token":"00Dxx!secret","token_type":"Bearer","instance_url":"https://acme.my.salesforce.com","id":"https://login.salesforce.com/id/00D/005","scope":"api","issued_at":1700000000000,"expires_at":1700001800000,"username":"u@acme.com","profile":"prod","login_url":"https://login.salesforce.com","client_digest":"c0ffee"}"#
         );
         let back = decode(&bytes).unwrap();
         assert_eq!(back.access_token.expose_secret(), "00Dxx!secret");
         assert_eq!((back.issued_at, back.expires_at), (t.issued_at, t.expires_at));
+        assert_eq!(back.binding, t.binding);
     }
 
     #[test]
@@ -516,15 +538,18 @@ mod tests {
 
     #[test]
     fn damaged_or_foreign_entries_are_misses() {
-        let good = String::from_utf8(encode(&token(1, 2))).unwrap();
+        let good = String::from_utf8(encode(&token(1, 2)).to_vec()).unwrap();
+        assert!(decode(good.as_bytes()).is_ok());
         for bad in [
             "",
             "{",
             "not json",
             &good[..good.len() / 2],
-            &good.replace("\"v\":1", "\"v\":2"),
+            &good.replace("\"v\":2", "\"v\":1"),
+            &good.replace("\"v\":2", "\"v\":3"),
+            &good.replace(",\"client_digest\":\"c0ffee\"", ""),
             &good.replace("00Dxx!secret", ""),
-            r#"{"v":1}"#,
+            r#"{"v":2}"#,
             &good.replace("\"expires_at\":3000", "\"expires_at\":18446744073709551615"),
             &good.replace("\"issued_at\":1000", "\"issued_at\":5000"),
         ] {

@@ -3,10 +3,10 @@
 //! never hangs the caller.
 
 use std::sync::Arc;
-use std::sync::mpsc;
 use std::time::Duration;
 
 use keyring_core::{CredentialStore, Entry};
+use secrecy::zeroize::Zeroizing;
 use secrecy::{ExposeSecret, SecretString};
 
 use crate::config::profile::StoreKind;
@@ -148,12 +148,8 @@ impl Keychain {
     pub fn read_key_in(&self, profile: &str, slot: Slot) -> Result<RsaPrivateKey, KeychainError> {
         let account = key_account(slot);
         // Wiped when dropped: the key lives on only in its SecretBox.
-        let key_der = secrecy::zeroize::Zeroizing::new(self.call(
-            profile,
-            account,
-            "reading the private key",
-            |e| e.get_secret(),
-        )?);
+        let key_der =
+            Zeroizing::new(self.call(profile, account, "reading the private key", |e| e.get_secret())?);
         RsaPrivateKey::from_der(&key_der).map_err(|reason| KeychainError::Damaged {
             store: self.kind,
             profile: profile.to_owned(),
@@ -248,14 +244,14 @@ impl Keychain {
     }
 
     /// The cached token entry (see [`crate::stores::cache`]), if there is one.
-    pub fn read_token(&self, profile: &str) -> Result<Option<Vec<u8>>, KeychainError> {
+    pub fn read_token(&self, profile: &str) -> Result<Option<Zeroizing<Vec<u8>>>, KeychainError> {
         match self.call(profile, TOKEN_ACCOUNT, "reading the cached token", |e| e.get_secret()) {
             Err(KeychainError::Missing { .. }) => Ok(None),
-            other => other.map(Some),
+            other => other.map(|bytes| Some(Zeroizing::new(bytes))),
         }
     }
 
-    pub fn write_token(&self, profile: &str, entry: Vec<u8>) -> Result<(), KeychainError> {
+    pub fn write_token(&self, profile: &str, entry: Zeroizing<Vec<u8>>) -> Result<(), KeychainError> {
         self.call(profile, TOKEN_ACCOUNT, "storing the token", move |e| e.set_secret(&entry))
     }
 
@@ -329,19 +325,14 @@ impl Keychain {
     }
 }
 
-/// Runs `op` on its own thread and gives up after `timeout`; the thread is left behind,
-/// which is fine for a short-lived process.
+/// Runs `op` within the keychain's `timeout`.
 fn bounded<T: Send + 'static>(
     store: StoreKind,
     timeout: Duration,
     action: &str,
     op: impl FnOnce() -> T + Send + 'static,
 ) -> Result<T, KeychainError> {
-    let (tx, rx) = mpsc::sync_channel(1);
-    std::thread::spawn(move || {
-        let _ = tx.send(op());
-    });
-    rx.recv_timeout(timeout).map_err(|_| KeychainError::TimedOut {
+    crate::base::bounded::within(timeout, op).ok_or_else(|| KeychainError::TimedOut {
         store,
         action: action.to_owned(),
         timeout,
@@ -354,7 +345,7 @@ mod tests {
 
     #[test]
     fn a_hung_operation_times_out() {
-        let (_keep, never) = mpsc::channel::<()>();
+        let (_keep, never) = std::sync::mpsc::channel::<()>();
         let err = bounded(StoreKind::Keyutils, Duration::from_millis(1), "testing", move || never.recv())
             .unwrap_err();
         assert!(matches!(err, KeychainError::TimedOut { .. }), "{err}");

@@ -168,9 +168,10 @@ fn damaged_cache_files_are_misses_and_get_replaced() {
     let good = std::fs::read_to_string(env.cache_file("prod")).unwrap();
     let damaged = [
         String::new(),
-        "{\"v\":1,".to_owned(),
+        "{\"v\":2,".to_owned(),
         good[..good.len() / 2].to_owned(),
-        good.replace("\"v\":1", "\"v\":99"),
+        good.replace("\"v\":2", "\"v\":99"),
+        good.replace("\"v\":2", "\"v\":1"),
         "\u{0}\u{1}binary".to_owned(),
     ];
     for (i, text) in damaged.iter().enumerate() {

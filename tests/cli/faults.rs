@@ -49,7 +49,13 @@ fn set_up() -> TestEnv {
 }
 
 fn apply(env: &TestEnv, fault: Fault) {
-    let point_at = |url: &str| env.edit_settings(|text| text.replace(env.stand_in.url(), url));
+    // Another server at the login URL: the cached token is bound to the URL, so it moves too.
+    let point_at = |url: &str| {
+        env.edit_settings(|text| text.replace(env.stand_in.url(), url));
+        let mut entry = env.cache_entry("default");
+        entry["login_url"] = url.into();
+        env.set_cache_entry("default", &entry);
+    };
     match fault {
         Fault::Status503 => env.stand_in.set_behaviour(Behaviour::MaintenancePage),
         Fault::Html500 => env.stand_in.set_behaviour(Behaviour::ServerErrorPage),
@@ -91,9 +97,9 @@ fn ask_every_interface(env: &TestEnv) -> Vec<(&'static str, Run)> {
 fn every_fault_through_every_interface_fails_cleanly() {
     for fault in FAULTS {
         let env = set_up();
-        let cached = std::fs::read(env.cache_file("default")).unwrap();
         let token = env.cache_entry("default")["access_token"].as_str().unwrap().to_owned();
         apply(&env, fault);
+        let cached = std::fs::read(env.cache_file("default")).unwrap();
 
         // The cached token has 30 s left: through the outage it is served, with a warning.
         for (interface, run) in ask_every_interface(&env) {

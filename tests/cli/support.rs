@@ -110,7 +110,7 @@ impl TestEnv {
 
     /// sfcred, run in this environment.
     pub fn sfcred(&self) -> Command {
-        self.command(env!("CARGO_BIN_EXE_sfcred"))
+        self.command(sfcred_exe())
     }
 
     /// Any program, run in this environment (its home, its keychain).
@@ -223,6 +223,12 @@ impl TestEnv {
 fn set_mode(path: &Path, mode: u32) {
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
+}
+
+/// The sfcred under test: this build's, or the one `SFCRED_TEST_EXE` names, so that
+/// `scripts/fails-before` can run today's tests against an older commit's build.
+pub fn sfcred_exe() -> std::ffi::OsString {
+    std::env::var_os("SFCRED_TEST_EXE").unwrap_or_else(|| env!("CARGO_BIN_EXE_sfcred").into())
 }
 
 impl TestEnv {

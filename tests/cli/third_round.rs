@@ -1,7 +1,9 @@
 //! Defects found by hostile use and a security reading, third round (issue 18): the items
 //! fixed so far, each with the test that failed before its fix.
 
-use crate::support::{CONSUMER_KEY, Run, TIMEOUT, TestEnv, USERNAME, WaitWithin, app_keys, mkfifo};
+use crate::support::{
+    CONSUMER_KEY, Run, TIMEOUT, TestEnv, USERNAME, WaitWithin, app_keys, mkfifo, sfcred_exe,
+};
 
 #[test]
 fn a_key_file_that_is_a_fifo_no_one_writes_to_fails_at_once() {
@@ -21,13 +23,7 @@ fn a_key_file_that_is_a_fifo_no_one_writes_to_fails_at_once() {
             .collect::<Vec<_>>()
             .join(" ")
     );
-    let out = env
-        .command("bash")
-        .arg("-c")
-        .arg(script)
-        .arg(env!("CARGO_BIN_EXE_sfcred"))
-        .output_within(TIMEOUT)
-        .unwrap();
+    let out = env.command("bash").arg("-c").arg(script).arg(sfcred_exe()).output_within(TIMEOUT).unwrap();
     Run::of(out).success();
 }
 
@@ -73,7 +69,9 @@ fn exec_hands_the_child_the_token_not_the_secrets_that_made_it() {
     assert!(run.stdout.contains(&format!("SFCRED_CLIENT_ID={CONSUMER_KEY}")), "{run:?}");
     let nested = env
         .sfcred()
-        .args(["exec", "--", env!("CARGO_BIN_EXE_sfcred"), "token", "--format", "token"])
+        .args(["exec", "--"])
+        .arg(sfcred_exe())
+        .args(["token", "--format", "token"])
         .env("SFCRED_CLIENT_ID", CONSUMER_KEY)
         .env("SFCRED_USERNAME", USERNAME)
         .env("SFCRED_PRIVATE_KEY", &app_keys().0)
@@ -156,11 +154,12 @@ fn core_limit(pid: u32) -> Option<String> {
 #[test]
 fn a_crash_dumps_no_core_and_exec_s_command_keeps_its_own_limit() {
     let env = TestEnv::new();
-    let bin = env!("CARGO_BIN_EXE_sfcred");
+    let bin = sfcred_exe();
     // sfcred waits for its request on stdin, started with a soft limit of 1024 blocks.
     let mut waiting = env
         .command("sh")
-        .args(["-c", "ulimit -S -c 1024 && exec \"$0\" credential", bin])
+        .args(["-c", "ulimit -S -c 1024 && exec \"$0\" credential"])
+        .arg(&bin)
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
@@ -179,7 +178,8 @@ fn a_crash_dumps_no_core_and_exec_s_command_keeps_its_own_limit() {
     env.login("prod").success();
     let out = env
         .command("sh")
-        .args(["-c", "ulimit -S -c 1024 && exec \"$0\" exec -p prod -- sh -c 'ulimit -S -c'", bin])
+        .args(["-c", "ulimit -S -c 1024 && exec \"$0\" exec -p prod -- sh -c 'ulimit -S -c'"])
+        .arg(&bin)
         .output_within(TIMEOUT)
         .unwrap();
     assert_eq!(Run::of(out).success().stdout.trim(), "1024", "exec's command gets the limit back");
@@ -188,12 +188,7 @@ fn a_crash_dumps_no_core_and_exec_s_command_keeps_its_own_limit() {
 #[test]
 fn two_apps_of_one_user_on_one_runner_never_share_a_token() {
     let env = TestEnv::new();
-    let app = |consumer_key: &str| sfcred_stand_in::ConnectedApp {
-        consumer_key: consumer_key.into(),
-        certificate_pem: app_keys().1.clone(),
-        approved_users: vec![USERNAME.into()],
-    };
-    env.stand_in.add_app(app("3MVG9OTHERAPP")).unwrap();
+    env.stand_in.add_app(other_app()).unwrap();
     let token = |consumer_key: &str| {
         let out = env
             .sfcred()
@@ -212,6 +207,52 @@ fn two_apps_of_one_user_on_one_runner_never_share_a_token() {
     assert_eq!(token(CONSUMER_KEY), first, "each app's token is cached for it");
     assert_eq!(env.stand_in.token_requests(), 2);
     assert!(env.files_containing(b"3MVG9OTHERAPP").is_empty(), "the consumer key is in no file");
+}
+
+#[test]
+fn a_cached_token_is_served_only_to_the_user_login_url_and_app_it_was_minted_for() {
+    let env = TestEnv::new();
+    env.stand_in.add_app(other_app()).unwrap();
+    let job = |consumer_key: &str| {
+        let mut cmd = env.sfcred();
+        cmd.args(["token", "--format", "json"])
+            .env("SFCRED_CLIENT_ID", consumer_key)
+            .env("SFCRED_USERNAME", USERNAME)
+            .env("SFCRED_PRIVATE_KEY", &app_keys().0)
+            .env("SFCRED_LOGIN_URL", env.stand_in.url());
+        let token: serde_json::Value =
+            serde_json::from_str(&Run::of(cmd.output_within(TIMEOUT).unwrap()).success().stdout).unwrap();
+        token
+    };
+    let first = job(CONSUMER_KEY);
+    let other = job("3MVG9OTHERAPP");
+    // The other app's entry planted under the first one's name, its profile rewritten: only
+    // the consumer key's digest tells them apart.
+    let (first_profile, other_profile) =
+        (first["profile"].as_str().unwrap(), other["profile"].as_str().unwrap());
+    let mut planted = env.cache_entry(other_profile);
+    planted["profile"] = first_profile.into();
+    env.set_cache_entry(first_profile, &planted);
+    let again = job(CONSUMER_KEY);
+    assert_ne!(again["access_token"], other["access_token"], "served another app's token");
+    assert_eq!(env.stand_in.token_requests(), 3);
+
+    // A saved profile whose settings now name another user is not served the old user's token.
+    env.login("prod").success();
+    env.edit_settings(|text| {
+        text.replace(&format!("username = \"{USERNAME}\""), "username = \"other@acme.com\"")
+    });
+    let run = env.run(&["token", "-p", "prod"]);
+    assert!(!run.stdout.contains("00D"), "served the previous user's token: {run:?}");
+    assert!(run.stderr.contains("user hasn't approved this consumer"), "a mint for the new user: {run:?}");
+}
+
+fn other_app() -> sfcred_stand_in::ConnectedApp {
+    sfcred_stand_in::ConnectedApp {
+        consumer_key: "3MVG9OTHERAPP".into(),
+        certificate_pem: app_keys().1.clone(),
+        approved_users: vec![USERNAME.into()],
+    }
 }
 
 #[test]
@@ -358,4 +399,45 @@ fn a_module_path_that_is_relative_is_refused_when_loaded() {
     let uri = "pkcs11:token=sfcred;object=prod?module-path=libsofthsm2.so";
     let run = env.run(&["keygen", "-p", "prod", "--pkcs11", uri]).failure(6);
     assert!(run.stderr.contains("module-path must be an absolute path"), "{run:?}");
+}
+
+#[test]
+fn a_pkcs11_call_that_never_answers_is_given_up_with_a_hint_and_a_module_done_with_is_finalized() {
+    let env = TestEnv::new();
+    crate::pkcs11::token_profile(&env, "prod");
+    let shim = env.path("hung-pkcs11.so");
+    let built = env
+        .command("cc")
+        .args(["-shared", "-fPIC", "-o"])
+        .arg(&shim)
+        .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/hung-pkcs11.c"))
+        .arg("-ldl")
+        .output_within(TIMEOUT)
+        .unwrap();
+    assert!(built.status.success(), "cc: {}", String::from_utf8_lossy(&built.stderr));
+    env.edit_settings(|text| text.replace(crate::support::SOFTHSM_MODULE, shim.to_str().unwrap()));
+    for (hang_at, action) in [("sign", "signing"), ("login", "opening the key")] {
+        let out = env
+            .sfcred()
+            .args(["token", "-p", "prod", "--refresh"])
+            .env("SFCRED_PKCS11_PIN", crate::support::TOKEN_PIN)
+            .env("SFCRED_KEYCHAIN_TIMEOUT", "1s")
+            .env("HANG_AT", hang_at)
+            .output_within(TIMEOUT)
+            .unwrap();
+        let run = Run::of(out).failure(6);
+        assert!(run.stderr.contains(&format!("did not answer within 1s while {action}")), "{run:?}");
+        assert!(run.stderr.contains("touch it and try again"), "{run:?}");
+    }
+    // The same module, answering, still signs, and is finalized once it is done with.
+    let log = env.path("finalized");
+    let out = env
+        .sfcred()
+        .args(["token", "-p", "prod", "--refresh"])
+        .env("SFCRED_PKCS11_PIN", crate::support::TOKEN_PIN)
+        .env("FINALIZE_LOG", &log)
+        .output_within(TIMEOUT)
+        .unwrap();
+    Run::of(out).success();
+    assert_eq!(std::fs::read_to_string(&log).unwrap(), "C_Finalize 0\n");
 }
