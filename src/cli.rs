@@ -77,7 +77,20 @@ pub enum Command {
     Logout(LogoutArgs),
     /// List profiles and their settings (never secrets)
     Profiles(ProfilesArgs),
+    /// Print the completion script for a shell: bash, zsh, fish, powershell or elvish
+    #[command(after_help = COMPLETIONS_EXAMPLES)]
+    Completions(CompletionsArgs),
+    /// Write the man pages (sfcred(1) and one per command) into a directory, or print sfcred(1)
+    Man(ManArgs),
 }
+
+const COMPLETIONS_EXAMPLES: &str = "\
+Examples (the scripts complete profile names too, asking sfcred at each TAB):
+  sfcred completions bash > ~/.local/share/bash-completion/completions/sfcred   # needs the bash-completion package
+  sfcred completions zsh > ~/.zfunc/_sfcred                                     # a directory in fpath
+  sfcred completions fish > ~/.config/fish/completions/sfcred.fish
+  sfcred completions elvish >> ~/.config/elvish/rc.elv
+  sfcred completions powershell >> $PROFILE";
 
 const CREDENTIAL_PROTOCOL: &str = "\
 Answer one JSON request on stdin with one JSON response on stdout. This is sfcred's \
@@ -416,6 +429,24 @@ pub struct ProfilesArgs {
     /// Print JSON instead of a table
     #[arg(long)]
     pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    #[arg(value_name = "SHELL", value_parser = PossibleValuesParser::new(COMPLETION_SHELLS.names()))]
+    pub shell: String,
+}
+
+#[derive(Debug, Args)]
+pub struct ManArgs {
+    /// Write every page into DIR (made if missing), instead of sfcred(1) to stdout
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+}
+
+/// The completer for a shell `CompletionsArgs` accepted.
+pub fn completer(shell: &str) -> &'static dyn EnvCompleter {
+    COMPLETION_SHELLS.completer(shell).expect("the parser accepts only these shells")
 }
 
 /// The shells `COMPLETE=SHELL sfcred` answers: clap_complete's own, but for zsh's script.

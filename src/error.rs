@@ -114,7 +114,7 @@ impl ErrorClass {
         ErrorClass::ALL.into_iter().find(|class| class.kind() == kind)
     }
 
-    /// The exit code README documents for the class.
+    /// The exit code docs/reference.md documents for the class.
     pub fn exit_code(self) -> u8 {
         match self {
             ErrorClass::Other => 1,
@@ -206,10 +206,10 @@ impl Error {
             Error::MinValidTooLong { profile, .. } => Some(format!(
                 "ask for less, or log in again with a longer --ttl: sfcred login --profile {profile} --ttl 2h"
             )),
-            Error::Invalid(_) => Some("see the accepted values in sfcred help COMMAND".into()),
+            Error::Invalid(e) => Some(e.hint()),
             Error::Output(_) => None,
             Error::BadRequest { protocol, .. } => {
-                Some(format!("README's \"Serving tokens to other tools\" describes the {protocol} protocol"))
+                Some(format!("docs/protocols.md describes the {protocol} protocol"))
             }
             Error::Exec { .. } => Some("check the command's name and your PATH".into()),
             Error::WouldReplace { .. } => {

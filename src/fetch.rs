@@ -14,7 +14,7 @@ use crate::error::{Error, ErrorClass};
 use crate::keys::pkcs11::Pkcs11Error;
 use crate::rotation::txn::{ProfileLock, RotationTxn, lock_profile};
 use crate::stores::cache::{self, Failure, FileCache};
-use crate::stores::tokens::token_cache;
+use crate::stores::tokens::{minted_for, token_cache};
 use crate::token::{Need, Token, UnixMillis, rfc3339};
 
 /// How long a failed mint is remembered: callers queued on the lock, and those arriving
@@ -47,12 +47,9 @@ pub fn token(
     let not_before = need.refresh.then_some(asked_at);
     let usable = |token: &Token, now| cache::usable(token, now, need.min_valid, not_before, profile.ttl);
     let cache = token_cache(ctx, profile)?;
-    let client_digest = known_client_digest(ctx, profile);
     let load = || -> Result<Option<Token>, Error> {
         Ok(match &cache {
-            Some(cache) => cache
-                .load(&profile.name)?
-                .filter(|token| minted_for(token, profile, client_digest.as_deref())),
+            Some(cache) => cache.load(&profile.name)?.filter(|token| minted_for(ctx, profile, token)),
             None => None,
         })
     };
@@ -100,33 +97,6 @@ pub fn token(
             fallback(error)
         }
     }
-}
-
-/// The consumer key's digest where it is known without the keychain, which the hit path
-/// never opens: an environment profile's. A saved profile's consumer key changes only by
-/// a login, which replaces its cached token.
-fn known_client_digest(ctx: &Context, profile: &Profile) -> Option<String> {
-    use secrecy::ExposeSecret;
-    let client_id = ctx.environment_profile.as_ref()?.client_id.as_ref()?;
-    (profile.store == StoreKind::Environment)
-        .then(|| crate::mint::binding(profile, client_id.expose_secret()).client_digest)
-}
-
-/// Whether a cached token was minted for this profile's user, login URL and (when known)
-/// consumer key: a profile's name alone does not say, as settings change under it.
-pub fn minted_for(token: &Token, profile: &Profile, client_digest: Option<&str>) -> bool {
-    let bound = token.username == profile.username
-        && token.binding.login_url == profile.login_url.as_str()
-        && client_digest.is_none_or(|digest| token.binding.client_digest == digest);
-    if !bound {
-        crate::base::diag::verbose(|| {
-            format!(
-                "the cached token of profile {:?} was minted for another user, login URL or app",
-                profile.name
-            )
-        });
-    }
-    bound
 }
 
 /// Mints under the profile's lock: an environment profile with its one key, a saved one

@@ -41,11 +41,15 @@ fn main() -> ExitCode {
         Command::Env(args) => commands::env::run(ctx, args.into()),
         Command::Logout(args) => commands::logout::run(ctx, args.into()),
         Command::Profiles(args) => commands::profiles::run(ctx, args.json),
+        Command::Completions(args) => commands::completions::run(sfcred::cli::completer(&args.shell)),
+        Command::Man(args) => {
+            commands::man::run(<Cli as clap::CommandFactory>::command(), args.out.as_deref())
+        }
     };
     report(result)
 }
 
-/// The one place a command's result becomes a message and an exit code (README's table).
+/// The one place a command's result becomes a message and an exit code (docs/reference.md's table).
 fn report(result: Result<Outcome, Error>) -> ExitCode {
     match result {
         Ok(Outcome::Done) => ExitCode::SUCCESS,

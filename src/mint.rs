@@ -73,6 +73,6 @@ fn token_from(
 pub fn binding(profile: &Profile, client_id: &str) -> Binding {
     Binding {
         login_url: profile.login_url.as_str().to_owned(),
-        client_digest: crate::base::digest::fields_hex(&[client_id]),
+        client_digest: crate::base::digest::client_digest(client_id),
     }
 }

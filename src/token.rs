@@ -83,13 +83,23 @@ impl Token {
     }
 }
 
-/// Room for any object holding a token, so that writing one never moves it and leaves an
-/// unwiped copy behind (a token is a few hundred bytes; its object, under 2 KiB).
-const SECRET_JSON_ROOM: usize = 8 * 1024;
-
 /// `value` as JSON, in a buffer wiped when dropped: for every object that holds a token.
+/// The size is counted first, so that the buffer never grows and leaves a copy behind.
 pub fn secret_json(value: &impl Serialize) -> Zeroizing<String> {
-    let mut bytes = Zeroizing::new(Vec::with_capacity(SECRET_JSON_ROOM));
+    struct Count(usize);
+    impl std::io::Write for Count {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0 += buf.len();
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut count = Count(0);
+    serde_json::to_writer(&mut count, value).expect("a token's object serializes");
+    // One byte more, for the newline a caller may add.
+    let mut bytes = Zeroizing::new(Vec::with_capacity(count.0 + 1));
     serde_json::to_writer(&mut *bytes, value).expect("a token's object serializes");
     Zeroizing::new(String::from_utf8(std::mem::take(&mut *bytes)).expect("serde_json writes UTF-8"))
 }
@@ -199,6 +209,6 @@ mod tests {
         assert!(!format!("{token:?}").contains("secret"));
         let json = token.to_json();
         assert!(json.starts_with(r#"{"access_token":"00D!secret","token_type":"Bearer""#));
-        assert_eq!(json.capacity(), SECRET_JSON_ROOM, "written without growing, so no unwiped copy was left");
+        assert_eq!(json.capacity(), json.len() + 1, "written without growing, so no unwiped copy was left");
     }
 }

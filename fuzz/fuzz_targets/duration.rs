@@ -6,10 +6,10 @@ use sfcred::profile::{MAX_DURATION, format_duration, parse_duration};
 
 fuzz_target!(|data: &[u8]| {
     let Ok(text) = std::str::from_utf8(data) else { return };
-    match parse_duration(text) {
+    match parse_duration("duration", text) {
         Ok(duration) => {
             assert!(duration <= MAX_DURATION);
-            assert_eq!(parse_duration(&format_duration(duration)).expect("its own text parses"), duration);
+            assert_eq!(parse_duration("duration", &format_duration(duration)).expect("its own text parses"), duration);
         }
         // A value is cut to 200 characters; escaping a control character takes up to 10 bytes.
         Err(error) => assert!(error.to_string().len() < 4096, "errors stay short"),

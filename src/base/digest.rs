@@ -11,6 +11,11 @@ pub fn fields_hex(fields: &[&str]) -> String {
     hash.finish().as_ref()[..16].iter().map(|byte| format!("{byte:02x}")).collect()
 }
 
+/// The digest of a consumer key kept with each cached token (`Binding::client_digest`).
+pub fn client_digest(consumer_key: &str) -> String {
+    fields_hex(&[consumer_key])
+}
+
 #[cfg(test)]
 mod tests {
     use super::fields_hex;

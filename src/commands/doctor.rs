@@ -130,8 +130,13 @@ pub fn checks(ctx: &Context, profile_name: &str, offline: bool, progress: &dyn F
     progress(&format!("reaching {}", profile.login_url));
     checks.extend(network_checks(ctx, profile));
     // A token counts wrong PINs and locks itself after a few: one refusal per run is enough.
+    // One that did not answer would not answer the mint either.
     if checks.iter().any(|c| c.name == "PIN" && c.status == Status::Fail) {
         checks.push(check("live mint", Status::Skip, "the PIN was refused above: no second try", None));
+        return checks;
+    }
+    if checks.iter().any(|c| c.name == "token" && c.status == Status::Fail) {
+        checks.push(check("live mint", Status::Skip, "the token failed above", None));
         return checks;
     }
     progress("minting a token");
@@ -241,7 +246,8 @@ fn token_checks(
                 Error::Pkcs11(
                     Pkcs11Error::NoToken { .. }
                     | Pkcs11Error::Removed { .. }
-                    | Pkcs11Error::Initialize { .. },
+                    | Pkcs11Error::Initialize { .. }
+                    | Pkcs11Error::TimedOut { .. },
                 ) => 1,
                 Error::Pkcs11(
                     Pkcs11Error::NoKey { .. }

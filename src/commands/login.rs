@@ -162,7 +162,7 @@ pub fn resolve(ctx: &Context, options: Options, interactive: bool) -> Result<New
         username,
         login_url,
         audience,
-        ttl: profile::parse_duration(&options.ttl)?,
+        ttl: profile::parse_ttl(&options.ttl)?,
         store: options.store,
         pkcs11,
         cache: options.cache,

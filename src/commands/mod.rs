@@ -1,6 +1,7 @@
 //! One module per command: each takes plain options (built by `cli.rs` from the command
 //! line), does its work, prints what its caller asked for, and returns how it ended.
 
+pub mod completions;
 pub mod credential;
 pub mod doctor;
 pub mod eca;
@@ -12,6 +13,7 @@ pub mod invalidate;
 pub mod keygen;
 pub mod login;
 pub mod logout;
+pub mod man;
 pub mod profiles;
 pub mod rotate;
 pub mod token;
@@ -36,14 +38,14 @@ pub fn print(text: &str) -> Result<(), Error> {
     out.write_all(text.as_bytes()).and_then(|()| out.flush()).map_err(Error::Output)
 }
 
-/// Writes `text` and a newline to stdout, without joining them: for a token's outputs,
-/// whose buffers are wiped, so no unwiped copy is made on the way.
+/// Writes `text` and a newline to stdout, for a token's outputs: the line is joined in a
+/// buffer wiped when dropped, and written in one call, which stdout's line buffer passes
+/// straight through, so no unwiped copy is made on the way.
 pub fn print_line(text: &str) -> Result<(), Error> {
-    let mut out = std::io::stdout().lock();
-    out.write_all(text.as_bytes())
-        .and_then(|()| out.write_all(b"\n"))
-        .and_then(|()| out.flush())
-        .map_err(Error::Output)
+    let mut line = secrecy::zeroize::Zeroizing::new(String::with_capacity(text.len() + 1));
+    line.push_str(text);
+    line.push('\n');
+    print(&line)
 }
 
 /// Writes a new file for the user, replacing one only when `replace`.

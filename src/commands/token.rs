@@ -32,7 +32,8 @@ pub struct Options {
 
 pub fn run(ctx: &Context, options: Options) -> Result<super::Outcome, Error> {
     let profile = &lookup::profile(ctx, &options.profile)?;
-    let need = Need { min_valid: parse_duration(&options.min_valid)?, refresh: options.refresh };
+    let need =
+        Need { min_valid: parse_duration("--min-valid", &options.min_valid)?, refresh: options.refresh };
     // The caller's format is checked before any token is minted.
     let exec_info = match options.format {
         Format::ExecCredential => Some(

@@ -119,7 +119,7 @@ impl Context {
         let path = |var: &EnvVar| os(var).map(PathBuf::from);
         let duration = |var: &EnvVar, default: Duration, example: &'static str| match text(var) {
             None => Ok(default),
-            Some(value) => parse_duration(&value).map_err(|_| ContextError::NotADuration {
+            Some(value) => parse_duration(var.name, &value).map_err(|_| ContextError::NotADuration {
                 name: var.name,
                 value: crate::base::diag::shown_value(&value),
                 example,

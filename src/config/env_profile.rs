@@ -28,9 +28,9 @@ impl EnvironmentError {
         match self {
             EnvironmentError::Missing { name } => Some(format!(
                 "set {name} too: a profile from the environment needs SFCRED_CLIENT_ID, SFCRED_USERNAME and \
-                 SFCRED_PRIVATE_KEY, SFCRED_PRIVATE_KEY_FILE or SFCRED_PKCS11_URI (README: CI jobs and containers)"
+                 SFCRED_PRIVATE_KEY, SFCRED_PRIVATE_KEY_FILE or SFCRED_PKCS11_URI (docs/ci.md)"
             )),
-            EnvironmentError::Invalid(_) => Some("see the accepted values in sfcred help COMMAND".into()),
+            EnvironmentError::Invalid(e) => Some(e.hint()),
             EnvironmentError::Key(e) => e.hint(),
         }
     }

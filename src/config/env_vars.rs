@@ -1,5 +1,5 @@
 //! Every environment variable sfcred reads, in one list: its name, what it means and its
-//! default. [`crate::config::context::Context`] reads them once, at start; README's table is
+//! default. [`crate::config::context::Context`] reads them once, at start; docs/reference.md's table is
 //! generated from this list (and checked by a test).
 
 /// One environment variable.
@@ -13,7 +13,7 @@ pub struct EnvVar {
 macro_rules! env_vars {
     ($($id:ident = $name:literal, $meaning:literal, $default:literal;)*) => {
         $(pub const $id: EnvVar = EnvVar { name: $name, meaning: $meaning, default: $default };)*
-        /// Every variable, in the order README lists them.
+        /// Every variable, in the order docs/reference.md lists them.
         pub const ALL: &[EnvVar] = &[$($id),*];
     };
 }
@@ -50,7 +50,7 @@ env_vars! {
     COMPLETE = "COMPLETE", "Set by the shell completion scripts when they ask sfcred for candidates", "unset";
 }
 
-/// README's table of the variables above.
+/// docs/reference.md's table of the variables above.
 pub fn markdown_table() -> String {
     let mut out = String::from("| variable | what it sets | default |\n|---|---|---|\n");
     for var in ALL {

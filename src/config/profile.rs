@@ -187,6 +187,7 @@ pub fn validate_audience(text: &str) -> Result<String, InvalidSetting> {
         }
         _ => Err(InvalidSetting::new(
             "audience",
+            Accepts::Audience,
             text,
             format!("use a URL such as {PRODUCTION_LOGIN_URL} or {SANDBOX_LOGIN_URL}"),
         )),
@@ -196,7 +197,7 @@ pub fn validate_audience(text: &str) -> Result<String, InvalidSetting> {
 /// A PKCS#11 URI as a user gives it; a bad one is named without its PIN.
 pub fn parse_pkcs11_uri(what: &'static str, text: &str) -> Result<Pkcs11Uri, InvalidSetting> {
     text.parse().map_err(|e: crate::keys::pkcs11_uri::UriError| {
-        InvalidSetting::new(what, &Pkcs11Uri::redacted(text), e.reason)
+        InvalidSetting::new(what, Accepts::Pkcs11Uri, &Pkcs11Uri::redacted(text), e.reason)
     })
 }
 
@@ -207,6 +208,7 @@ pub fn parse_pkcs11_flag(text: &str) -> Result<Pkcs11Uri, InvalidSetting> {
     if uri.pin_value.is_some() {
         return Err(InvalidSetting::new(
             "--pkcs11",
+            Accepts::Pkcs11Uri,
             &Pkcs11Uri::redacted(text),
             "a pin-value on the command line is readable by every local user: give the PIN with \
              pin-source=FILE in the URI, SFCRED_PKCS11_PIN, or at the prompt",
@@ -221,6 +223,7 @@ pub fn validate_profile_name(name: &str) -> Result<(), InvalidSetting> {
     if name.is_empty() || name.len() > 64 || !name.chars().all(plain) || name.starts_with('.') {
         return Err(InvalidSetting::new(
             "profile name",
+            Accepts::ProfileName,
             name,
             "use 1 to 64 letters, digits, '-', '_' or '.' (not starting with '.')",
         ));
@@ -233,14 +236,56 @@ pub fn validate_profile_name(name: &str) -> Result<(), InvalidSetting> {
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 #[error("invalid {what} {value:?}: {reason}")]
 pub struct InvalidSetting {
+    /// The flag, variable or setting, as the user wrote it.
     pub what: &'static str,
     pub value: String,
     pub reason: String,
+    pub accepts: Accepts,
+}
+
+/// What kind of value a setting takes, for the hint that names the accepted values.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Accepts {
+    Duration,
+    LoginUrl,
+    Audience,
+    ProfileName,
+    Pkcs11Uri,
 }
 
 impl InvalidSetting {
-    pub fn new(what: &'static str, value: &str, reason: impl Into<String>) -> InvalidSetting {
-        InvalidSetting { what, value: crate::base::diag::shown_value(value), reason: reason.into() }
+    pub fn new(
+        what: &'static str,
+        accepts: Accepts,
+        value: &str,
+        reason: impl Into<String>,
+    ) -> InvalidSetting {
+        InvalidSetting { what, value: crate::base::diag::shown_value(value), reason: reason.into(), accepts }
+    }
+
+    /// The accepted values, with examples.
+    pub fn hint(&self) -> String {
+        match self.accepts {
+            Accepts::Duration => {
+                format!("give {} a number and a unit, like 90s, 30m or 2h (24h at most)", self.what)
+            }
+            Accepts::LoginUrl => format!(
+                "give the whole URL, https:// included: {PRODUCTION_LOGIN_URL} (production), {SANDBOX_LOGIN_URL} \
+                 (a sandbox, or --sandbox) or https://MYDOMAIN.my.salesforce.com; plain http is only for \
+                 127.0.0.1 and localhost"
+            ),
+            Accepts::Audience => format!(
+                "leave {} out unless Salesforce wants another audience: it follows the login URL \
+                 ({PRODUCTION_LOGIN_URL} or {SANDBOX_LOGIN_URL})",
+                self.what
+            ),
+            Accepts::ProfileName => "name profiles like prod, acme-uat or ci.main".into(),
+            Accepts::Pkcs11Uri => format!(
+                "give {} an RFC 7512 URI, like 'pkcs11:token=LABEL;object=KEY?module-path=/usr/lib/softhsm/libsofthsm2.so' \
+                 (pkcs11-tool --module MODULE --list-tokens shows the labels)",
+                self.what
+            ),
+        }
     }
 }
 
@@ -252,7 +297,11 @@ pub struct LoginUrl(Url);
 
 impl LoginUrl {
     pub fn parse(text: &str) -> Result<Self, InvalidSetting> {
-        let invalid = |reason: &str| InvalidSetting::new("login URL", text, reason);
+        let invalid = |reason: &str| InvalidSetting::new("login URL", Accepts::LoginUrl, text, reason);
+        // A host typed bare (acme.my.salesforce.com:443) would parse with its name as the scheme.
+        if !text.contains("://") {
+            return Err(invalid("it has no scheme: write https:// before the host"));
+        }
         let url = Url::parse(text.trim())
             .map_err(|e| invalid(&format!("{e}; expected e.g. {PRODUCTION_LOGIN_URL}")))?;
         let Some(host) = url.host_str() else {
@@ -328,16 +377,47 @@ pub fn is_loopback(host: &str) -> bool {
 }
 
 /// Durations read and write like `90s`, `30m`, `2h`, and are at most [`MAX_DURATION`].
-pub fn parse_duration(text: &str) -> Result<Duration, InvalidSetting> {
-    let invalid = |reason: String| InvalidSetting::new("duration", text, reason);
-    // humantime's own message quotes the input: it is cut like any value shown.
+/// A duration `what` (a flag, variable or setting) is given as.
+pub fn parse_duration(what: &'static str, text: &str) -> Result<Duration, InvalidSetting> {
+    let invalid = |reason: String| InvalidSetting::new(what, Accepts::Duration, text, reason);
     let duration = humantime::parse_duration(text.trim()).map_err(|e| {
-        invalid(format!("{}; write it like 90s, 30m or 2h", crate::base::diag::shown_value(&e.to_string())))
+        invalid(match e {
+            humantime::DurationError::NumberExpected(_) => "it does not start with a number".into(),
+            humantime::DurationError::UnknownUnit { unit, .. } if unit.is_empty() => "it has no unit".into(),
+            humantime::DurationError::UnknownUnit { .. } => "its unit is not one sfcred knows".into(),
+            humantime::DurationError::NumberOverflow => "it is too long".into(),
+            humantime::DurationError::Empty => "it is empty".into(),
+            humantime::DurationError::InvalidCharacter(_) => {
+                "it holds a character a duration does not have".into()
+            }
+        })
     })?;
     if duration > MAX_DURATION {
         return Err(invalid("it is over 24h, the longest session Salesforce has".into()));
     }
     Ok(duration)
+}
+
+/// The shortest ttl: a token must outlive the default `--min-valid` by a margin, or every
+/// call would mint.
+pub const MIN_TTL: Duration = Duration::from_secs(3 * 60);
+
+/// A login's `--ttl`.
+pub fn parse_ttl(text: &str) -> Result<Duration, InvalidSetting> {
+    let ttl = parse_duration("--ttl", text)?;
+    if ttl < MIN_TTL {
+        return Err(InvalidSetting::new(
+            "--ttl",
+            Accepts::Duration,
+            text,
+            format!(
+                "a token must be trusted for {} at least: sfcred hands out tokens with 60s left at least \
+                 (--min-valid), and mints again before that",
+                format_duration(MIN_TTL)
+            ),
+        ));
+    }
+    Ok(ttl)
 }
 
 pub fn format_duration(duration: Duration) -> String {
@@ -355,7 +435,7 @@ mod duration_text {
 
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
         let text = String::deserialize(d)?;
-        super::parse_duration(&text).map_err(serde::de::Error::custom)
+        super::parse_duration("duration", &text).map_err(serde::de::Error::custom)
     }
 }
 
@@ -404,24 +484,24 @@ mod tests {
 
     #[test]
     fn durations_round_trip() {
-        assert_eq!(parse_duration("90s").unwrap(), Duration::from_secs(90));
-        assert_eq!(parse_duration("2h").unwrap(), Duration::from_secs(7200));
+        assert_eq!(parse_duration("--ttl", "90s").unwrap(), Duration::from_secs(90));
+        assert_eq!(parse_duration("--ttl", "2h").unwrap(), Duration::from_secs(7200));
         assert_eq!(format_duration(Duration::from_secs(30 * 60)), "30m");
         assert_eq!(format_duration(Duration::from_secs(5400)), "1h30m");
-        assert!(parse_duration("soon").is_err());
+        assert!(parse_duration("--ttl", "soon").is_err());
     }
 
     #[test]
     fn a_bad_duration_is_quoted_short() {
-        let err = parse_duration(&format!("1{}", "\u{1c}".repeat(5000))).unwrap_err().to_string();
+        let err = parse_duration("--ttl", &format!("1{}", "\u{1c}".repeat(5000))).unwrap_err().to_string();
         assert!(err.len() < 4096, "{} bytes", err.len());
     }
 
     #[test]
     fn durations_are_bounded_by_a_day() {
-        assert_eq!(parse_duration("24h").unwrap(), MAX_DURATION);
+        assert_eq!(parse_duration("--ttl", "24h").unwrap(), MAX_DURATION);
         for huge in ["24h1s", "100000h", "8000years", "18446744073709551615s"] {
-            let err = parse_duration(huge).unwrap_err();
+            let err = parse_duration("--ttl", huge).unwrap_err();
             assert!(err.reason.contains("over 24h") || err.reason.contains("90s"), "{huge}: {err}");
         }
     }

@@ -142,7 +142,8 @@ pub struct Protection {
 /// runs on a thread of its own and is given up after `timeout`, so a device waiting for a
 /// touch, or a hung network HSM, never holds the profile's lock for ever.
 pub struct Pkcs11Key {
-    held: Arc<Mutex<Held>>,
+    /// Taken by `drop`, which closes the session on a bounded thread too.
+    held: Option<Arc<Mutex<Held>>>,
     /// The URI without its PIN, for messages.
     shown: String,
     timeout: Duration,
@@ -157,35 +158,47 @@ struct Held {
 }
 
 /// A loaded and initialized module, shared by every key of this process that uses it:
-/// `C_Finalize` ends every session of the module, so it runs when the last key is dropped.
+/// `C_Finalize` ends every session of the module, so it runs when the last key is dropped,
+/// and only if this process's `C_Initialize` was the one that started it.
 struct Module {
     library: Pkcs11,
-    path: std::path::PathBuf,
+    initialized_here: bool,
 }
 
 impl Drop for Module {
     fn drop(&mut self) {
-        // Nothing is left to tell: a failure to finalize is the module's to log.
-        let _ = self.library.clone().finalize();
+        if self.initialized_here {
+            // Nothing is left to tell: a failure to finalize is the module's to log.
+            let _ = self.library.clone().finalize();
+        }
     }
 }
 
-/// The modules keys of this process hold, by path.
-static MODULES: Mutex<Vec<std::sync::Weak<Module>>> = Mutex::new(Vec::new());
+/// The modules keys of this process hold, by canonical path (two spellings of one library
+/// are one module).
+static MODULES: Mutex<Vec<(std::path::PathBuf, std::sync::Weak<Module>)>> = Mutex::new(Vec::new());
 
 impl Module {
     /// The module at `path`, initialized: the one a key holds already, else loaded now.
     fn load(path: &Path) -> Result<Arc<Module>, Pkcs11Error> {
-        let mut modules = MODULES.lock().unwrap_or_else(PoisonError::into_inner);
-        modules.retain(|module| module.strong_count() > 0);
-        if let Some(module) = modules.iter().filter_map(std::sync::Weak::upgrade).find(|m| m.path == path) {
-            return Ok(module);
-        }
         let module_error = |reason: String| Pkcs11Error::Module { path: path.display().to_string(), reason };
         check_module(path).map_err(module_error)?;
+        let canonical = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_owned());
+        let held = || {
+            let mut modules = MODULES.lock().unwrap_or_else(PoisonError::into_inner);
+            modules.retain(|(_, module)| module.strong_count() > 0);
+            modules.iter().find(|(at, _)| *at == canonical).and_then(|(_, module)| module.upgrade())
+        };
+        if let Some(module) = held() {
+            return Ok(module);
+        }
+        // Loaded and started outside the registry's lock, so that a module that hangs here
+        // holds up no other.
         let library = Pkcs11::new(path).map_err(|e| module_error(e.to_string()))?;
-        match library.initialize(CInitializeArgs::new(CInitializeFlags::OS_LOCKING_OK)) {
-            Ok(()) | Err(CkError::Pkcs11(RvError::CryptokiAlreadyInitialized, _)) => {}
+        let initialized_here = match library.initialize(CInitializeArgs::new(CInitializeFlags::OS_LOCKING_OK))
+        {
+            Ok(()) => true,
+            Err(CkError::Pkcs11(RvError::CryptokiAlreadyInitialized, _)) => false,
             // The library is there and is a PKCS#11 module; what it drives is not answering.
             Err(e) => {
                 return Err(Pkcs11Error::Initialize {
@@ -193,9 +206,9 @@ impl Module {
                     reason: e.to_string(),
                 });
             }
-        }
-        let module = Arc::new(Module { library, path: path.to_owned() });
-        modules.push(Arc::downgrade(&module));
+        };
+        let module = Arc::new(Module { library, initialized_here });
+        MODULES.lock().unwrap_or_else(PoisonError::into_inner).push((canonical, Arc::downgrade(&module)));
         Ok(module)
     }
 }
@@ -209,6 +222,16 @@ fn bounded<T: Send + 'static>(
 ) -> Result<T, Pkcs11Error> {
     crate::base::bounded::within(timeout, op)
         .unwrap_or_else(|| Err(Pkcs11Error::TimedOut { uri: uri.to_owned(), action, timeout }))
+}
+
+impl Drop for Pkcs11Key {
+    fn drop(&mut self) {
+        // Closing the session (and finalizing the module, for the last key) calls into the
+        // module as well: it is given up after the same wait as every other call.
+        if let Some(held) = self.held.take() {
+            let _ = crate::base::bounded::within(self.timeout, move || drop(held));
+        }
+    }
 }
 
 impl std::fmt::Debug for Pkcs11Key {
@@ -370,7 +393,7 @@ impl Pkcs11Key {
             check_usable(&token.session, key, &token.shown)?;
             let shown = own_uri(&token.session, key, &uri, &token.shown)?.to_string();
             let held = Held { session: token.session, key, _module: token.module };
-            Ok(Pkcs11Key { held: Arc::new(Mutex::new(held)), shown, timeout })
+            Ok(Pkcs11Key { held: Some(Arc::new(Mutex::new(held))), shown, timeout })
         })
     }
 
@@ -380,7 +403,8 @@ impl Pkcs11Key {
         action: &'static str,
         op: impl FnOnce(&Session, ObjectHandle) -> Result<T, CkError> + Send + 'static,
     ) -> Result<T, Pkcs11Error> {
-        let (held, shown) = (Arc::clone(&self.held), self.shown.clone());
+        let held = Arc::clone(self.held.as_ref().expect("held until dropped"));
+        let shown = self.shown.clone();
         bounded(&self.shown, action, self.timeout, move || {
             let held = held.lock().unwrap_or_else(PoisonError::into_inner);
             op(&held.session, held.key).map_err(|e| classify(e, &shown, action))
@@ -463,7 +487,7 @@ impl Pkcs11Key {
             let shown =
                 Pkcs11Uri { object: Some(label), id: Some(id), pin_value: None, ..uri.clone() }.to_string();
             let held = Held { session: token.session, key, _module: token.module };
-            Ok(Pkcs11Key { held: Arc::new(Mutex::new(held)), shown, timeout })
+            Ok(Pkcs11Key { held: Some(Arc::new(Mutex::new(held))), shown, timeout })
         })
     }
 

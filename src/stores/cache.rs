@@ -189,8 +189,11 @@ impl FileCache {
         if meta.len() > MAX_FILE_BYTES {
             return Err(refused("it is too large to be a cached token".into()));
         }
+        // Room for the file and read_to_end's probe past its end, so the entry never moves.
+        let room = Vec::with_capacity(meta.len() as usize + 64);
         let bytes = Zeroizing::new(
-            crate::stores::fs::read_bounded(&mut file, MAX_FILE_BYTES).map_err(|e| refused(e.to_string()))?,
+            crate::stores::fs::read_bounded_into(&mut file, MAX_FILE_BYTES, room)
+                .map_err(|e| refused(e.to_string()))?,
         );
         let token = decode(&bytes).map_err(refused)?;
         if token.profile != profile {

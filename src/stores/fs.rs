@@ -98,7 +98,16 @@ fn read_checked(path: &Path, max_bytes: u64, trusted: bool) -> std::io::Result<O
 
 /// Reads to the end, refusing more than `max_bytes`.
 pub fn read_bounded(file: &mut impl Read, max_bytes: u64) -> std::io::Result<Vec<u8>> {
-    let mut bytes = Vec::new();
+    read_bounded_into(file, max_bytes, Vec::new())
+}
+
+/// [`read_bounded`] into `bytes`: given room for the whole file, it never moves, so a
+/// secret read into it leaves no copy behind.
+pub fn read_bounded_into(
+    file: &mut impl Read,
+    max_bytes: u64,
+    mut bytes: Vec<u8>,
+) -> std::io::Result<Vec<u8>> {
     file.take(max_bytes + 1).read_to_end(&mut bytes)?;
     if bytes.len() as u64 > max_bytes {
         let message = format!("it is over {} KiB", max_bytes / 1024);

@@ -62,7 +62,7 @@ impl KeychainError {
                 "start a Secret Service (GNOME Keyring or KWallet) in your D-Bus session; or use the kernel \
                  keyring, which needs no daemon but forgets keys at reboot: sfcred login --store keyutils; \
                  or, in CI and containers, give the profile in SFCRED_CLIENT_ID, SFCRED_USERNAME and \
-                 SFCRED_PRIVATE_KEY (see README)"
+                 SFCRED_PRIVATE_KEY (see docs/ci.md)"
                     .into()
             }
             KeychainError::Unavailable { store: StoreKind::Environment, .. } => {

@@ -226,7 +226,7 @@ fn doctor_colours_a_terminal_unless_no_color_is_set() {
     let env = TestEnv::new();
     env.login("prod").success();
     let on_terminal = |no_color: bool| {
-        let command = format!("{} doctor -p prod --offline", env!("CARGO_BIN_EXE_sfcred"));
+        let command = format!("{} doctor -p prod --offline", crate::support::sfcred_exe().display());
         let mut script = env.command("script");
         script.args(["-qec", &command, "/dev/null"]);
         if no_color {

@@ -1,4 +1,4 @@
-//! The whole of what a person reads on stderr, for one error of each exit class (README's
+//! The whole of what a person reads on stderr, for one error of each exit class (docs/reference.md's
 //! table): 1 other, 2 usage, 3 not logged in, 4 rejected, 5 unavailable, 6 keychain.
 
 use crate::support::{Run, TIMEOUT, TestEnv, WaitWithin};
@@ -40,8 +40,24 @@ fn usage_a_duration_that_is_not_one() {
     let run = env.login_with("prod", &[("--ttl", "soon")]);
     assert_eq!(run.code, 2, "{run:?}");
     insta::assert_snapshot!(stable(&env, &run, &[]), @r#"
-    sfcred: error: invalid duration "soon": expected number at 0; write it like 90s, 30m or 2h
-      hint: see the accepted values in sfcred help COMMAND
+    sfcred: error: invalid --ttl "soon": it does not start with a number
+      hint: give --ttl a number and a unit, like 90s, 30m or 2h (24h at most)
+    "#);
+    let run = env.login_with("prod", &[("--ttl", "0s")]);
+    insta::assert_snapshot!(stable(&env, &run, &[]), @r#"
+    sfcred: error: invalid --ttl "0s": a token must be trusted for 3m at least: sfcred hands out tokens with 60s left at least (--min-valid), and mints again before that
+      hint: give --ttl a number and a unit, like 90s, 30m or 2h (24h at most)
+    "#);
+    let run = env.login_with("prod", &[("--login-url", "127.0.0.1:39525")]);
+    insta::assert_snapshot!(stable(&env, &run, &[]), @r#"
+    sfcred: error: invalid login URL "127.0.0.1:39525": it has no scheme: write https:// before the host
+      hint: give the whole URL, https:// included: https://login.salesforce.com (production), https://test.salesforce.com (a sandbox, or --sandbox) or https://MYDOMAIN.my.salesforce.com; plain http is only for 127.0.0.1 and localhost
+    "#);
+    env.login("prod").success();
+    let run = env.run(&["token", "-p", "prod", "--min-valid", "10"]);
+    insta::assert_snapshot!(stable(&env, &run, &[]), @r#"
+    sfcred: error: invalid --min-valid "10": it has no unit
+      hint: give --min-valid a number and a unit, like 90s, 30m or 2h (24h at most)
     "#);
 }
 
@@ -88,6 +104,6 @@ fn keychain_no_secret_service() {
     assert_eq!(run.code, 6, "{run:?}");
     insta::assert_snapshot!(stable(&env, &run, &[]), @r#"
     sfcred: error: the secret-service keychain is unavailable: Platform failure: zbus error: Failed to connect to address `unix:path=[HOME]/run/no-bus`: No such file or directory (os error 2)
-      hint: start a Secret Service (GNOME Keyring or KWallet) in your D-Bus session; or use the kernel keyring, which needs no daemon but forgets keys at reboot: sfcred login --store keyutils; or, in CI and containers, give the profile in SFCRED_CLIENT_ID, SFCRED_USERNAME and SFCRED_PRIVATE_KEY (see README)
+      hint: start a Secret Service (GNOME Keyring or KWallet) in your D-Bus session; or use the kernel keyring, which needs no daemon but forgets keys at reboot: sfcred login --store keyutils; or, in CI and containers, give the profile in SFCRED_CLIENT_ID, SFCRED_USERNAME and SFCRED_PRIVATE_KEY (see docs/ci.md)
     "#);
 }

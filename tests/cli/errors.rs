@@ -1,4 +1,4 @@
-//! Every error class: what the user sees, and the exit code README documents.
+//! Every error class: what the user sees, and the exit code docs/reference.md documents.
 
 use sfcred_stand_in::Behaviour;
 

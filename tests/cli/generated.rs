@@ -81,12 +81,12 @@ fn man_pages_are_current() {
 }
 
 #[test]
-fn readme_lists_every_environment_variable() {
-    let path = repo("README.md");
+fn the_reference_lists_every_environment_variable() {
+    let path = repo("docs/reference.md");
     let readme = std::fs::read_to_string(&path).unwrap();
     let (start, end) = ("<!-- env-vars -->\n", "<!-- /env-vars -->");
-    let (before, rest) = readme.split_once(start).expect("README has the env-vars markers");
-    let (current, after) = rest.split_once(end).expect("README has the env-vars end marker");
+    let (before, rest) = readme.split_once(start).expect("docs/reference.md has the env-vars markers");
+    let (current, after) = rest.split_once(end).expect("docs/reference.md has the env-vars end marker");
     let table = sfcred::config::env_vars::markdown_table();
     if std::env::var_os("SFCRED_UPDATE_GENERATED").is_some() {
         std::fs::write(&path, format!("{before}{start}{table}{end}{after}")).unwrap();
@@ -94,7 +94,7 @@ fn readme_lists_every_environment_variable() {
     }
     assert!(
         current == table,
-        "README's variable table is stale: run SFCRED_UPDATE_GENERATED=1 cargo test generated"
+        "docs/reference.md's variable table is stale: run SFCRED_UPDATE_GENERATED=1 cargo test generated"
     );
 }
 
@@ -136,7 +136,7 @@ fn completion_env() -> TestEnv {
 }
 
 fn shell(env: &TestEnv, program: &str, script: &str) -> Run {
-    let bin_dir = Path::new(env!("CARGO_BIN_EXE_sfcred")).parent().unwrap().to_owned();
+    let bin_dir = Path::new(&crate::support::sfcred_exe()).parent().unwrap().to_owned();
     let path = std::env::join_paths(
         std::iter::once(bin_dir).chain(std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default())),
     )
@@ -200,4 +200,25 @@ eval $code"\n"'$edit:completion:arg-completer[sfcred] sfcred token --profile ""'
     let mut names: Vec<&str> = run.stdout.lines().collect();
     names.sort();
     assert_eq!(names, ["prod-eu", "sandbox1"], "{run:?}");
+}
+
+#[test]
+fn the_completions_and_man_commands_print_what_is_installed() {
+    let env = TestEnv::without_keychain();
+    for (shell, file) in SHELLS {
+        let printed = env.run(&["completions", shell]).success().stdout;
+        assert_eq!(printed, std::fs::read_to_string(repo("completions").join(file)).unwrap(), "{shell}");
+    }
+    let out = env.path("pages");
+    env.run(&["man", "--out", out.to_str().unwrap()]).success();
+    for entry in std::fs::read_dir(repo("man")).unwrap() {
+        let path = entry.unwrap().path();
+        let written = std::fs::read(out.join(path.file_name().unwrap())).unwrap();
+        assert!(written == std::fs::read(&path).unwrap(), "{}", path.display());
+    }
+    let page = env.run(&["man"]).success().stdout;
+    assert_eq!(page, std::fs::read_to_string(repo("man/sfcred.1")).unwrap());
+    let refused = env.run(&["completions", "tcsh"]);
+    assert_eq!(refused.code, 2, "{refused:?}");
+    assert!(refused.stderr.contains("[possible values: bash, elvish, fish, powershell, zsh]"), "{refused:?}");
 }

@@ -44,6 +44,19 @@ fn no_revoke_leaves_the_token_alive_and_invalidate_revoke_kills_it() {
 }
 
 #[test]
+fn a_token_minted_before_the_login_url_changed_is_revoked_where_it_was_minted() {
+    let env = TestEnv::new();
+    env.login("prod").success();
+    let token = cached_token(&env, "prod");
+    env.edit_settings(|text| text.replace(env.stand_in.url(), "https://acme.my.salesforce.com"));
+    let run = env.run(&["profiles"]).success();
+    assert!(!run.stdout.contains("valid until"), "not the profile's token any more: {run:?}");
+    env.run(&["logout", "-p", "prod"]).success();
+    assert_eq!(env.stand_in.revocations(), 1);
+    assert_eq!(env.stand_in.rest_status(&token), 401, "revoked at the stand-in, where it was minted");
+}
+
+#[test]
 fn a_failed_revocation_warns_and_logs_out_all_the_same() {
     let env = TestEnv::new();
     env.login("prod").success();
@@ -51,7 +64,11 @@ fn a_failed_revocation_warns_and_logs_out_all_the_same() {
     let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}", closed.local_addr().unwrap());
     drop(closed);
+    // The login host, where the token was minted, stops answering.
     env.edit_settings(|text| text.replace(env.stand_in.url(), &url));
+    let mut entry = env.cache_entry("prod");
+    entry["login_url"] = url.clone().into();
+    env.set_cache_entry("prod", &entry);
     let run = env.run(&["logout", "-p", "prod"]).success();
     assert!(run.stderr.contains("could not revoke") && run.stderr.contains("logged out"), "{run:?}");
     assert!(!run.stderr.contains(&token), "{run:?}");

@@ -166,7 +166,7 @@ fn login_prompts_at_a_terminal() {
     use std::io::Write;
     let env = TestEnv::new();
     let key = env.key_file();
-    let command = format!("{} login -p typed", env!("CARGO_BIN_EXE_sfcred"));
+    let command = format!("{} login -p typed", crate::support::sfcred_exe().display());
     let mut child = env
         .command("script")
         .args(["-qec", &command, "/dev/null"])

@@ -130,7 +130,7 @@ fn exec_credential_refuses_an_unknown_api_version_before_minting() {
 
 /// The real git, with sfcred as its only credential helper.
 fn git(env: &TestEnv, args: &[&str], input: &str) -> Run {
-    let helper = format!("!{} git-credential", env!("CARGO_BIN_EXE_sfcred"));
+    let helper = format!("!{} git-credential", crate::support::sfcred_exe().display());
     let mut child = env
         .command("git")
         .env("GIT_TERMINAL_PROMPT", "0")
@@ -266,7 +266,7 @@ fn a_shell_evaluating_env_gets_the_token() {
     let env = logged_in();
     let script = format!(
         r#"eval "$('{}' env --shell bash)" && printf '%s|%s|%s' "$SF_ACCESS_TOKEN" "$SF_ORG_INSTANCE_URL" "$SFDX_ACCESS_TOKEN""#,
-        env!("CARGO_BIN_EXE_sfcred")
+        crate::support::sfcred_exe().display()
     );
     let out = env.command("bash").arg("-c").arg(&script).output_within(TIMEOUT).unwrap();
     let run = Run::of(out).success();

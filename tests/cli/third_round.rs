@@ -429,6 +429,16 @@ fn a_pkcs11_call_that_never_answers_is_given_up_with_a_hint_and_a_module_done_wi
         assert!(run.stderr.contains(&format!("did not answer within 1s while {action}")), "{run:?}");
         assert!(run.stderr.contains("touch it and try again"), "{run:?}");
     }
+    // A session that never closes: the token was minted and is handed out all the same.
+    let out = env
+        .sfcred()
+        .args(["token", "-p", "prod", "--refresh", "--format", "token"])
+        .env("SFCRED_PKCS11_PIN", crate::support::TOKEN_PIN)
+        .env("SFCRED_KEYCHAIN_TIMEOUT", "1s")
+        .env("HANG_AT", "close")
+        .output_within(TIMEOUT)
+        .unwrap();
+    assert!(Run::of(out).success().stdout.starts_with("00D"));
     // The same module, answering, still signs, and is finalized once it is done with.
     let log = env.path("finalized");
     let out = env

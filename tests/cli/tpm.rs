@@ -120,7 +120,7 @@ impl<'a> SoftwareTpm<'a> {
 
     /// sfcred with the TPM's environment and `pin` as the token's PIN.
     fn sfcred(&self, args: &[&str], pin: &str) -> Run {
-        let mut cmd = self.command(env!("CARGO_BIN_EXE_sfcred"));
+        let mut cmd = self.command(&crate::support::sfcred_exe().to_string_lossy());
         Run::of(cmd.args(args).env("SFCRED_PKCS11_PIN", pin).output_within(TIMEOUT).unwrap())
     }
 

@@ -1,7 +1,7 @@
 /* SoftHSM2, seen through a shim for tests/cli/third_round.rs (built there with the system's
  * cc; no PKCS#11 header is needed, as only the function list's layout matters):
- * - HANG_AT=login or HANG_AT=sign: that call never answers, as a device waiting for a touch
- *   or a hung network HSM does;
+ * - HANG_AT=login, sign or close: that call (C_Login, C_Sign, C_CloseSession) never answers,
+ *   as a device waiting for a touch or a hung network HSM does;
  * - FINALIZE_LOG=FILE: each C_Finalize appends a line to FILE. */
 #include <dlfcn.h>
 #include <stdio.h>
@@ -12,7 +12,8 @@
 typedef unsigned long CK_RV;
 typedef CK_RV (*CK_FN)();
 /* PKCS#11 2.40: a CK_VERSION, then 68 function pointers; C_Finalize is the 2nd (index 1),
- * C_Login the 19th (index 18) and C_Sign the 44th (index 43). */
+ * C_CloseSession the 14th (index 13), C_Login the 19th (index 18) and C_Sign the 44th
+ * (index 43). */
 struct function_list {
     unsigned char version[2];
     CK_FN functions[68];
@@ -50,6 +51,7 @@ CK_RV C_GetFunctionList(struct function_list **out) {
     const char *at = getenv("HANG_AT");
     if (at && !strcmp(at, "login")) shim.functions[18] = (CK_FN)hang;
     if (at && !strcmp(at, "sign")) shim.functions[43] = (CK_FN)hang;
+    if (at && !strcmp(at, "close")) shim.functions[13] = (CK_FN)hang;
     *out = &shim;
     return 0;
 }
