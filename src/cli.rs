@@ -15,7 +15,7 @@ use crate::commands;
 use crate::commands::login::KeySource;
 use crate::commands::token::Format;
 use crate::config::env_vars;
-use crate::config::profile::{CacheKind, DEFAULT_PROFILE, StoreKind};
+use crate::config::profile::{CacheKind, StoreKind};
 use crate::keys::keygen::KeyBits;
 use crate::keys::pkcs11_uri::UriText;
 use crate::protocols::env::Shell;
@@ -34,7 +34,7 @@ use crate::protocols::git::Operation;
                   command's code (127: not found, 126: cannot run)."
 )]
 pub struct Cli {
-    /// Print diagnostics on stderr (the HTTP exchange, without the assertion or token)
+    /// Say on stderr what sfcred does and why: a cached token or a new one, the HTTP exchange (without the assertion or token), why git's helper stays silent
     #[arg(long, short = 'v', global = true)]
     pub verbose: bool,
     #[command(subcommand)]
@@ -75,8 +75,11 @@ pub enum Command {
     Env(EnvArgs),
     /// Revoke a profile's cached token, then remove its secrets and settings
     Logout(LogoutArgs),
-    /// List profiles and their settings (never secrets)
+    /// List profiles and their settings (never secrets); the default one is marked
     Profiles(ProfilesArgs),
+    /// Make PROFILE the default: the one every command uses without --profile
+    #[command(after_help = "Example:\n  sfcred use prod\n  sfcred token --format token     # prod's token")]
+    Use(UseArgs),
     /// Print the completion script for a shell: bash, zsh, fish, powershell or elvish
     #[command(after_help = COMPLETIONS_EXAMPLES)]
     Completions(CompletionsArgs),
@@ -118,12 +121,40 @@ asks its next helper. erase drops the cached token git saw rejected; store does 
 
 #[derive(Debug, Args)]
 pub struct ProfileArg {
-    /// The profile to use
+    /// The profile to use [default: the one `sfcred use` chose, else "default"]
     #[arg(
-        long, short = 'p', env = env_vars::PROFILE.name, default_value = DEFAULT_PROFILE, value_name = "NAME",
+        long, short = 'p', env = env_vars::PROFILE.name, value_name = "NAME",
         add = ArgValueCandidates::new(profile_names)
     )]
-    pub profile: String,
+    pub profile: Option<String>,
+}
+
+impl ProfileArg {
+    /// The profile's name, once main has put the default in (`Command::profile_arg`).
+    pub fn name(self) -> String {
+        self.profile.expect("main fills in the default profile")
+    }
+}
+
+impl Command {
+    /// The command's `--profile`, for main to fill in the default profile when it is not given.
+    pub fn profile_arg(&mut self) -> Option<&mut ProfileArg> {
+        Some(match self {
+            Command::Login(args) => &mut args.profile,
+            Command::Keygen(args) => &mut args.profile,
+            Command::Doctor(args) => &mut args.profile,
+            Command::Eca(args) => &mut args.profile,
+            Command::Rotate(RotateCommand::Start(args)) => &mut args.profile,
+            Command::Rotate(RotateCommand::Finish(args) | RotateCommand::Abort(args)) => &mut args.profile,
+            Command::Token(args) => &mut args.profile,
+            Command::Invalidate(args) => &mut args.profile,
+            Command::Credential(args) => &mut args.profile,
+            Command::Exec(args) => &mut args.profile,
+            Command::Env(args) => &mut args.profile,
+            Command::Logout(args) => &mut args.profile,
+            _ => return None,
+        })
+    }
 }
 
 /// Completes profile names from the settings at completion time.
@@ -305,7 +336,7 @@ pub struct EcaArgs {
 impl From<EcaArgs> for commands::eca::Options {
     fn from(args: EcaArgs) -> Self {
         commands::eca::Options {
-            profile: args.profile.profile,
+            profile: args.profile.name(),
             name: args.name,
             out: args.out,
             scopes: args.scopes,
@@ -432,6 +463,12 @@ pub struct ProfilesArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct UseArgs {
+    #[arg(value_name = "PROFILE", add = ArgValueCandidates::new(profile_names))]
+    pub profile: String,
+}
+
+#[derive(Debug, Args)]
 pub struct CompletionsArgs {
     #[arg(value_name = "SHELL", value_parser = PossibleValuesParser::new(COMPLETION_SHELLS.names()))]
     pub shell: String,
@@ -519,7 +556,15 @@ fn stores() -> impl TypedValueParser<Value = StoreKind> {
 }
 
 fn caches() -> impl TypedValueParser<Value = CacheKind> {
-    choices(CacheKind::ALL.iter().map(|kind| (kind.name(), Some(kind.about()))))
+    // `keyring`, the keychain cache's name before, is still taken.
+    let values = CacheKind::ALL.iter().map(|kind| match kind {
+        CacheKind::Keychain => PossibleValue::new(kind.name()).help(kind.about()).alias("keyring"),
+        _ => PossibleValue::new(kind.name()).help(kind.about()),
+    });
+    PossibleValuesParser::new(values).map(|name| match name.as_str() {
+        "keyring" => CacheKind::Keychain,
+        name => name.parse().expect("every offered value parses"),
+    })
 }
 
 fn key_sizes() -> impl TypedValueParser<Value = KeyBits> {
@@ -547,7 +592,7 @@ impl From<LoginArgs> for commands::login::Options {
             (None, false, None) => KeySource::Stored,
         };
         commands::login::Options {
-            profile: args.profile.profile,
+            profile: args.profile.name(),
             username: args.username,
             client_id: args.client_id.map(|id| SecretString::from(id.trim().to_owned())),
             key,
@@ -567,7 +612,7 @@ impl From<LoginArgs> for commands::login::Options {
 impl From<KeygenArgs> for commands::keygen::Options {
     fn from(args: KeygenArgs) -> Self {
         commands::keygen::Options {
-            profile: args.profile.profile,
+            profile: args.profile.name(),
             bits: args.bits,
             days: args.days,
             common_name: args.cn,
@@ -583,7 +628,7 @@ impl From<KeygenArgs> for commands::keygen::Options {
 impl From<RotateStartArgs> for commands::rotate::StartOptions {
     fn from(args: RotateStartArgs) -> Self {
         commands::rotate::StartOptions {
-            profile: args.profile.profile,
+            profile: args.profile.name(),
             cert_out: args.cert_out,
             bits: args.bits,
             days: args.days,
@@ -594,14 +639,14 @@ impl From<RotateStartArgs> for commands::rotate::StartOptions {
 
 impl From<DoctorArgs> for commands::doctor::Options {
     fn from(args: DoctorArgs) -> Self {
-        commands::doctor::Options { profile: args.profile.profile, offline: args.offline, json: args.json }
+        commands::doctor::Options { profile: args.profile.name(), offline: args.offline, json: args.json }
     }
 }
 
 impl From<TokenArgs> for commands::token::Options {
     fn from(args: TokenArgs) -> Self {
         commands::token::Options {
-            profile: args.profile.profile,
+            profile: args.profile.name(),
             format: args.format,
             min_valid: args.min_valid,
             refresh: args.refresh,
@@ -617,19 +662,19 @@ impl From<GitCredentialArgs> for commands::git_credential::Options {
 
 impl From<ExecArgs> for commands::exec::Options {
     fn from(args: ExecArgs) -> Self {
-        commands::exec::Options { profile: args.profile.profile, command: args.command }
+        commands::exec::Options { profile: args.profile.name(), command: args.command }
     }
 }
 
 impl From<EnvArgs> for commands::env::Options {
     fn from(args: EnvArgs) -> Self {
-        commands::env::Options { profile: args.profile.profile, shell: args.shell }
+        commands::env::Options { profile: args.profile.name(), shell: args.shell }
     }
 }
 
 impl From<LogoutArgs> for commands::logout::Options {
     fn from(args: LogoutArgs) -> Self {
-        commands::logout::Options { profile: args.profile.profile, all: args.all, revoke: !args.no_revoke }
+        commands::logout::Options { profile: args.profile.name(), all: args.all, revoke: !args.no_revoke }
     }
 }
 

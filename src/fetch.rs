@@ -56,6 +56,12 @@ pub fn token(
     if let Some(token) = load()?
         && usable(&token, asked_at)
     {
+        crate::base::diag::verbose(|| {
+            let left = crate::config::profile::format_duration(Duration::from_secs(
+                token.remaining(asked_at).as_secs(),
+            ));
+            format!("a cached token of profile {:?}, valid for {left} more", profile.name)
+        });
         return Ok(token);
     }
     let files = FileCache::new(ctx.cache_dir()?.clone());

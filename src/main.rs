@@ -18,9 +18,26 @@ fn main() -> ExitCode {
         .completer("sfcred")
         .shells(sfcred::cli::COMPLETION_SHELLS)
         .complete();
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        // clap's usage errors wear sfcred's prefix, as every other error does.
+        Err(e) if e.use_stderr() => {
+            let _ = std::io::Write::write_all(
+                &mut std::io::stderr(),
+                format!("sfcred: {}", e.render()).as_bytes(),
+            );
+            return ExitCode::from(2);
+        }
+        Err(e) => e.exit(),
+    };
     sfcred::base::diag::set_verbose(cli.verbose);
     let ctx = &Context::from_env();
+    let mut cli = cli;
+    if let Some(arg) = cli.command.profile_arg()
+        && arg.profile.is_none()
+    {
+        arg.profile = Some(sfcred::config::lookup::default_profile_name(ctx));
+    }
     let result = match cli.command {
         Command::Login(args) => commands::login::run(ctx, args.into()),
         Command::Keygen(args) => commands::keygen::run(ctx, args.into()),
@@ -31,16 +48,17 @@ fn main() -> ExitCode {
         Command::Rotate(RotateCommand::Status(args)) => {
             commands::rotate::status(ctx, args.profile.as_deref(), args.json)
         }
-        Command::Rotate(RotateCommand::Finish(args)) => commands::rotate::finish(ctx, &args.profile.profile),
-        Command::Rotate(RotateCommand::Abort(args)) => commands::rotate::abort(ctx, &args.profile.profile),
+        Command::Rotate(RotateCommand::Finish(args)) => commands::rotate::finish(ctx, &args.profile.name()),
+        Command::Rotate(RotateCommand::Abort(args)) => commands::rotate::abort(ctx, &args.profile.name()),
         Command::Token(args) => commands::token::run(ctx, args.into()),
-        Command::Invalidate(args) => commands::invalidate::run(ctx, &args.profile.profile, args.revoke),
-        Command::Credential(args) => commands::credential::run(ctx, &args.profile.profile),
+        Command::Invalidate(args) => commands::invalidate::run(ctx, &args.profile.name(), args.revoke),
+        Command::Credential(args) => commands::credential::run(ctx, &args.profile.name()),
         Command::GitCredential(args) => commands::git_credential::run(ctx, args.into()),
         Command::Exec(args) => commands::exec::run(ctx, args.into()),
         Command::Env(args) => commands::env::run(ctx, args.into()),
         Command::Logout(args) => commands::logout::run(ctx, args.into()),
         Command::Profiles(args) => commands::profiles::run(ctx, args.json),
+        Command::Use(args) => commands::use_profile::run(ctx, &args.profile),
         Command::Completions(args) => commands::completions::run(sfcred::cli::completer(&args.shell)),
         Command::Man(args) => {
             commands::man::run(<Cli as clap::CommandFactory>::command(), args.out.as_deref())

@@ -26,6 +26,8 @@ pub const CLOCK_TOLERANCE: Duration = Duration::from_secs(60);
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Status {
+    /// Written `ok`, in JSON as in the text report.
+    #[serde(rename = "ok")]
     Pass,
     Warn,
     Fail,

@@ -76,9 +76,16 @@ fn host_profile(
     ctx: &Context,
     request: &git::Request,
 ) -> Result<Option<crate::config::profile::Profile>, Error> {
-    let Some(host) = request.host_name() else { return Ok(None) };
-    if request.protocol.as_deref().is_some_and(|p| p != "https") {
-        return Ok(None);
+    let silent = |reason: String| {
+        crate::base::diag::verbose(|| format!("not answering git: {reason}; git asks its next helper"));
+        Ok(None)
+    };
+    let Some(host) = request.host_name() else { return silent("git's request names no host".into()) };
+    if let Some(protocol) = request.protocol.as_deref().filter(|p| *p != "https") {
+        return silent(format!("tokens go over https only, and git asks for {protocol}"));
     }
-    lookup::profile_for_host(ctx, &host)
+    match lookup::profile_for_host(ctx, &host)? {
+        Some(profile) => Ok(Some(profile)),
+        None => silent(format!("no profile's login or instance host is {host}")),
+    }
 }

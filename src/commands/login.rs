@@ -102,6 +102,10 @@ pub fn run(ctx: &Context, options: Options) -> Result<super::Outcome, Error> {
         None => "not verified (--no-verify)".to_owned(),
     };
     crate::base::diag::status(&format!("logged in profile {name:?} as {username}; {check}"));
+    crate::base::diag::status(&format!(
+        "next: sfcred token --profile {name} prints a token; eval \"$(sfcred env --profile {name})\" sets \
+         SF_ACCESS_TOKEN and SF_ORG_INSTANCE_URL; sfcred doctor --profile {name} checks the setup"
+    ));
     Ok(super::Outcome::Done)
 }
 

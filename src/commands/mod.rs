@@ -17,6 +17,7 @@ pub mod man;
 pub mod profiles;
 pub mod rotate;
 pub mod token;
+pub mod use_profile;
 
 use std::io::Write;
 

@@ -22,7 +22,9 @@ pub fn run(ctx: &Context, json: bool) -> Result<super::Outcome, Error> {
         listed.push((profile, valid_until));
     }
     if json {
-        let list: Vec<_> = listed.iter().map(|(p, until)| profile_json(p, *until)).collect();
+        let default = settings.default_profile();
+        let list: Vec<_> =
+            listed.iter().map(|(p, until)| profile_json(p, *until, default == Some(&p.name))).collect();
         super::print(&format!("{}\n", serde_json::Value::Array(list)))?;
         return Ok(super::Outcome::Done);
     }
@@ -31,10 +33,14 @@ pub fn run(ctx: &Context, json: bool) -> Result<super::Outcome, Error> {
         return Ok(super::Outcome::Done);
     }
     let header =
-        ["PROFILE", "USERNAME", "LOGIN URL", "AUDIENCE", "TTL", "STORE", "KEY", "TOKEN"].map(String::from);
+        ["  PROFILE", "USERNAME", "LOGIN URL", "AUDIENCE", "TTL", "STORE", "KEY", "TOKEN"].map(String::from);
     let rows = listed.iter().map(|(p, until)| {
         [
-            p.name.clone(),
+            // The default profile is marked as git marks the current branch.
+            match settings.default_profile() == Some(&p.name) {
+                true => format!("* {}", p.name),
+                false => format!("  {}", p.name),
+            },
             p.username.clone(),
             p.login_url.to_string(),
             p.audience.clone(),
@@ -49,9 +55,10 @@ pub fn run(ctx: &Context, json: bool) -> Result<super::Outcome, Error> {
     Ok(super::Outcome::Done)
 }
 
-fn profile_json(p: &Profile, valid_until: Option<SystemTime>) -> serde_json::Value {
+fn profile_json(p: &Profile, valid_until: Option<SystemTime>, default: bool) -> serde_json::Value {
     serde_json::json!({
         "profile": p.name,
+        "default": default,
         "username": p.username,
         "login_url": p.login_url.as_str(),
         "audience": p.audience,

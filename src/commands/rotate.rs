@@ -51,7 +51,10 @@ pub fn start(ctx: &Context, options: StartOptions) -> Result<super::Outcome, Err
     };
     let lock = lock_profile(ctx, name)?;
     let mut txn = RotationTxn::begin(ctx, &profile, &lock)?;
-    let certificate = txn.start(options.bits, options.days, token, SystemTime::now())?;
+    // Recorded absolute, so that an abort from any directory finds it.
+    let recorded =
+        std::path::absolute(&cert_out).map_err(|source| Error::Write { path: cert_out.clone(), source })?;
+    let certificate = txn.start(options.bits, options.days, token, recorded, SystemTime::now())?;
     crate::stores::fs::write_new(&cert_out, certificate.pem.as_bytes(), false, Readers::Anyone)
         .map_err(|source| Error::Write { path: cert_out.clone(), source })?;
     crate::base::diag::status(&format!(

@@ -19,7 +19,7 @@ macro_rules! env_vars {
 }
 
 env_vars! {
-    PROFILE = "SFCRED_PROFILE", "The profile when `--profile` is not given", "`default`";
+    PROFILE = "SFCRED_PROFILE", "The profile when `--profile` is not given (before the one `sfcred use` chose)", "the one `sfcred use` chose, else `default`";
     STORE = "SFCRED_STORE", "The keychain store for this command, overriding the profile's `store` (and `--store`'s default)", "the profile's, else the platform's";
     CONFIG_DIR = "SFCRED_CONFIG_DIR", "The directory of `config.toml` and the certificate copies", "`$XDG_CONFIG_HOME/sfcred`, else `%APPDATA%\\sfcred` on Windows, else `~/.config/sfcred`";
     CACHE_DIR = "SFCRED_CACHE_DIR", "The token cache and lock directory", "`$XDG_RUNTIME_DIR/sfcred`, else `$XDG_CACHE_HOME/sfcred`, else `%LOCALAPPDATA%\\sfcred` on Windows, else `~/.cache/sfcred`";

@@ -16,6 +16,20 @@ pub fn profile(ctx: &Context, name: &str) -> Result<Profile, Error> {
     Ok(Settings::load(ctx.config_dir()?)?.profile(name)?.clone())
 }
 
+/// The profile a command uses without `--profile`: the one `sfcred use` chose, else
+/// `default`. Settings that cannot be read say so when the command reads them.
+pub fn default_profile_name(ctx: &Context) -> String {
+    // The environment's profile has no name to choose.
+    if ctx.environment_profile.is_some() {
+        return crate::config::profile::DEFAULT_PROFILE.to_owned();
+    }
+    ctx.config_dir()
+        .ok()
+        .and_then(|dir| Settings::load(dir).ok())
+        .and_then(|settings| settings.default_profile().map(str::to_owned))
+        .unwrap_or_else(|| crate::config::profile::DEFAULT_PROFILE.to_owned())
+}
+
 /// Every profile a request may be for: the environment's alone, else the settings file's.
 pub fn profiles(ctx: &Context) -> Result<Vec<Profile>, Error> {
     Ok(match &ctx.environment_profile {

@@ -163,7 +163,9 @@ choice_enum! {
     pub enum CacheKind {
         #[default]
         File => "file", "A user-only file in the runtime (or cache) directory";
-        Keyring => "keyring", "The profile's keychain";
+        /// `keyring`, its name before, is still read.
+        #[serde(alias = "keyring")]
+        Keychain => "keychain", "The profile's keychain";
         None => "none", "No caching: every call mints";
     }
 }

@@ -107,6 +107,10 @@ pub struct NextKey {
     /// State files from before phases were kept hold only ready keys.
     #[serde(default = "ready")]
     pub phase: NextPhase,
+    /// Where `rotate start` wrote the certificate for upload (absolute), so that an abort
+    /// removes it, if it still holds that certificate.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub certificate_out: Option<PathBuf>,
 }
 
 fn ready() -> NextPhase {
@@ -298,6 +302,7 @@ mod tests {
                 started_at: UnixMillis::from(at(10)),
                 pkcs11: None,
                 phase: NextPhase::Making,
+                certificate_out: None,
             }),
             ..Rotation::default()
         };
@@ -357,6 +362,7 @@ mod tests {
                     accepted: stamp(1_700_000_001, Some(1_700_000_002)),
                     replaced_pkcs11: None,
                 },
+                certificate_out: None,
             }),
             previous: None,
             last_accepted: Some(Accepted { key: Slot::Current, at: UnixMillis(1_700_000_001_000) }),

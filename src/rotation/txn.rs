@@ -269,6 +269,7 @@ impl<'a> RotationTxn<'a> {
         bits: crate::keys::keygen::KeyBits,
         days: u32,
         token: Option<Pkcs11Uri>,
+        certificate_out: std::path::PathBuf,
         now: SystemTime,
     ) -> Result<Certificate, Error> {
         let name = self.profile.name.clone();
@@ -284,7 +285,13 @@ impl<'a> RotationTxn<'a> {
         let planned =
             token.as_ref().map(|uri| Pkcs11Uri { object: Some(label.clone()), id: None, ..uri.clone() });
         let started_at = UnixMillis::from(now);
-        self.state.next = Some(NextKey { started_at, pkcs11: planned, phase: NextPhase::Making });
+        let certificate_out = Some(certificate_out);
+        self.state.next = Some(NextKey {
+            started_at,
+            pkcs11: planned,
+            phase: NextPhase::Making,
+            certificate_out: certificate_out.clone(),
+        });
         self.save("start-begun")?;
         let made = self.make_next(bits, days, token, &label, now);
         let (certificate, made) = match made {
@@ -297,7 +304,8 @@ impl<'a> RotationTxn<'a> {
                 return Err(e);
             }
         };
-        self.state.next = Some(NextKey { started_at, pkcs11: made, phase: NextPhase::Ready });
+        self.state.next =
+            Some(NextKey { started_at, pkcs11: made, phase: NextPhase::Ready, certificate_out });
         self.save("start-done")?;
         Ok(certificate)
     }
@@ -507,9 +515,31 @@ impl<'a> RotationTxn<'a> {
             next.phase = NextPhase::Dropping;
             self.save("drop-next-begun")?;
         }
+        // Before the certificate copy it is compared with goes.
+        self.remove_certificate_out()?;
         self.delete_key(Slot::Next)?;
         self.state.next = None;
         self.save("drop-next-done")
+    }
+
+    /// Removes the certificate `rotate start` wrote for upload, if it is still the next key's
+    /// (a file the user has since replaced stays); one that is gone already is fine.
+    fn remove_certificate_out(&self) -> Result<(), Error> {
+        let Some(path) = self.state.next.as_ref().and_then(|next| next.certificate_out.clone()) else {
+            return Ok(());
+        };
+        let settings_dir = self.ctx.config_dir()?;
+        let copy =
+            crate::keys::certificate::load_in(settings_dir, &self.profile.name, Slot::Next).ok().flatten();
+        let written = Certificate::read(&path).ok();
+        if let (Some(copy), Some(written)) = (copy, written)
+            && copy.fingerprint() == written.fingerprint()
+        {
+            crate::stores::fs::remove_if_present(&path)
+                .map_err(|source| Error::Write { path: path.clone(), source })?;
+            crate::base::diag::status(&format!("removed {}, the next key's certificate", path.display()));
+        }
+        Ok(())
     }
 
     /// Deletes the key in `slot` and its certificate copy; what is gone already is fine.

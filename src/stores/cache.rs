@@ -376,7 +376,7 @@ impl TokenCache for FileCache {
     }
 }
 
-/// Tokens kept in the profile's keychain (`cache = "keyring"`).
+/// Tokens kept in the profile's keychain (`cache = "keychain"`).
 pub struct KeychainCache(pub Keychain);
 
 impl TokenCache for KeychainCache {

@@ -105,7 +105,7 @@ fn key_account(slot: Slot) -> &'static str {
     }
 }
 const CLIENT_ID_ACCOUNT: &str = "client-id";
-/// The cached token, for profiles with `cache = "keyring"`.
+/// The cached token, for profiles with `cache = "keychain"`.
 const TOKEN_ACCOUNT: &str = "token";
 /// The PIN of a profile's PKCS#11 token, when given at login.
 const PIN_ACCOUNT: &str = "pkcs11-pin";

@@ -62,6 +62,9 @@ pub const SETTINGS_LOCK_WAIT: std::time::Duration = std::time::Duration::from_se
 #[derive(Debug, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Settings {
+    /// The profile a command uses without `--profile` (`sfcred use`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    default: Option<String>,
     #[serde(default)]
     profiles: BTreeMap<String, Profile>,
 }
@@ -182,8 +185,24 @@ impl Settings {
         self.profiles.insert(profile.name.clone(), profile)
     }
 
+    /// Removes the profile; when it was the default, no profile is the default then.
     pub fn remove(&mut self, name: &str) -> Option<Profile> {
+        if self.default.as_deref() == Some(name) {
+            self.default = None;
+        }
         self.profiles.remove(name)
+    }
+
+    /// The profile `sfcred use` chose, if any.
+    pub fn default_profile(&self) -> Option<&str> {
+        self.default.as_deref()
+    }
+
+    /// Makes `name`, which must be a profile here, the default.
+    pub fn set_default(&mut self, name: &str) -> Result<(), SettingsError> {
+        self.profile(name)?;
+        self.default = Some(name.to_owned());
+        Ok(())
     }
 }
 

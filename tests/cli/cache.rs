@@ -279,12 +279,17 @@ fn cache_none_mints_every_time_and_keyring_cache_writes_no_file() {
     assert_eq!(env.stand_in.token_requests(), 3);
     assert!(!env.cache_file("nocache").exists());
 
-    env.login_with("kr", &[("--cache", "keyring")]).success();
+    env.login_with("kr", &[("--cache", "keychain")]).success();
     let first = token_of(&env.run(&["token", "-p", "kr"]).success());
     assert_eq!(token_of(&env.run(&["token", "-p", "kr"]).success()), first);
     assert_eq!(env.stand_in.token_requests(), 4);
     assert!(!env.cache_file("kr").exists());
     assert!(env.secret_service_lookup("kr/token").is_some(), "the token is in the keychain");
+    // Its earlier name, on the command line and in a settings file written before.
+    env.login_with("old", &[("--cache", "keyring")]).success();
+    env.edit_settings(|text| text.replace("cache = \"keychain\"", "cache = \"keyring\""));
+    env.run(&["token", "-p", "old"]).success();
+    assert!(env.secret_service_lookup("old/token").is_some());
 }
 
 #[test]

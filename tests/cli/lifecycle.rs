@@ -172,9 +172,18 @@ fn finish_promotes_only_what_salesforce_accepts_and_abort_drops_the_next_key() {
     assert_eq!(current, certificate, "the new certificate is the profile's");
 
     env.run(&["rotate", "start", "-p", "prod", "--cert-out", "third.crt"]).success();
-    env.run(&["rotate", "abort", "-p", "prod"]).success();
+    let abort = Run::of(
+        env.sfcred().args(["rotate", "abort", "-p", "prod"]).current_dir("/").output_within(TIMEOUT).unwrap(),
+    );
+    assert!(abort.success().stderr.contains("third.crt, the next key's certificate"));
+    assert!(!env.path("third.crt").exists(), "the abort took back the certificate it wrote");
     assert!(env.secret_service_lookup("prod/next-private-key").is_none());
     env.run(&["rotate", "abort", "-p", "prod"]).failure(2);
+    // A file the user put in its place is theirs.
+    env.run(&["rotate", "start", "-p", "prod", "--cert-out", "fourth.crt"]).success();
+    std::fs::copy(env.path("prod.next.crt"), env.path("fourth.crt")).unwrap();
+    env.run(&["rotate", "abort", "-p", "prod"]).success();
+    assert!(env.path("fourth.crt").exists());
     env.run(&["token", "-p", "prod", "--refresh"]).success();
 }
 

@@ -13,6 +13,7 @@ mod defects;
 mod error_snapshots;
 mod errors;
 mod faults;
+mod first_hour;
 mod generated;
 mod hardening;
 mod layers;
