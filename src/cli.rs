@@ -47,10 +47,14 @@ pub struct Cli {
 #[command(defer = true)]
 pub enum Command {
     /// Store a profile's secrets in the keychain, after checking them with Salesforce
+    #[command(after_help = LOGIN_EXAMPLES)]
     Login(LoginArgs),
     /// Make an RSA key (into the keychain or onto a token) and a certificate for the app
     Keygen(KeygenArgs),
     /// Check a profile's setup, one line per check, with what to do about each problem
+    #[command(
+        after_help = "Examples:\n  sfcred doctor\n  sfcred doctor --profile uat --offline     # no network checks\n  sfcred doctor --json | jq '.[] | select(.status != \"ok\")'"
+    )]
     Doctor(DoctorArgs),
     /// Make a profile from a Salesforce CLI JWT login (sf org login jwt), its key read once into the keychain
     Import(ImportArgs),
@@ -60,6 +64,7 @@ pub enum Command {
     #[command(subcommand)]
     Rotate(RotateCommand),
     /// Print an access token for a profile, from the cache while it stays valid
+    #[command(after_help = TOKEN_EXAMPLES)]
     Token(TokenArgs),
     /// Drop a profile's cached token (after a caller saw it rejected with HTTP 401)
     Invalidate(InvalidateArgs),
@@ -70,15 +75,21 @@ pub enum Command {
     #[command(long_about = GIT_PROTOCOL)]
     GitCredential(GitCredentialArgs),
     /// Run a command with the token in SF_ACCESS_TOKEN, SF_TARGET_ORG and friends
+    #[command(
+        after_help = "Everything after -- is the command and its arguments.\n\nExamples:\n  sfcred exec -- sf data query --query \"SELECT Id FROM Account LIMIT 1\"\n  sfcred exec --profile uat -- sh -c 'curl -fsS -H \"Authorization: Bearer $SF_ACCESS_TOKEN\" \"$SF_ORG_INSTANCE_URL/services/data/v62.0/\"'"
+    )]
     Exec(ExecArgs),
     /// Print the token variables of `exec` as export lines for a shell
+    #[command(
+        after_help = "Examples:\n  eval \"$(sfcred env)\"                          # bash, zsh\n  sfcred env --shell fish | source\n  sfcred env --shell powershell | Invoke-Expression"
+    )]
     Env(EnvArgs),
     /// Revoke a profile's cached token, then remove its secrets and settings
     Logout(LogoutArgs),
     /// List profiles and their settings (never secrets); the default one is marked
     Profiles(ProfilesArgs),
     /// Make PROFILE the default: the one every command uses without --profile
-    #[command(after_help = "Example:\n  sfcred use prod\n  sfcred token --format token     # prod's token")]
+    #[command(after_help = "Examples:\n  sfcred use prod\n  sfcred token --format token     # prod's token")]
     Use(UseArgs),
     /// Print the completion script for a shell: bash, zsh, fish, powershell or elvish
     #[command(after_help = COMPLETIONS_EXAMPLES)]
@@ -88,12 +99,26 @@ pub enum Command {
 }
 
 const COMPLETIONS_EXAMPLES: &str = "\
-Examples (the scripts complete profile names too, asking sfcred at each TAB):
+Examples:
   sfcred completions bash > ~/.local/share/bash-completion/completions/sfcred   # needs the bash-completion package
   sfcred completions zsh > ~/.zfunc/_sfcred                                     # a directory in fpath
   sfcred completions fish > ~/.config/fish/completions/sfcred.fish
   sfcred completions elvish >> ~/.config/elvish/rc.elv
-  sfcred completions powershell >> $PROFILE";
+  sfcred completions powershell >> $PROFILE
+
+The scripts complete profile names too, asking sfcred at each TAB.";
+
+const LOGIN_EXAMPLES: &str = "\
+Examples:
+  sfcred login --profile prod --username you@example.com --client-id 3MVG9...   # the key keygen made
+  sfcred login --profile uat --sandbox --username you@example.com.uat --key-file uat.key
+  sfcred login --profile acme --login-url https://acme.my.salesforce.com --username you@acme.com";
+
+const TOKEN_EXAMPLES: &str = "\
+Examples:
+  curl -H \"Authorization: Bearer $(sfcred token --format token)\" \"$SF_ORG_INSTANCE_URL/services/data/v62.0/\"
+  sfcred token --profile uat --min-valid 10m     # a token that lasts 10 more minutes at least
+  sfcred token --refresh                         # a new one, after a caller saw this one rejected";
 
 const CREDENTIAL_PROTOCOL: &str = "\
 Answer one JSON request on stdin with one JSON response on stdout. This is sfcred's \
@@ -420,8 +445,8 @@ pub struct GitCredentialArgs {
 pub struct ExecArgs {
     #[command(flatten)]
     pub profile: ProfileArg,
-    /// The command and its arguments
-    #[arg(required = true, trailing_var_arg = true, allow_hyphen_values = true, value_name = "COMMAND")]
+    /// The command and its arguments, after -- (so that its flags are never taken for sfcred's)
+    #[arg(required = true, last = true, allow_hyphen_values = true, value_name = "COMMAND")]
     pub command: Vec<std::ffi::OsString>,
 }
 

@@ -15,7 +15,18 @@ pub fn run(ctx: &Context, default_profile: &str) -> Result<super::Outcome, Error
         let request =
             json::read_request(std::io::stdin().lock()).map_err(|e| super::bad_request("JSON", e))?;
         let profile = lookup::profile(ctx, request.profile.as_deref().unwrap_or(default_profile))?;
-        fetch::token(ctx, &profile, request.need, &SystemTime::now)
+        // The protocol's own field is named, not the flag `token` has for it.
+        fetch::token(ctx, &profile, request.need, &SystemTime::now).map_err(|e| match e {
+            Error::MinValidTooLong { min_valid, ttl, profile } => super::bad_request(
+                "JSON",
+                format!(
+                    "min_valid_secs {} is not shorter than profile {profile:?}'s token lifetime ({}s)",
+                    min_valid.as_secs(),
+                    ttl.as_secs()
+                ),
+            ),
+            e => e,
+        })
     };
     match answer() {
         Ok(token) => super::print_line(&json::token_response(&token)).map(|()| super::Outcome::Done),

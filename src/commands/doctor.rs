@@ -62,8 +62,7 @@ pub struct Options {
 }
 
 pub fn run(ctx: &Context, options: Options) -> Result<super::Outcome, Error> {
-    let progress = |step: &str| drop(Progress::start(step));
-    let checks = checks(ctx, &options.profile, options.offline, &progress);
+    let checks = checks(ctx, &options.profile, options.offline);
     if options.json {
         super::print(&format!("{}\n", serde_json::to_string(&checks).expect("checks serialize")))?;
     } else {
@@ -76,8 +75,9 @@ pub fn run(ctx: &Context, options: Options) -> Result<super::Outcome, Error> {
     }
 }
 
-/// Runs every check for `profile_name`. `progress` hears about the slow (network) steps.
-pub fn checks(ctx: &Context, profile_name: &str, offline: bool, progress: &dyn Fn(&str)) -> Vec<Check> {
+/// Runs every check for `profile_name`; the slow (network) steps show progress on a terminal
+/// while they run.
+pub fn checks(ctx: &Context, profile_name: &str, offline: bool) -> Vec<Check> {
     let mut checks = Vec::new();
     let settings_dir = match ctx.config_dir() {
         Ok(dir) => dir,
@@ -129,8 +129,9 @@ pub fn checks(ctx: &Context, profile_name: &str, offline: bool, progress: &dyn F
         }
         return checks;
     }
-    progress(&format!("reaching {}", profile.login_url));
+    let reaching = Progress::start(&format!("reaching {}", profile.login_url));
     checks.extend(network_checks(ctx, profile));
+    drop(reaching);
     // A token counts wrong PINs and locks itself after a few: one refusal per run is enough.
     // One that did not answer would not answer the mint either.
     if checks.iter().any(|c| c.name == "PIN" && c.status == Status::Fail) {
@@ -141,9 +142,10 @@ pub fn checks(ctx: &Context, profile_name: &str, offline: bool, progress: &dyn F
         checks.push(check("live mint", Status::Skip, "the token failed above", None));
         return checks;
     }
-    progress("minting a token");
+    let minting = Progress::start("minting a token");
     let minted = crate::rotation::txn::lock_profile(ctx, &profile.name)
         .and_then(|lock| crate::fetch::mint_locked(ctx, profile, &lock, &SystemTime::now, &mut false));
+    drop(minting);
     checks.push(match minted {
         Ok(token) => check(
             "live mint",

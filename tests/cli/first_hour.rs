@@ -76,3 +76,24 @@ fn use_makes_a_profile_the_default_until_it_is_logged_out() {
     env.run(&["logout", "-p", "prod"]).success();
     env.run(&["token"]).failure(3);
 }
+
+#[test]
+fn the_daily_commands_show_examples_in_help_and_man_pages() {
+    let env = TestEnv::without_keychain();
+    for (command, example) in [
+        ("token", "sfcred token --refresh"),
+        ("login", "sfcred login --profile uat --sandbox"),
+        ("exec", "sfcred exec -- sf data query"),
+        ("env", "eval \"$(sfcred env)\""),
+        ("doctor", "sfcred doctor --profile uat --offline"),
+        ("completions", "sfcred completions bash >"),
+        ("use", "sfcred use prod"),
+    ] {
+        let help = env.run(&[command, "--help"]).success();
+        assert!(help.stdout.contains("Examples:") && help.stdout.contains(example), "{command}: {help:?}");
+    }
+    let exec = env.run(&["exec", "--help"]).success();
+    assert!(exec.stdout.contains("Everything after -- is the command"), "{exec:?}");
+    let page = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/man/sfcred-token.1")).unwrap();
+    assert!(page.contains("sfcred token \\-\\-refresh"), "the man page has the examples too");
+}

@@ -54,7 +54,7 @@ fn credential_errors_are_machine_readable() {
         (br#"{"v":7}"#, 2, "bad_request", "version 7 is not supported; this sfcred speaks version 1"),
         (b"{\"profile\":\"a\0b\"}", 2, "bad_request", "not valid JSON"),
         (br#"{"profile":"nope"}"#, 3, "not_logged_in", "no profile named \"nope\""),
-        (br#"{"min_valid_secs":86400}"#, 2, "bad_request", "not shorter than"),
+        (br#"{"min_valid_secs":86400}"#, 2, "bad_request", "min_valid_secs 86400 is not shorter than"),
     ];
     for (input, code, kind, message) in cases {
         let run = env.run_with_stdin(&["credential"], input);
