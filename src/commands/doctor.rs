@@ -78,6 +78,9 @@ pub fn run(ctx: &Context, options: Options) -> Result<super::Outcome, Error> {
 /// Runs every check for `profile_name`; the slow (network) steps show progress on a terminal
 /// while they run.
 pub fn checks(ctx: &Context, profile_name: &str, offline: bool) -> Vec<Check> {
+    if let Some(vars) = &ctx.environment_profile {
+        return environment_checks(ctx, vars, offline);
+    }
     let mut checks = Vec::new();
     let settings_dir = match ctx.config_dir() {
         Ok(dir) => dir,
@@ -123,6 +126,41 @@ pub fn checks(ctx: &Context, profile_name: &str, offline: bool) -> Vec<Check> {
     checks.extend(rotation_check(settings_dir, profile));
     checks.extend(certificate_checks(settings_dir, profile, key.map(Vec::as_slice), now));
     checks.push(audience_check(&profile.login_url, &profile.audience));
+    online_checks(checks, ctx, profile, offline)
+}
+
+/// The profile the environment gives (SFCRED_CLIENT_ID and the rest), which `token` uses
+/// instead of any saved one: its key, then the same checks against Salesforce.
+fn environment_checks(
+    ctx: &Context,
+    vars: &crate::config::context::EnvironmentProfile,
+    offline: bool,
+) -> Vec<Check> {
+    let profile = match crate::config::env_profile::profile(vars) {
+        Ok(profile) => profile,
+        Err(e) => return vec![failed("settings", &e.into())],
+    };
+    let detail =
+        "the environment's profile (SFCRED_CLIENT_ID is set: the settings file and --profile are not used)";
+    let mut checks = vec![check("settings", Status::Pass, detail, None)];
+    match &profile.pkcs11 {
+        Some(uri) => drop(token_checks(&mut checks, ctx, uri, None, &profile)),
+        // A key under 2048 bits is refused as it is read.
+        None => match crate::config::env_profile::signer(vars) {
+            Ok(key) => {
+                checks.push(check("private key", Status::Pass, format!("RSA, from {}", key.location()), None))
+            }
+            Err(e) => checks.push(failed("private key", &e.into())),
+        },
+    }
+    checks.push(check("consumer key", Status::Pass, "SFCRED_CLIENT_ID", None));
+    checks.push(audience_check(&profile.login_url, &profile.audience));
+    online_checks(checks, ctx, &profile, offline)
+}
+
+/// The checks that need Salesforce, skipped `offline`; the live mint only when the key's
+/// checks leave a reason to expect it to work.
+fn online_checks(mut checks: Vec<Check>, ctx: &Context, profile: &Profile, offline: bool) -> Vec<Check> {
     if offline {
         for name in ["login URL", "clock", "live mint"] {
             checks.push(check(name, Status::Skip, "--offline", None));

@@ -113,11 +113,17 @@ pub fn run(ctx: &Context, options: Options) -> Result<super::Outcome, Error> {
 pub fn resolve(ctx: &Context, options: Options, interactive: bool) -> Result<NewProfile, Error> {
     let name = options.profile;
     profile::validate_profile_name(&name)?;
-    let ask = Ask { interactive };
+    let current = match interactive {
+        true => Settings::load(ctx.config_dir()?).ok().and_then(|s| s.profile(&name).ok().cloned()),
+        false => None,
+    };
+    let ask = Ask { interactive, current, home: ctx.home.clone() };
 
     let username = match options.username {
         Some(username) => username,
-        None => ask.text("Salesforce username", "--username")?,
+        None => {
+            ask.text("Salesforce username", "--username", ask.current.as_ref().map(|p| p.username.as_str()))?
+        }
     };
     let login_url = match (&options.login_url, options.sandbox) {
         (Some(url), _) => LoginUrl::parse(url)?,
@@ -210,8 +216,10 @@ fn stored_or_asked_key(
     match Keychain::open(store, ctx.keychain_timeout()?)?.read_private_key(name) {
         Ok(key) => Ok(key),
         Err(e) if e.is_missing() => {
-            let path = ask.text("Path to the RSA private key (PEM)", "--key-file or --key-stdin")?;
-            Ok(private_key::read_key_file(Path::new(&path))?)
+            // A path typed with ~ or a file that is not a key is asked for again.
+            ask.checked("Path to the RSA private key (PEM)", "--key-file or --key-stdin", None, |typed| {
+                Ok(private_key::read_key_file(&ask.path(typed))?)
+            })
         }
         Err(e) => Err(e.into()),
     }
@@ -367,16 +375,52 @@ impl<'a> Undo<'a> {
 /// Prompts on the terminal, or explains which flag was missing.
 struct Ask {
     interactive: bool,
+    /// The profile as it is now, when logging in again: its values are offered.
+    current: Option<Profile>,
+    home: Option<std::path::PathBuf>,
 }
 
 impl Ask {
-    fn text(&self, what: &'static str, flag: &'static str) -> Result<String, Error> {
+    fn text(&self, what: &'static str, flag: &'static str, default: Option<&str>) -> Result<String, Error> {
+        self.checked(what, flag, default, |text| Ok(text.to_owned()))
+    }
+
+    /// Asks until an answer passes `check`, saying under the prompt why each one that did
+    /// not; `default` is offered (Enter takes it).
+    fn checked<T>(
+        &self,
+        what: &'static str,
+        flag: &'static str,
+        default: Option<&str>,
+        check: impl Fn(&str) -> Result<T, Error>,
+    ) -> Result<T, Error> {
         self.check(what, flag)?;
-        dialoguer::Input::<String>::new()
-            .with_prompt(what)
+        let accepted = std::cell::RefCell::new(None);
+        let mut input = dialoguer::Input::<String>::new().with_prompt(what);
+        if let Some(default) = default {
+            input = input.default(default.to_owned());
+        }
+        input
+            .validate_with(|text: &String| match check(text.trim()) {
+                Ok(value) => {
+                    *accepted.borrow_mut() = Some(value);
+                    Ok(())
+                }
+                Err(e) => Err(crate::base::diag::printable_message(&e.to_string())),
+            })
             .interact_text()
-            .map(|s| s.trim().to_owned())
-            .map_err(|e| Error::Prompt { what, reason: e.to_string() })
+            .map_err(|e| Error::Prompt { what, reason: e.to_string() })?;
+        Ok(accepted.into_inner().expect("an answer that passed its check"))
+    }
+
+    /// A path as typed, with a leading `~` for the home directory, as a shell reads it.
+    fn path(&self, typed: &str) -> std::path::PathBuf {
+        match (typed.strip_prefix('~'), &self.home) {
+            (Some(rest), Some(home)) if rest.is_empty() || rest.starts_with(['/', '\\']) => {
+                home.join(rest.trim_start_matches(['/', '\\']))
+            }
+            _ => typed.into(),
+        }
     }
 
     fn secret(&self, what: &'static str, flag: &'static str) -> Result<SecretString, Error> {
@@ -386,16 +430,27 @@ impl Ask {
 
     fn environment(&self) -> Result<LoginUrl, Error> {
         let what = "the environment";
+        let current = self.current.as_ref().map(|p| p.login_url.as_str().to_owned());
+        let default = match current.as_deref() {
+            None | Some(PRODUCTION_LOGIN_URL) => 0,
+            Some(SANDBOX_LOGIN_URL) => 1,
+            Some(_) => 2,
+        };
         let choice = dialoguer::Select::new()
             .with_prompt("Environment")
             .items(["Production (login.salesforce.com)", "Sandbox (test.salesforce.com)", "My Domain URL"])
-            .default(0)
+            .default(default)
             .interact()
             .map_err(|e| Error::Prompt { what, reason: e.to_string() })?;
         match choice {
             0 => Ok(LoginUrl::parse(PRODUCTION_LOGIN_URL)?),
             1 => Ok(LoginUrl::parse(SANDBOX_LOGIN_URL)?),
-            _ => Ok(LoginUrl::parse(&self.text("My Domain URL", "--login-url")?)?),
+            _ => {
+                let offered = current.filter(|_| default == 2);
+                self.checked("My Domain URL", "--login-url", offered.as_deref(), |text| {
+                    Ok(LoginUrl::parse(text)?)
+                })
+            }
         }
     }
 

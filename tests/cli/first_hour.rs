@@ -1,6 +1,6 @@
 //! The first hour with sfcred (issue 19): what a new user reads when something is off.
 
-use crate::support::{Run, TIMEOUT, TestEnv, WaitWithin};
+use crate::support::{CONSUMER_KEY, PipeReader, Run, TIMEOUT, TestEnv, USERNAME, WaitWithin};
 
 #[test]
 fn verbose_says_whether_a_token_was_cached_or_minted_and_why_git_gets_nothing() {
@@ -96,4 +96,84 @@ fn the_daily_commands_show_examples_in_help_and_man_pages() {
     assert!(exec.stdout.contains("Everything after -- is the command"), "{exec:?}");
     let page = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/man/sfcred-token.1")).unwrap();
     assert!(page.contains("sfcred token \\-\\-refresh"), "the man page has the examples too");
+}
+
+/// A person at a terminal (`script` gives sfcred one): a wrong answer is asked again with
+/// its reason, `~` is the home directory, and a second login offers the first one's values.
+#[test]
+fn an_interactive_login_asks_again_instead_of_giving_up() {
+    use std::io::Write;
+    let env = TestEnv::new();
+    let key = std::path::PathBuf::from(env.key_file());
+    let key_name = key.file_name().unwrap().to_str().unwrap().to_owned();
+    let session = |answers: &[(&str, &str)], until: &str| {
+        let command = format!("{} login -p typed", crate::support::sfcred_exe().display());
+        let mut child = env
+            .command("script")
+            .args(["-qec", &command, "/dev/null"])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect("script runs (util-linux)");
+        let mut stdin = child.stdin.take().unwrap();
+        let mut terminal = PipeReader::new(child.stdout.take().unwrap());
+        let mut screen = String::new();
+        for (prompt, answer) in answers {
+            screen.push_str(terminal.read_until(prompt, TIMEOUT));
+            stdin.write_all(format!("{answer}\r").as_bytes()).unwrap();
+        }
+        screen.push_str(terminal.read_until(until, TIMEOUT));
+        assert!(child.wait_within(TIMEOUT).unwrap().success(), "{screen}");
+        screen
+    };
+    let my_domain = "\x1b[B\x1b[B"; // two arrow-downs: Production, Sandbox, My Domain URL
+    let screen = session(
+        &[
+            ("Salesforce username", USERNAME),
+            ("My Domain URL", my_domain),
+            ("My Domain URL:", "127.0.0.1:39525"),
+            ("it has no scheme: write https:// before the host", env.stand_in.url()),
+            ("Consumer key of the app", CONSUMER_KEY),
+            ("Path to the RSA private key", "~/no-such.key"),
+            ("No such file", &format!("~/{key_name}")),
+        ],
+        "logged in profile \"typed\"",
+    );
+    assert!(screen.contains("checking the setup with"), "{screen}");
+    // Again: Enter takes the username and the URL as they are.
+    let screen = session(
+        &[
+            (&format!("Salesforce username [{USERNAME}]"), ""),
+            ("Environment", ""),
+            (&format!("My Domain URL [{}]", env.stand_in.url()), ""),
+            ("Consumer key of the app", CONSUMER_KEY),
+        ],
+        "logged in profile \"typed\"",
+    );
+    assert!(screen.contains(&format!("as {USERNAME}")), "{screen}");
+}
+
+#[test]
+fn doctor_checks_the_environment_s_profile_when_there_is_one() {
+    let env = TestEnv::without_keychain();
+    let out = env
+        .sfcred()
+        .args(["doctor", "--json"])
+        .env("SFCRED_CLIENT_ID", CONSUMER_KEY)
+        .env("SFCRED_USERNAME", USERNAME)
+        .env("SFCRED_PRIVATE_KEY", &crate::support::app_keys().0)
+        .env("SFCRED_LOGIN_URL", env.stand_in.url())
+        .output_within(TIMEOUT)
+        .unwrap();
+    let run = Run::of(out).success();
+    let checks: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    let status = |name: &str| {
+        checks.as_array().unwrap().iter().find(|c| c["name"] == name).map(|c| c["status"].clone())
+    };
+    assert!(checks[0]["detail"].as_str().unwrap().contains("the environment's profile"), "{checks}");
+    for name in ["settings", "private key", "consumer key", "login URL", "live mint"] {
+        assert_eq!(status(name), Some("ok".into()), "{name}: {checks}");
+    }
+    assert_eq!(status("keychain"), None, "no keychain is used: {checks}");
+    assert_eq!(env.stand_in.token_requests(), 1);
 }
