@@ -1,6 +1,6 @@
 //! The first hour with sfcred (issue 19): what a new user reads when something is off.
 
-use crate::support::{CONSUMER_KEY, PipeReader, Run, TIMEOUT, TestEnv, USERNAME, WaitWithin};
+use crate::support::{CONSUMER_KEY, Run, TIMEOUT, TestEnv, USERNAME, WaitWithin};
 
 #[test]
 fn verbose_says_whether_a_token_was_cached_or_minted_and_why_git_gets_nothing() {
@@ -102,30 +102,10 @@ fn the_daily_commands_show_examples_in_help_and_man_pages() {
 /// its reason, `~` is the home directory, and a second login offers the first one's values.
 #[test]
 fn an_interactive_login_asks_again_instead_of_giving_up() {
-    use std::io::Write;
     let env = TestEnv::new();
     let key = std::path::PathBuf::from(env.key_file());
     let key_name = key.file_name().unwrap().to_str().unwrap().to_owned();
-    let session = |answers: &[(&str, &str)], until: &str| {
-        let command = format!("{} login -p typed", crate::support::sfcred_exe().display());
-        let mut child = env
-            .command("script")
-            .args(["-qec", &command, "/dev/null"])
-            .stdin(std::process::Stdio::piped())
-            .stdout(std::process::Stdio::piped())
-            .spawn()
-            .expect("script runs (util-linux)");
-        let mut stdin = child.stdin.take().unwrap();
-        let mut terminal = PipeReader::new(child.stdout.take().unwrap());
-        let mut screen = String::new();
-        for (prompt, answer) in answers {
-            screen.push_str(terminal.read_until(prompt, TIMEOUT));
-            stdin.write_all(format!("{answer}\r").as_bytes()).unwrap();
-        }
-        screen.push_str(terminal.read_until(until, TIMEOUT));
-        assert!(child.wait_within(TIMEOUT).unwrap().success(), "{screen}");
-        screen
-    };
+    let session = |answers: &[(&str, &str)], until: &str| env.at_terminal("login -p typed", answers, until);
     let my_domain = "\x1b[B\x1b[B"; // two arrow-downs: Production, Sandbox, My Domain URL
     let screen = session(
         &[

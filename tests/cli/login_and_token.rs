@@ -1,4 +1,4 @@
-use crate::support::{CONSUMER_KEY, PipeReader, Run, TIMEOUT, TestEnv, USERNAME, WaitWithin, app_keys};
+use crate::support::{CONSUMER_KEY, Run, TIMEOUT, TestEnv, USERNAME, WaitWithin, app_keys};
 
 #[test]
 fn login_then_token_mints_with_a_verified_assertion() {
@@ -163,32 +163,17 @@ fn sfcred_store_overrides_the_profile_setting() {
 /// `script` gives sfcred a pseudo-terminal; each answer is typed once its prompt shows.
 #[test]
 fn login_prompts_at_a_terminal() {
-    use std::io::Write;
     let env = TestEnv::new();
     let key = env.key_file();
-    let command = format!("{} login -p typed", crate::support::sfcred_exe().display());
-    let mut child = env
-        .command("script")
-        .args(["-qec", &command, "/dev/null"])
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .expect("script runs (util-linux)");
-    let mut stdin = child.stdin.take().unwrap();
-    let mut terminal = PipeReader::new(child.stdout.take().unwrap());
     let my_domain = "\x1b[B\x1b[B"; // two arrow-downs: Production, Sandbox, My Domain URL
-    for (prompt, answer) in [
+    let answers = [
         ("Salesforce username", USERNAME),
         ("My Domain URL", my_domain),
         ("My Domain URL:", env.stand_in.url()),
         ("Consumer key of the app", CONSUMER_KEY),
         ("Path to the RSA private key", key.as_str()),
-    ] {
-        terminal.read_until(prompt, TIMEOUT);
-        stdin.write_all(format!("{answer}\r").as_bytes()).unwrap();
-    }
-    let screen = terminal.read_until("logged in profile \"typed\"", TIMEOUT).to_owned();
-    assert!(child.wait_within(TIMEOUT).unwrap().success());
+    ];
+    let screen = env.at_terminal("login -p typed", &answers, "logged in profile \"typed\"");
     assert!(screen.contains("checking the setup with"), "progress shows on a terminal: {screen}");
     assert!(!screen.contains(CONSUMER_KEY), "the consumer key is not echoed: {screen}");
     env.run(&["token", "-p", "typed"]).success();

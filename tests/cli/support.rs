@@ -248,6 +248,32 @@ impl TestEnv {
     }
 }
 
+impl TestEnv {
+    /// sfcred on a pseudo-terminal (`script` gives it one), as a person uses it: each answer
+    /// is typed once its prompt shows. Returns the screen once `until` shows and sfcred has
+    /// exited successfully.
+    pub fn at_terminal(&self, args: &str, answers: &[(&str, &str)], until: &str) -> String {
+        use std::io::Write;
+        let command = format!("{} {args}", sfcred_exe().display());
+        let mut child = self
+            .command("script")
+            .args(["-qec", &command, "/dev/null"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("script runs (util-linux)");
+        let mut stdin = child.stdin.take().unwrap();
+        let mut terminal = PipeReader::new(child.stdout.take().unwrap());
+        for (prompt, answer) in answers {
+            terminal.read_until(prompt, TIMEOUT);
+            stdin.write_all(format!("{answer}\r").as_bytes()).unwrap();
+        }
+        let screen = terminal.read_until(until, TIMEOUT).to_owned();
+        assert!(child.wait_within(TIMEOUT).unwrap().success(), "{screen}");
+        screen
+    }
+}
+
 /// `output()` and `wait()` with a bound: a process still running after `timeout` is killed
 /// (SIGKILL) and the test panics with what it printed so far.
 pub trait WaitWithin: Sized {
