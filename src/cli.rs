@@ -478,6 +478,9 @@ pub struct LogoutArgs {
     /// Do not revoke the cached token at Salesforce first
     #[arg(long)]
     pub no_revoke: bool,
+    /// With --all, do not ask first (it asks only on a terminal)
+    #[arg(long, short = 'y')]
+    pub yes: bool,
 }
 
 #[derive(Debug, Args)]
@@ -699,7 +702,12 @@ impl From<EnvArgs> for commands::env::Options {
 
 impl From<LogoutArgs> for commands::logout::Options {
     fn from(args: LogoutArgs) -> Self {
-        commands::logout::Options { profile: args.profile.name(), all: args.all, revoke: !args.no_revoke }
+        commands::logout::Options {
+            profile: args.profile.name(),
+            all: args.all,
+            revoke: !args.no_revoke,
+            yes: args.yes,
+        }
     }
 }
 

@@ -15,7 +15,7 @@ use crate::keys::pkcs11::Pkcs11Key;
 use crate::keys::pkcs11_uri::UriText;
 use crate::stores::fs::Readers;
 use crate::stores::keychain::Keychain;
-use crate::stores::settings::Settings;
+use crate::stores::settings::{KeyOnly, Settings};
 use crate::token::rfc3339;
 
 #[derive(Debug)]
@@ -74,6 +74,7 @@ pub fn run(ctx: &Context, options: Options) -> Result<super::Outcome, Error> {
     }
     keychain.write_private_key(name, &pair.key)?;
     crate::keys::certificate::save(dir, name, &pair.certificate)?;
+    record_key_only(dir, name, KeyOnly { store: options.store, pkcs11: None })?;
     if options.store == StoreKind::Keyutils {
         crate::base::diag::status("note: the kernel keyring (keyutils) forgets its keys at reboot");
     }
@@ -132,6 +133,8 @@ fn on_token(ctx: &Context, options: &Options, uri: &str, cert_out: &Path) -> Res
     };
     super::write_file(cert_out, certificate.pem.as_bytes(), options.force, Readers::Anyone)?;
     crate::keys::certificate::save(ctx.config_dir()?, name, &certificate)?;
+    let made = crate::config::profile::parse_pkcs11_uri("the new key's URI", key.uri())?;
+    record_key_only(ctx.config_dir()?, name, KeyOnly { store: options.store, pkcs11: Some(made) })?;
     let until = rfc3339(certificate.not_after);
     crate::base::diag::status(&format!(
         "made a new {}-bit key on the token: {}\n\
@@ -143,6 +146,12 @@ fn on_token(ctx: &Context, options: &Options, uri: &str, cert_out: &Path) -> Res
         next_steps(name, cert_out, &format!(" --pkcs11 '{}'", key.uri())),
     ));
     Ok(super::Outcome::Done)
+}
+
+/// Records the key in the settings, until a login uses it, so that `profiles` lists it and
+/// `logout` removes it.
+fn record_key_only(dir: &Path, name: &str, key: KeyOnly) -> Result<(), Error> {
+    Ok(Settings::update(dir, |settings| settings.put_key_only(name, key))?)
 }
 
 /// What is left after keygen: the app that holds the certificate, then login.

@@ -6,7 +6,8 @@ use crate::config::context::Context;
 use crate::error::Error;
 use crate::rotation::txn::{RotationTxn, lock_profile};
 use crate::stores::cache::FileCache;
-use crate::stores::settings::Settings;
+use crate::stores::keychain::Keychain;
+use crate::stores::settings::{KeyOnly, Settings};
 use crate::stores::tokens;
 
 #[derive(Debug)]
@@ -16,15 +17,37 @@ pub struct Options {
     pub all: bool,
     /// Revoke the cached token at Salesforce first.
     pub revoke: bool,
+    /// Do not ask before logging out of every profile.
+    pub yes: bool,
 }
 
 pub fn run(ctx: &Context, options: Options) -> Result<super::Outcome, Error> {
     let dir = ctx.config_dir()?;
     let settings = Settings::load(dir)?;
-    let names: Vec<String> = match options.all {
-        true => settings.profiles().map(|p| p.name.clone()).collect(),
-        false => vec![settings.profile(&options.profile)?.name.clone()],
+    let keys_only: Vec<(String, KeyOnly)> = settings
+        .keys_only()
+        .filter(|(name, _)| options.all || **name == options.profile)
+        .map(|(name, key)| (name.clone(), key.clone()))
+        .collect();
+    let names: Vec<String> = match (options.all, keys_only.is_empty()) {
+        (true, _) => settings.profiles().map(|p| p.name.clone()).collect(),
+        (false, true) => vec![settings.profile(&options.profile)?.name.clone()],
+        // Only a key keygen made: nothing is logged in.
+        (false, false) => Vec::new(),
     };
+    if options.all && !options.yes && super::can_prompt() && !(names.is_empty() && keys_only.is_empty()) {
+        let every: Vec<&str> =
+            names.iter().map(String::as_str).chain(keys_only.iter().map(|(n, _)| n.as_str())).collect();
+        let question = format!("Log out of {} and remove their keys and tokens?", every.join(", "));
+        let asked = dialoguer::Confirm::new().with_prompt(question).default(false).interact();
+        if !asked.map_err(|e| Error::Prompt { what: "a confirmation", reason: e.to_string() })? {
+            crate::base::diag::status("nothing was logged out");
+            return Ok(super::Outcome::Done);
+        }
+    }
+    for (name, key) in &keys_only {
+        remove_key_only(ctx, dir, name, key)?;
+    }
     let cache_dir = ctx.cache_dir()?;
     for name in &names {
         let profile = settings.profile(name)?;
@@ -55,8 +78,23 @@ pub fn run(ctx: &Context, options: Options) -> Result<super::Outcome, Error> {
             "logged out profile {name:?}: {what} its secrets, cached token, certificate copies and settings"
         ));
     }
-    if names.is_empty() {
+    if names.is_empty() && keys_only.is_empty() {
         crate::base::diag::status("no profiles to log out");
     }
     Ok(super::Outcome::Done)
+}
+
+/// A key keygen made for a profile never logged in to: its keychain entries (a key on a
+/// token stays there: the device is the user's), its certificate copy and its record.
+fn remove_key_only(ctx: &Context, dir: &std::path::Path, name: &str, key: &KeyOnly) -> Result<(), Error> {
+    let _lock = lock_profile(ctx, name)?;
+    Keychain::open(ctx.store_for(key.store)?, ctx.keychain_timeout()?)?.delete(name)?;
+    crate::keys::certificate::forget(dir, ctx.cache_dir()?, name)?;
+    Settings::update(dir, |settings| settings.remove(name))?;
+    let what = match &key.pkcs11 {
+        Some(uri) => format!("its record and certificate copy (the key stays on the token: {uri})"),
+        None => format!("its key in the {} keychain and its certificate copy", key.store),
+    };
+    crate::base::diag::status(&format!("removed profile {name:?}, which was never logged in: {what}"));
+    Ok(())
 }

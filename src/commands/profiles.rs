@@ -23,12 +23,15 @@ pub fn run(ctx: &Context, json: bool) -> Result<super::Outcome, Error> {
     }
     if json {
         let default = settings.default_profile();
-        let list: Vec<_> =
+        let mut list: Vec<_> =
             listed.iter().map(|(p, until)| profile_json(p, *until, default == Some(&p.name))).collect();
+        list.extend(settings.keys_only().map(|(name, key)| {
+            serde_json::json!({ "profile": name, "key_only": true, "store": key.store.name(), "key": key_location(key.pkcs11.as_ref()) })
+        }));
         super::print(&format!("{}\n", serde_json::Value::Array(list)))?;
         return Ok(super::Outcome::Done);
     }
-    if listed.is_empty() {
+    if listed.is_empty() && settings.keys_only().next().is_none() {
         crate::base::diag::status("no profiles yet; add one with: sfcred login");
         return Ok(super::Outcome::Done);
     }
@@ -46,11 +49,27 @@ pub fn run(ctx: &Context, json: bool) -> Result<super::Outcome, Error> {
             p.audience.clone(),
             format_duration(p.ttl),
             p.store.to_string(),
-            key_location(p),
+            key_location(p.pkcs11.as_ref()),
             until.map_or("none".into(), |t| format!("valid until {}", rfc3339(t))),
         ]
-        .map(|cell| crate::base::diag::printable(&cell, MAX_CELL_CHARS).replace('\n', "\\n"))
     });
+    // A key keygen made for a profile no one has logged in to yet.
+    let keys_only = settings.keys_only().map(|(name, key)| {
+        let none = || "-".to_owned();
+        [
+            format!("  {name}"),
+            none(),
+            none(),
+            none(),
+            none(),
+            key.store.to_string(),
+            key_location(key.pkcs11.as_ref()),
+            "key only, not logged in".into(),
+        ]
+    });
+    let rows = rows
+        .chain(keys_only)
+        .map(|row| row.map(|cell| crate::base::diag::printable(&cell, MAX_CELL_CHARS).replace('\n', "\\n")));
     super::print(&table(std::iter::once(header).chain(rows).collect()))?;
     Ok(super::Outcome::Done)
 }
@@ -64,15 +83,15 @@ fn profile_json(p: &Profile, valid_until: Option<SystemTime>, default: bool) -> 
         "audience": p.audience,
         "ttl": format_duration(p.ttl),
         "store": p.store.name(),
-        "key": key_location(p),
+        "key": key_location(p.pkcs11.as_ref()),
         "cache": p.cache,
         "token_valid_until": valid_until.map(rfc3339),
     })
 }
 
 /// Where the private key lives: the keychain, or the token's URI (never its PIN).
-fn key_location(p: &Profile) -> String {
-    p.pkcs11.as_ref().map_or_else(|| "keychain".to_owned(), ToString::to_string)
+fn key_location(pkcs11: Option<&crate::keys::pkcs11_uri::Pkcs11Uri>) -> String {
+    pkcs11.map_or_else(|| "keychain".to_owned(), ToString::to_string)
 }
 
 /// Left-aligned columns two spaces apart. Padding is written out, not left to `format!`

@@ -67,6 +67,20 @@ pub struct Settings {
     default: Option<String>,
     #[serde(default)]
     profiles: BTreeMap<String, Profile>,
+    /// Keys `keygen` made for a profile not logged in yet, so that `profiles` lists them and
+    /// `logout` removes them.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    keys: BTreeMap<String, KeyOnly>,
+}
+
+/// Where a key that no profile uses yet lives.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KeyOnly {
+    pub store: crate::config::profile::StoreKind,
+    /// The key on a token, instead of in the keychain.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pkcs11: Option<crate::keys::pkcs11_uri::Pkcs11Uri>,
 }
 
 impl Settings {
@@ -180,9 +194,23 @@ impl Settings {
         self.profiles.values()
     }
 
-    /// Adds the profile, replacing one of the same name; returns the one replaced.
+    /// Adds the profile, replacing one of the same name (and a key made for it, which it
+    /// uses now); returns the one replaced.
     pub fn put(&mut self, profile: Profile) -> Option<Profile> {
+        self.keys.remove(&profile.name);
         self.profiles.insert(profile.name.clone(), profile)
+    }
+
+    /// Records a key `keygen` made for `name`, a profile not logged in yet.
+    pub fn put_key_only(&mut self, name: &str, key: KeyOnly) {
+        if !self.profiles.contains_key(name) {
+            self.keys.insert(name.to_owned(), key);
+        }
+    }
+
+    /// The keys made for profiles that are not logged in, by profile name.
+    pub fn keys_only(&self) -> impl Iterator<Item = (&String, &KeyOnly)> {
+        self.keys.iter()
     }
 
     /// Removes the profile; when it was the default, no profile is the default then.
@@ -190,6 +218,7 @@ impl Settings {
         if self.default.as_deref() == Some(name) {
             self.default = None;
         }
+        self.keys.remove(name);
         self.profiles.remove(name)
     }
 

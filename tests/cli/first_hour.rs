@@ -157,3 +157,53 @@ fn doctor_checks_the_environment_s_profile_when_there_is_one() {
     assert_eq!(status("keychain"), None, "no keychain is used: {checks}");
     assert_eq!(env.stand_in.token_requests(), 1);
 }
+
+#[test]
+fn a_key_keygen_made_is_listed_and_removed_before_any_login() {
+    let env = TestEnv::new();
+    env.run(&["keygen", "--profile", "other"]).success();
+    let listed = env.run(&["profiles"]).success();
+    assert!(
+        listed.stdout.lines().any(|l| l.contains("other") && l.ends_with("key only, not logged in")),
+        "{listed:?}"
+    );
+    let logout = env.run(&["logout", "--profile", "other"]).success();
+    assert!(logout.stderr.contains("removed profile \"other\", which was never logged in"), "{logout:?}");
+    assert!(env.secret_service_lookup("other/private-key").is_none(), "the key left the keychain");
+    assert!(!env.path("config/sfcred/certificates/other.pem").exists());
+    env.run(&["profiles"]).success();
+    assert!(!env.run(&["profiles"]).stdout.contains("other"));
+
+    // A login takes the key over; logout --all asks first on a terminal.
+    env.run(&["keygen", "--profile", "prod"]).success();
+    env.run(&["keygen", "--profile", "spare"]).success();
+    env.stand_in
+        .upload_certificate(CONSUMER_KEY, &std::fs::read_to_string(env.path("prod.crt")).unwrap())
+        .unwrap();
+    let login = [
+        "login",
+        "-p",
+        "prod",
+        "--username",
+        USERNAME,
+        "--client-id",
+        CONSUMER_KEY,
+        "--login-url",
+        env.stand_in.url(),
+    ];
+    env.run(&login).success();
+    let json: serde_json::Value =
+        serde_json::from_str(&env.run(&["profiles", "--json"]).success().stdout).unwrap();
+    assert_eq!(json.as_array().unwrap().len(), 2, "{json}");
+    assert_eq!(json[1]["key_only"], true, "{json}");
+    let kept = env.at_terminal("logout --all", &[("Log out of prod, spare", "n")], "nothing was logged out");
+    assert!(kept.contains("nothing was logged out"));
+    assert!(env.secret_service_lookup("spare/private-key").is_some());
+    let run = env.run(&["logout", "--all"]).success();
+    assert!(
+        run.stderr.contains("logged out profile \"prod\"")
+            && run.stderr.contains("\"spare\", which was never"),
+        "{run:?}"
+    );
+    assert!(env.secret_service_lookup("spare/private-key").is_none());
+}
