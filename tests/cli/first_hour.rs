@@ -177,21 +177,7 @@ fn a_key_keygen_made_is_listed_and_removed_before_any_login() {
     // A login takes the key over; logout --all asks first on a terminal.
     env.run(&["keygen", "--profile", "prod"]).success();
     env.run(&["keygen", "--profile", "spare"]).success();
-    env.stand_in
-        .upload_certificate(CONSUMER_KEY, &std::fs::read_to_string(env.path("prod.crt")).unwrap())
-        .unwrap();
-    let login = [
-        "login",
-        "-p",
-        "prod",
-        "--username",
-        USERNAME,
-        "--client-id",
-        CONSUMER_KEY,
-        "--login-url",
-        env.stand_in.url(),
-    ];
-    env.run(&login).success();
+    env.run(&env.login_args("prod")).success();
     let json: serde_json::Value =
         serde_json::from_str(&env.run(&["profiles", "--json"]).success().stdout).unwrap();
     assert_eq!(json.as_array().unwrap().len(), 2, "{json}");
