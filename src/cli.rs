@@ -91,6 +91,8 @@ pub enum Command {
     /// Make PROFILE the default: the one every command uses without --profile
     #[command(after_help = "Examples:\n  sfcred use prod\n  sfcred token --format token     # prod's token")]
     Use(UseArgs),
+    /// Record the app's certificate for a profile (it must be its key's), for doctor and expiry warnings
+    Certificate(CertificateArgs),
     /// Print the completion script for a shell: bash, zsh, fish, powershell or elvish
     #[command(after_help = COMPLETIONS_EXAMPLES)]
     Completions(CompletionsArgs),
@@ -177,6 +179,7 @@ impl Command {
             Command::Exec(args) => &mut args.profile,
             Command::Env(args) => &mut args.profile,
             Command::Logout(args) => &mut args.profile,
+            Command::Certificate(args) => &mut args.profile,
             _ => return None,
         })
     }
@@ -488,6 +491,15 @@ pub struct ProfilesArgs {
     /// Print JSON instead of a table
     #[arg(long)]
     pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct CertificateArgs {
+    #[command(flatten)]
+    pub profile: ProfileArg,
+    /// The certificate uploaded to the app (PEM)
+    #[arg(value_name = "PATH")]
+    pub path: PathBuf,
 }
 
 #[derive(Debug, Args)]

@@ -57,7 +57,8 @@ pub enum Error {
     Certificate(#[from] CertificateError),
     #[error("--min-valid {} is not shorter than profile {profile:?}'s token lifetime ({})", format_duration(*min_valid), format_duration(*ttl))]
     MinValidTooLong { min_valid: Duration, ttl: Duration, profile: String },
-    #[error("missing {what}")]
+    /// `what` is the prompt's text, for a terminal; the message names the flag.
+    #[error("{flag} is missing, and sfcred may not ask for it here")]
     MissingInput { what: &'static str, flag: &'static str },
     /// A value no prompt asks for: only its flag gives it.
     #[error("missing {what}")]
@@ -222,7 +223,7 @@ impl Error {
             }
             Error::MissingFlag { flag, .. } => Some(format!("pass {flag}")),
             Error::MissingInput { flag, .. } => {
-                Some(format!("pass {flag}, or run in a terminal to be asked"))
+                Some(format!("pass {flag}, or run in a terminal without --no-input to be asked"))
             }
             Error::Pkcs11(e) => e.hint(),
             Error::Sign(e) => Some(e.hint.clone()),
@@ -262,6 +263,11 @@ impl Error {
         matches!(self, Error::Exchange(ExchangeError::Rejected { error, description })
             if error.eq_ignore_ascii_case("login_rate_exceeded")
                 || description.to_ascii_lowercase().contains("login rate exceeded"))
+    }
+
+    /// Salesforce does not know the consumer key (a typo, or an app too new to be known yet).
+    pub fn is_invalid_client_id(&self) -> bool {
+        matches!(self, Error::Exchange(ExchangeError::Rejected { error, .. }) if error == "invalid_client_id")
     }
 
     /// Whoever read our output went away: nothing is left to say, and nothing failed.

@@ -59,6 +59,7 @@ fn main() -> ExitCode {
         Command::Logout(args) => commands::logout::run(ctx, args.into()),
         Command::Profiles(args) => commands::profiles::run(ctx, args.json),
         Command::Use(args) => commands::use_profile::run(ctx, &args.profile),
+        Command::Certificate(args) => commands::certificate::run(ctx, &args.profile.name(), &args.path),
         Command::Completions(args) => commands::completions::run(sfcred::cli::completer(&args.shell)),
         Command::Man(args) => {
             commands::man::run(<Cli as clap::CommandFactory>::command(), args.out.as_deref())

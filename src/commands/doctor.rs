@@ -375,7 +375,7 @@ fn certificate_checks(
         Ok(Some(certificate)) => certificate,
         Ok(None) => {
             let detail =
-                "not known to sfcred; give it with sfcred login --cert PATH to check expiry and key match";
+                "not known to sfcred; record it with sfcred certificate PATH to check expiry and key match";
             return vec![check("certificate", Status::Skip, detail, None)];
         }
         Err(e) => return vec![check("certificate", Status::Fail, e.to_string(), e.hint())],

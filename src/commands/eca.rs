@@ -91,12 +91,12 @@ pub fn run(ctx: &Context, options: Options) -> Result<super::Outcome, Error> {
         "wrote External Client App {name:?} (JWT bearer flow with profile {profile_name:?}'s certificate, \
          admin-approved users pre-authorized) to {}\n\n\
          Next:\n  \
-         1. In the org, as an admin: Setup > External Client App Settings: turn on \"Allow access to External Client \
+         1. In the org, as an admin: Setup → External Client App Settings: turn on \"Allow access to External Client \
          App consumer secrets via REST API\" / \"Allow Access to OAuth Consumer Secrets via Metadata API\"\n     \
          (the Metadata API needs it for the certificate in the global OAuth settings).\n  \
          2. Deploy it:\n       cd {} && sf project deploy start --source-dir {} --target-org ADMIN\n  \
-         3. Setup > External Client App Manager > {name} > Policies: add the user's profile or permission set.\n  \
-         4. Settings > OAuth Settings > Consumer Key and Secret: copy the consumer key.\n  \
+         3. Setup → External Client App Manager → {name} → Policies: add the user's profile or permission set.\n  \
+         4. Settings → OAuth Settings → Consumer Key and Secret: copy the consumer key.\n  \
          5. sfcred login --profile {profile_name} --username USERNAME --client-id CONSUMER_KEY",
         base.display(),
         out.display(),

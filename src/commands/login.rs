@@ -85,7 +85,8 @@ pub fn run(ctx: &Context, options: Options) -> Result<super::Outcome, Error> {
     let dir = ctx.config_dir()?;
     let interactive = can_prompt(options.no_input, options.key == KeySource::Stdin);
     let verify = options.verify;
-    let new = resolve(ctx, options, interactive)?;
+    let client_id_asked = interactive && options.client_id.is_none();
+    let mut new = resolve(ctx, options, interactive)?;
     if new.profile.store == StoreKind::Keyutils {
         crate::base::diag::status(
             "note: the kernel keyring (keyutils) forgets its keys at reboot; log in again after one",
@@ -93,10 +94,28 @@ pub fn run(ctx: &Context, options: Options) -> Result<super::Outcome, Error> {
     }
     let (name, username, url) =
         (new.profile.name.clone(), new.profile.username.clone(), new.profile.login_url.clone());
-    let verified = {
-        let _progress = verify.then(|| Progress::start(&format!("checking the setup with {url}")));
-        save(ctx, dir, new, verify, SystemTime::now())?
+    Settings::load(dir)?;
+    let token = match verify {
+        false => None,
+        true => Some(loop {
+            let checked = {
+                let _progress = Progress::start(&format!("checking the setup with {url}"));
+                check(ctx, &new, SystemTime::now())
+            };
+            match checked {
+                // A consumer key typed at the prompt that Salesforce does not know is asked again.
+                Err(e) if client_id_asked && e.is_invalid_client_id() => {
+                    crate::base::diag::warn(&format!(
+                        "{e}: Salesforce does not know this consumer key (a new app takes 2 to 10 minutes before \
+                         it does); give it again, or press Ctrl-C and try later"
+                    ));
+                    new.client_id = super::ask_secret("Consumer key of the app")?;
+                }
+                other => break other?,
+            }
+        }),
     };
+    let verified = save(ctx, dir, new, token)?;
     let check = match verified {
         Some(token) => format!("verified with {url}: instance {}", token.instance_url),
         None => "not verified (--no-verify)".to_owned(),
@@ -158,13 +177,7 @@ pub fn resolve(ctx: &Context, options: Options, interactive: bool) -> Result<New
         }
     };
     let certificate = match &options.cert {
-        Some(path) => {
-            let certificate = Certificate::read(path)?;
-            if !certificate.matches_public_key(&key.signer().public_key()?) {
-                return Err(Error::KeyCertificateMismatch { path: path.clone() });
-            }
-            Some(certificate)
-        }
+        Some(path) => Some(certificate_of(path, key.signer())?),
         None => None,
     };
     let profile = Profile {
@@ -225,22 +238,29 @@ fn stored_or_asked_key(
     }
 }
 
-/// Checks the setup with Salesforce (unless `verify` is false), then saves it,
-/// replacing any profile of the same name. On failure nothing is saved: every write made
-/// before the failure is undone, the keychain's entries included.
-pub fn save(
+/// The certificate at `path`, if it is the one of `signer`'s key.
+pub fn certificate_of(path: &Path, signer: &dyn Signer) -> Result<Certificate, Error> {
+    let certificate = Certificate::read(path)?;
+    if !certificate.matches_public_key(&signer.public_key()?) {
+        return Err(Error::KeyCertificateMismatch { path: path.to_owned() });
+    }
+    Ok(certificate)
+}
+
+/// The live mint that shows the setup works.
+fn check(ctx: &Context, new: &NewProfile, now: SystemTime) -> Result<Token, Error> {
+    Ok(crate::mint::mint(ctx, &new.profile, &new.client_id, new.key.signer(), now)?.token)
+}
+
+/// Saves a profile whose setup `token` (if any) was minted with, replacing any profile of
+/// the same name. On failure nothing is saved: every write made before the failure is
+/// undone, the keychain's entries included.
+fn save(
     ctx: &Context,
     dir: &Path,
     mut new: NewProfile,
-    verify: bool,
-    now: SystemTime,
+    token: Option<Token>,
 ) -> Result<Option<Token>, Error> {
-    // What can fail without writing anything is checked before the first write.
-    Settings::load(dir)?;
-    let token = match verify {
-        true => Some(crate::mint::mint(ctx, &new.profile, &new.client_id, new.key.signer(), now)?.token),
-        false => None,
-    };
     new.profile.instance_url = token.as_ref().map(|t| t.instance_url.clone());
     let timeout = ctx.keychain_timeout()?;
     let keychain = Keychain::open(new.profile.store, timeout)?;

@@ -1,6 +1,7 @@
 //! One module per command: each takes plain options (built by `cli.rs` from the command
 //! line), does its work, prints what its caller asked for, and returns how it ended.
 
+pub mod certificate;
 pub mod completions;
 pub mod credential;
 pub mod doctor;

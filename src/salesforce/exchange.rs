@@ -105,8 +105,8 @@ pub fn rejection_hint(error: &str, description: &str) -> Option<&'static str> {
     let description = description.to_ascii_lowercase();
     let hint = match error {
         _ if description.contains("hasn't approved this consumer") => {
-            "pre-authorize the user: in the app's policies (connected app: Manage > Edit Policies; External Client \
-             App: Policies > App Policies) set Permitted Users to \"Admin approved users are pre-authorized\" and \
+            "pre-authorize the user: in the app's policies (connected app: Manage → Edit Policies; External Client \
+             App: Policies → App Policies) set Permitted Users to \"Admin approved users are pre-authorized\" and \
              assign the user's profile or permission set; also check production vs sandbox (--sandbox)"
         }
         _ if description.contains("not admin approved") => {

@@ -113,9 +113,11 @@ fn an_interactive_login_asks_again_instead_of_giving_up() {
             ("My Domain URL", my_domain),
             ("My Domain URL:", "127.0.0.1:39525"),
             ("it has no scheme: write https:// before the host", env.stand_in.url()),
-            ("Consumer key of the app", CONSUMER_KEY),
+            ("Consumer key of the app", "3MVG9NOSUCHAPP"),
             ("Path to the RSA private key", "~/no-such.key"),
             ("No such file", &format!("~/{key_name}")),
+            // Salesforce does not know the first consumer key: it is asked for again.
+            ("a new app takes 2 to 10 minutes before it does); give it again", CONSUMER_KEY),
         ],
         "logged in profile \"typed\"",
     );
@@ -192,4 +194,23 @@ fn a_key_keygen_made_is_listed_and_removed_before_any_login() {
         "{run:?}"
     );
     assert!(env.secret_service_lookup("spare/private-key").is_none());
+}
+
+#[test]
+fn a_certificate_is_recorded_without_logging_in_again() {
+    let env = TestEnv::new();
+    env.login("prod").success();
+    let doctor = env.run(&["doctor", "-p", "prod", "--offline"]).success();
+    assert!(doctor.stdout.contains("record it with sfcred certificate PATH"), "{doctor:?}");
+    let other = env.write("other.crt", &sfcred_stand_in::key_and_certificate("someone else").1);
+    let refused = env.run(&["certificate", "-p", "prod", &other]).failure(2);
+    assert!(refused.stderr.contains("does not match"), "{refused:?}");
+    let own = env.write("app.crt", &crate::support::app_keys().1);
+    let recorded = env.run(&["certificate", "-p", "prod", &own]).success();
+    assert!(recorded.stderr.contains("recorded the certificate of profile \"prod\"'s key"), "{recorded:?}");
+    let doctor = env.run(&["doctor", "-p", "prod", "--offline", "--json"]).success();
+    let checks: serde_json::Value = serde_json::from_str(&doctor.stdout).unwrap();
+    let certificate = checks.as_array().unwrap().iter().find(|c| c["name"] == "certificate").unwrap();
+    assert_eq!(certificate["status"], "ok", "{checks}");
+    assert_eq!(env.stand_in.token_requests(), 1, "no second login");
 }
