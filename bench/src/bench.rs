@@ -267,7 +267,10 @@ fn softhsm_profile(bench: &Bench, stand_in: &StandIn) -> Result<(), String> {
     if !status.success() {
         return Err("softhsm2-util could not make a token".into());
     }
-    let uri = format!("pkcs11:token=bench;object=hsm?module-path={MODULE}&pin-value={PIN}");
+    // The PIN from a file: sfcred refuses one on its command line.
+    let pin_file = home.join("pin");
+    std::fs::write(&pin_file, PIN).unwrap();
+    let uri = format!("pkcs11:token=bench;object=hsm?module-path={MODULE}&pin-source={}", pin_file.display());
     bench.sample(
         "sfcred",
         &[

@@ -61,7 +61,7 @@ pub fn start(ctx: &Context, options: StartOptions) -> Result<super::Outcome, Err
         "made profile {name:?}'s next key in {}; the current key keeps serving\n\
          sfcred: wrote its certificate to {} (valid until {})\n\n\
          Next:\n  \
-         1. Upload {} to the app (connected app: Edit > Use digital signatures; External Client App:\n     \
+         1. Upload {} to the app (connected app: Edit → Use digital signatures; External Client App:\n     \
             its OAuth settings' certificate). Calls keep working: until Salesforce accepts the new\n     \
             certificate sfcred signs with the current key, then switches by itself.\n  \
          2. Within a few minutes: sfcred rotate finish --profile {name} (or let the next mint switch).\n  \

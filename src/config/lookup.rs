@@ -13,7 +13,19 @@ pub fn profile(ctx: &Context, name: &str) -> Result<Profile, Error> {
     }
     // A name no profile can have is said to be one, not suggested for a login.
     crate::config::profile::validate_profile_name(name)?;
-    Ok(Settings::load(ctx.config_dir()?)?.profile(name)?.clone())
+    Ok(settings(ctx)?.profile(name)?.clone())
+}
+
+/// The settings, read once per process for the lookups of this module: a command's
+/// default profile and then its profile come from one read, on the hot path too. Commands
+/// that change the settings read them again, under their lock (`Settings::update`).
+fn settings(ctx: &Context) -> Result<&'static Settings, Error> {
+    static READ: std::sync::OnceLock<Settings> = std::sync::OnceLock::new();
+    if let Some(settings) = READ.get() {
+        return Ok(settings);
+    }
+    let settings = Settings::load(ctx.config_dir()?)?;
+    Ok(READ.get_or_init(|| settings))
 }
 
 /// The profile a command uses without `--profile`: the one `sfcred use` chose, else
@@ -23,9 +35,8 @@ pub fn default_profile_name(ctx: &Context) -> String {
     if ctx.environment_profile.is_some() {
         return crate::config::profile::DEFAULT_PROFILE.to_owned();
     }
-    ctx.config_dir()
+    settings(ctx)
         .ok()
-        .and_then(|dir| Settings::load(dir).ok())
         .and_then(|settings| settings.default_profile().map(str::to_owned))
         .unwrap_or_else(|| crate::config::profile::DEFAULT_PROFILE.to_owned())
 }
@@ -34,7 +45,7 @@ pub fn default_profile_name(ctx: &Context) -> String {
 pub fn profiles(ctx: &Context) -> Result<Vec<Profile>, Error> {
     Ok(match &ctx.environment_profile {
         Some(vars) => vec![crate::config::env_profile::profile(vars)?],
-        None => Settings::load(ctx.config_dir()?)?.profiles().cloned().collect(),
+        None => settings(ctx)?.profiles().cloned().collect(),
     })
 }
 

@@ -210,7 +210,7 @@ pub fn parse_pkcs11_flag(text: &str) -> Result<Pkcs11Uri, InvalidSetting> {
     if uri.pin_value.is_some() {
         return Err(InvalidSetting::new(
             "--pkcs11",
-            Accepts::Pkcs11Uri,
+            Accepts::Pkcs11UriWithoutPin,
             &Pkcs11Uri::redacted(text),
             "a pin-value on the command line is readable by every local user: give the PIN with \
              pin-source=FILE in the URI, SFCRED_PKCS11_PIN, or at the prompt",
@@ -253,6 +253,8 @@ pub enum Accepts {
     Audience,
     ProfileName,
     Pkcs11Uri,
+    /// A PKCS#11 URI that must not carry its PIN.
+    Pkcs11UriWithoutPin,
 }
 
 impl InvalidSetting {
@@ -282,6 +284,9 @@ impl InvalidSetting {
                 self.what
             ),
             Accepts::ProfileName => "name profiles like prod, acme-uat or ci.main".into(),
+            Accepts::Pkcs11UriWithoutPin => "put the PIN in a file only you can read and name it in the URI \
+                 (pin-source=/path/to/pin), or export SFCRED_PKCS11_PIN"
+                .into(),
             Accepts::Pkcs11Uri => format!(
                 "give {} an RFC 7512 URI, like 'pkcs11:token=LABEL;object=KEY?module-path=/usr/lib/softhsm/libsofthsm2.so' \
                  (pkcs11-tool --module MODULE --list-tokens shows the labels)",

@@ -342,6 +342,7 @@ fn a_pin_on_the_command_line_is_refused_and_one_in_the_settings_ignored() {
         "{run:?}"
     );
     assert!(!run.stderr.contains("80417236"), "{run:?}");
+    assert!(run.stderr.contains("hint: put the PIN in a file only you can read"), "{run:?}");
     let login =
         ["login", "-p", "prod", "--username", USERNAME, "--client-id", CONSUMER_KEY, "--pkcs11", &uri];
     let run = env.run(&login).failure(2);
