@@ -148,7 +148,7 @@ asks its next helper. erase drops the cached token git saw rejected; store does 
 
 #[derive(Debug, Args)]
 pub struct ProfileArg {
-    /// The profile to use [default: the one `sfcred use` chose, else "default"]
+    /// The profile to use [default: the one `sfcred use` chose, else "default"; login and keygen make "default"]
     #[arg(
         long, short = 'p', env = env_vars::PROFILE.name, value_name = "NAME",
         add = ArgValueCandidates::new(profile_names)

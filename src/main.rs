@@ -33,10 +33,15 @@ fn main() -> ExitCode {
     sfcred::base::diag::set_verbose(cli.verbose);
     let ctx = &Context::from_env();
     let mut cli = cli;
+    // A command that makes a profile makes `default`; the others use the one `sfcred use` chose.
+    let makes_profile = matches!(cli.command, Command::Login(_) | Command::Keygen(_));
     if let Some(arg) = cli.command.profile_arg()
         && arg.profile.is_none()
     {
-        arg.profile = Some(sfcred::config::lookup::default_profile_name(ctx));
+        arg.profile = Some(match makes_profile {
+            true => sfcred::config::profile::DEFAULT_PROFILE.to_owned(),
+            false => sfcred::config::lookup::default_profile_name(ctx),
+        });
     }
     let result = match cli.command {
         Command::Login(args) => commands::login::run(ctx, args.into()),

@@ -46,7 +46,11 @@ pub fn run(ctx: &Context, options: Options) -> Result<super::Outcome, Error> {
         }
     }
     for (name, key) in &keys_only {
-        remove_key_only(ctx, dir, name, key)?;
+        match remove_key_only(ctx, dir, name, key) {
+            // One keychain out of reach does not stop a logout of everything.
+            Err(e) if options.all => crate::base::diag::warn(&format!("profile {name:?}'s key stays: {e}")),
+            other => other?,
+        }
     }
     let cache_dir = ctx.cache_dir()?;
     for name in &names {

@@ -73,8 +73,14 @@ fn use_makes_a_profile_the_default_until_it_is_logged_out() {
     assert_eq!(other.success().json()["profile"], "uat");
     let unknown = env.run(&["use", "nope"]).failure(3);
     assert!(unknown.stderr.contains("known profiles: prod, uat"), "{unknown:?}");
+    // A login without --profile makes "default", and leaves the chosen profile alone.
+    let mut login = env.login_args("x");
+    login.drain(1..3);
+    env.run(&login).success();
+    assert_eq!(env.run(&["token"]).success().json()["profile"], "prod");
+    assert_eq!(env.run(&["token", "-p", "default"]).success().json()["profile"], "default");
     env.run(&["logout", "-p", "prod"]).success();
-    env.run(&["token"]).failure(3);
+    assert_eq!(env.run(&["token"]).success().json()["profile"], "default", "no profile is chosen now");
 }
 
 #[test]
