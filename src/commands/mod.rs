@@ -69,12 +69,44 @@ fn can_prompt() -> bool {
     std::io::stdin().is_terminal() && std::io::stderr().is_terminal()
 }
 
+/// Asks for a secret on the terminal, without echo. Echo goes off before the prompt shows
+/// (glibc's getpass order), so an answer typed as soon as the prompt appears is neither
+/// echoed nor flushed; dialoguer's prompt turns echo off after showing it.
+#[cfg(unix)]
+fn ask_secret(what: &'static str) -> Result<secrecy::SecretString, Error> {
+    use std::io::{BufRead, Write};
+    use std::os::fd::AsRawFd;
+    let failed = |e: std::io::Error| Error::Prompt { what, reason: e.to_string() };
+    let stdin = std::io::stdin();
+    let fd = stdin.as_raw_fd();
+    // SAFETY: termios is plain data that tcgetattr fills in.
+    let mut termios: libc::termios = unsafe { std::mem::zeroed() };
+    if unsafe { libc::tcgetattr(fd, &mut termios) } != 0 {
+        return Err(failed(std::io::Error::last_os_error()));
+    }
+    let original = termios;
+    termios.c_lflag &= !libc::ECHO;
+    if unsafe { libc::tcsetattr(fd, libc::TCSAFLUSH, &termios) } != 0 {
+        return Err(failed(std::io::Error::last_os_error()));
+    }
+    let mut stderr = std::io::stderr();
+    let mut answer = secrecy::zeroize::Zeroizing::new(String::new());
+    let read = write!(stderr, "{what}: ").and_then(|()| stdin.lock().read_line(&mut answer));
+    unsafe { libc::tcsetattr(fd, libc::TCSADRAIN, &original) };
+    let _ = writeln!(stderr, "[hidden]");
+    match read.map_err(failed)? {
+        0 => Err(failed(std::io::ErrorKind::UnexpectedEof.into())),
+        _ => Ok(secrecy::SecretString::from(answer.trim())),
+    }
+}
+
 /// Asks for a secret on the terminal, without echo.
+#[cfg(not(unix))]
 fn ask_secret(what: &'static str) -> Result<secrecy::SecretString, Error> {
     dialoguer::Password::new()
         .with_prompt(what)
         .interact()
-        .map(|s| secrecy::SecretString::from(s.trim().to_owned()))
+        .map(|s| secrecy::SecretString::from(secrecy::zeroize::Zeroizing::new(s).trim()))
         .map_err(|e| Error::Prompt { what, reason: e.to_string() })
 }
 

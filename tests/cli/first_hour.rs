@@ -123,11 +123,12 @@ fn an_interactive_login_asks_again_instead_of_giving_up() {
             ("Path to the RSA private key", "~/no-such.key"),
             ("No such file", &format!("~/{key_name}")),
             // Salesforce does not know the first consumer key: it is asked for again.
-            ("a new app takes 2 to 10 minutes before it does); give it again", CONSUMER_KEY),
+            ("Consumer key of the app", CONSUMER_KEY),
         ],
         "logged in profile \"typed\"",
     );
     assert!(screen.contains("checking the setup with"), "{screen}");
+    assert!(screen.contains("a new app takes 2 to 10 minutes before it does); give it again"), "{screen}");
     // Again: Enter takes the username and the URL as they are.
     let screen = session(
         &[

@@ -250,7 +250,7 @@ impl TestEnv {
 
 impl TestEnv {
     /// sfcred on a pseudo-terminal (`script` gives it one), as a person uses it: each answer
-    /// is typed once its prompt shows. Returns the screen once `until` shows and sfcred has
+    /// is typed once its prompt shows after the previous prompt. Returns the screen once `until` shows and sfcred has
     /// exited successfully.
     pub fn at_terminal(&self, args: &str, answers: &[(&str, &str)], until: &str) -> String {
         use std::io::Write;
@@ -392,21 +392,27 @@ fn finish(mut child: Child, timeout: Duration, what: &str) -> Output {
 pub struct PipeReader {
     chunks: Receiver<Vec<u8>>,
     text: String,
+    /// Where the next search starts: just past the last needle found.
+    searched_to: usize,
 }
 
 impl PipeReader {
     pub fn new(pipe: impl Read + Send + 'static) -> PipeReader {
         let (tx, chunks) = mpsc::channel();
         drain(pipe, move |chunk| tx.send(chunk.to_vec()).is_ok(), || {});
-        PipeReader { chunks, text: String::new() }
+        PipeReader { chunks, text: String::new(), searched_to: 0 }
     }
 
-    /// Reads until the text so far contains `needle` and returns it all; panics when the pipe
-    /// ends first or `timeout` passes.
+    /// Reads until `needle` shows after the last needle found and returns all the text so far;
+    /// panics when the pipe ends first or `timeout` passes.
     #[track_caller]
     pub fn read_until(&mut self, needle: &str, timeout: Duration) -> &str {
         let deadline = Instant::now() + timeout;
-        while !self.text.contains(needle) {
+        loop {
+            if let Some(at) = self.text[self.searched_to..].find(needle) {
+                self.searched_to += at + needle.len();
+                return &self.text;
+            }
             match self.chunks.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
                 Ok(chunk) => self.text.push_str(&String::from_utf8_lossy(&chunk)),
                 Err(mpsc::RecvTimeoutError::Disconnected) => {
@@ -417,7 +423,6 @@ impl PipeReader {
                 }
             }
         }
-        &self.text
     }
 }
 
