@@ -180,7 +180,13 @@ impl Command {
             Command::Env(args) => &mut args.profile,
             Command::Logout(args) => &mut args.profile,
             Command::Certificate(args) => &mut args.profile,
-            _ => return None,
+            Command::Import(_)
+            | Command::Rotate(RotateCommand::Status(_))
+            | Command::GitCredential(_)
+            | Command::Profiles(_)
+            | Command::Use(_)
+            | Command::Completions(_)
+            | Command::Man(_) => return None,
         })
     }
 }
@@ -192,10 +198,18 @@ fn profile_names() -> Vec<CompletionCandidate> {
         return Vec::new();
     };
     let Ok(settings) = settings else { return Vec::new() };
-    settings
-        .profiles()
-        .map(|p| CompletionCandidate::new(&p.name).help(Some(p.username.clone().into())))
-        .collect()
+    let is_default = |name: &str| settings.default_profile() == Some(name);
+    let logged_in = settings.profiles().map(|p| {
+        let help = match is_default(&p.name) {
+            true => format!("{} (the default)", p.username),
+            false => p.username.clone(),
+        };
+        CompletionCandidate::new(&p.name).help(Some(help.into()))
+    });
+    let keys_only = settings
+        .keys_only()
+        .map(|(name, _)| CompletionCandidate::new(name).help(Some("key only, not logged in".into())));
+    logged_in.chain(keys_only).collect()
 }
 
 #[derive(Debug, Args)]

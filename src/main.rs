@@ -20,8 +20,12 @@ fn main() -> ExitCode {
         .complete();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
-        // clap's usage errors wear sfcred's prefix, as every other error does.
-        Err(e) if e.use_stderr() => {
+        // clap's usage errors wear sfcred's prefix, as every other error does; help shown
+        // for a missing subcommand is not an error message.
+        Err(e)
+            if e.use_stderr()
+                && e.kind() != clap::error::ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand =>
+        {
             let _ = std::io::Write::write_all(
                 &mut std::io::stderr(),
                 format!("sfcred: {}", e.render()).as_bytes(),
@@ -33,12 +37,24 @@ fn main() -> ExitCode {
     sfcred::base::diag::set_verbose(cli.verbose);
     let ctx = &Context::from_env();
     let mut cli = cli;
-    // A command that makes a profile makes `default`; the others use the one `sfcred use` chose.
-    let makes_profile = matches!(cli.command, Command::Login(_) | Command::Keygen(_));
+    // The commands that set a profile up (key, app, login) make `default`; so do those that
+    // serve the environment's profile, which has no name (and its settings are not read).
+    // The others use the one `sfcred use` chose.
+    let makes_profile = matches!(cli.command, Command::Login(_) | Command::Keygen(_) | Command::Eca(_));
+    let serves_environment = ctx.environment_profile.is_some()
+        && matches!(
+            cli.command,
+            Command::Token(_)
+                | Command::Credential(_)
+                | Command::Exec(_)
+                | Command::Env(_)
+                | Command::Invalidate(_)
+                | Command::Doctor(_)
+        );
     if let Some(arg) = cli.command.profile_arg()
         && arg.profile.is_none()
     {
-        arg.profile = Some(match makes_profile {
+        arg.profile = Some(match makes_profile || serves_environment {
             true => sfcred::config::profile::DEFAULT_PROFILE.to_owned(),
             false => sfcred::config::lookup::default_profile_name(ctx),
         });

@@ -12,7 +12,9 @@ use crate::stores::settings::Settings;
 pub fn run(ctx: &Context, profile: &str, path: &Path) -> Result<super::Outcome, Error> {
     let dir = ctx.config_dir()?;
     let profile = Settings::load(dir)?.profile(profile)?.clone();
-    let signer = crate::credentials::signer_in(ctx, &profile, None, None, Slot::Current)?;
+    // A key on a token may have its PIN in the keychain.
+    let keychain = crate::credentials::keychain_for(ctx, &profile)?;
+    let signer = crate::credentials::signer_in(ctx, &profile, None, Some(&keychain), Slot::Current)?;
     let certificate = super::login::certificate_of(path, signer.as_ref())?;
     crate::keys::certificate::save(dir, &profile.name, &certificate)?;
     crate::base::diag::status(&format!(

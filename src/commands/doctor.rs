@@ -374,8 +374,11 @@ fn certificate_checks(
     let certificate = match certificate::load(settings_dir, &profile.name) {
         Ok(Some(certificate)) => certificate,
         Ok(None) => {
-            let detail =
-                "not known to sfcred; record it with sfcred certificate PATH to check expiry and key match";
+            let detail = format!(
+                "not known to sfcred; record it with sfcred certificate --profile {} PATH to check expiry and key \
+                 match",
+                profile.name
+            );
             return vec![check("certificate", Status::Skip, detail, None)];
         }
         Err(e) => return vec![check("certificate", Status::Fail, e.to_string(), e.hint())],

@@ -48,10 +48,20 @@ pub fn run(ctx: &Context, options: Options) -> Result<super::Outcome, Error> {
     if crate::rotation::txn::has_live_key(ctx, name, options.store)? {
         return Err(Error::LiveKey { profile: name.clone() });
     }
+    // Settings that cannot be read fail the keygen before a key is made that none records.
+    let settings = Settings::load(dir)?;
     if let Some(uri) = &options.pkcs11 {
-        return on_token(ctx, &options, &uri.0, &cert_out);
+        return on_token(ctx, &options, &settings, &uri.0, &cert_out);
     }
+    // A key keygen made before in another keychain: --force moves the profile's key.
+    let replaced_elsewhere = settings
+        .keys_only()
+        .find(|(other, key)| *other == name && key.pkcs11.is_none() && key.store != options.store)
+        .map(|(_, key)| key.store);
     let keychain = Keychain::open(options.store, ctx.keychain_timeout()?)?;
+    if let (Some(store), false) = (replaced_elsewhere, options.force) {
+        return Err(Error::WouldReplace { what: format!("profile {name:?}'s key in the {store} keychain") });
+    }
     if !options.force {
         match keychain.read_private_key(name) {
             Err(e) if e.is_missing() => {}
@@ -75,6 +85,12 @@ pub fn run(ctx: &Context, options: Options) -> Result<super::Outcome, Error> {
     keychain.write_private_key(name, &pair.key)?;
     crate::keys::certificate::save(dir, name, &pair.certificate)?;
     record_key_only(dir, name, KeyOnly { store: options.store, pkcs11: None })?;
+    if let Some(store) = replaced_elsewhere {
+        let removed = Keychain::open(store, ctx.keychain_timeout()?).and_then(|k| k.delete(name));
+        if let Err(e) = removed {
+            crate::base::diag::warn(&format!("the key replaced in the {store} keychain stays there: {e}"));
+        }
+    }
     if options.store == StoreKind::Keyutils {
         crate::base::diag::status("note: the kernel keyring (keyutils) forgets its keys at reboot");
     }
@@ -92,7 +108,13 @@ pub fn run(ctx: &Context, options: Options) -> Result<super::Outcome, Error> {
 }
 
 /// The key pair made on a PKCS#11 token, and its certificate signed there.
-fn on_token(ctx: &Context, options: &Options, uri: &str, cert_out: &Path) -> Result<super::Outcome, Error> {
+fn on_token(
+    ctx: &Context,
+    options: &Options,
+    settings: &Settings,
+    uri: &str,
+    cert_out: &Path,
+) -> Result<super::Outcome, Error> {
     let name = &options.profile;
     let uri = crate::config::profile::parse_pkcs11_flag(uri)?;
     if !options.force && cert_out.exists() {
@@ -100,7 +122,7 @@ fn on_token(ctx: &Context, options: &Options, uri: &str, cert_out: &Path) -> Res
     }
     // The label may be another profile's key on the same token: --force must not take it.
     let label = uri.object.clone().unwrap_or_else(|| format!("sfcred-{name}"));
-    for other in Settings::load(ctx.config_dir()?)?.profiles().filter(|p| p.name != *name) {
+    for other in settings.profiles().filter(|p| p.name != *name) {
         if other
             .pkcs11
             .as_ref()

@@ -185,7 +185,7 @@ pub fn resolve(ctx: &Context, options: Options, interactive: bool) -> Result<New
         username,
         login_url,
         audience,
-        ttl: profile::parse_ttl(&options.ttl)?,
+        ttl: profile::parse_ttl("--ttl", &options.ttl)?,
         store: options.store,
         pkcs11,
         cache: options.cache,

@@ -35,6 +35,14 @@ pub fn run(ctx: &Context, options: Options) -> Result<super::Outcome, Error> {
         // Only a key keygen made: nothing is logged in.
         (false, false) => Vec::new(),
     };
+    let person_at_terminal = std::io::IsTerminal::is_terminal(&std::io::stdin());
+    if options.all && !options.yes && person_at_terminal && !super::can_prompt() {
+        // A person is there, but the question would not show: they must say so.
+        return Err(Error::MissingFlag {
+            what: "a confirmation to log out of every profile (the question cannot show with stderr redirected)",
+            flag: "--yes",
+        });
+    }
     if options.all && !options.yes && super::can_prompt() && !(names.is_empty() && keys_only.is_empty()) {
         let every: Vec<&str> =
             names.iter().map(String::as_str).chain(keys_only.iter().map(|(n, _)| n.as_str())).collect();
@@ -81,6 +89,13 @@ pub fn run(ctx: &Context, options: Options) -> Result<super::Outcome, Error> {
         crate::base::diag::status(&format!(
             "logged out profile {name:?}: {what} its secrets, cached token, certificate copies and settings"
         ));
+        if settings.default_profile() == Some(name.as_str()) {
+            crate::base::diag::status(&format!(
+                "{name:?} was the default profile: commands without --profile use \"{}\" now (sfcred use PROFILE \
+                 chooses another)",
+                crate::config::profile::DEFAULT_PROFILE
+            ));
+        }
     }
     if names.is_empty() && keys_only.is_empty() {
         crate::base::diag::status("no profiles to log out");
@@ -92,7 +107,16 @@ pub fn run(ctx: &Context, options: Options) -> Result<super::Outcome, Error> {
 /// token stays there: the device is the user's), its certificate copy and its record.
 fn remove_key_only(ctx: &Context, dir: &std::path::Path, name: &str, key: &KeyOnly) -> Result<(), Error> {
     let _lock = lock_profile(ctx, name)?;
-    Keychain::open(ctx.store_for(key.store)?, ctx.keychain_timeout()?)?.delete(name)?;
+    let deleted =
+        Keychain::open(ctx.store_for(key.store)?, ctx.keychain_timeout()?).and_then(|k| k.delete(name));
+    match (deleted, &key.pkcs11) {
+        (Ok(()), _) => {}
+        // A key on a token keeps at most its PIN in the keychain: the record goes anyway.
+        (Err(e), Some(_)) => {
+            crate::base::diag::warn(&format!("profile {name:?}'s PIN may stay in the keychain: {e}"))
+        }
+        (Err(e), None) => return Err(e.into()),
+    }
     crate::keys::certificate::forget(dir, ctx.cache_dir()?, name)?;
     Settings::update(dir, |settings| settings.remove(name))?;
     let what = match &key.pkcs11 {

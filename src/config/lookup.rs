@@ -17,7 +17,8 @@ pub fn profile(ctx: &Context, name: &str) -> Result<Profile, Error> {
 }
 
 /// The settings, read once per process for the lookups of this module: a command's
-/// default profile and then its profile come from one read, on the hot path too. Commands
+/// default profile and then its profile come from one read, on the hot path too. (A
+/// process has one context, so one settings directory.) Commands
 /// that change the settings read them again, under their lock (`Settings::update`).
 fn settings(ctx: &Context) -> Result<&'static Settings, Error> {
     static READ: std::sync::OnceLock<Settings> = std::sync::OnceLock::new();
@@ -31,10 +32,6 @@ fn settings(ctx: &Context) -> Result<&'static Settings, Error> {
 /// The profile a command uses without `--profile`: the one `sfcred use` chose, else
 /// `default`. Settings that cannot be read say so when the command reads them.
 pub fn default_profile_name(ctx: &Context) -> String {
-    // The environment's profile has no name to choose.
-    if ctx.environment_profile.is_some() {
-        return crate::config::profile::DEFAULT_PROFILE.to_owned();
-    }
     settings(ctx)
         .ok()
         .and_then(|settings| settings.default_profile().map(str::to_owned))

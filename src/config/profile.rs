@@ -37,7 +37,7 @@ pub struct Profile {
     /// The JWT `aud` claim: the authorization server by org type.
     pub audience: String,
     /// How long a minted token is trusted; Salesforce does not say.
-    #[serde(with = "duration_text")]
+    #[serde(serialize_with = "duration_text::serialize", deserialize_with = "duration_text::ttl")]
     pub ttl: Duration,
     /// Which keychain holds this profile's secrets (the private key too, unless `pkcs11`).
     pub store: StoreKind,
@@ -249,6 +249,8 @@ pub struct InvalidSetting {
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Accepts {
     Duration,
+    /// A duration from [`MIN_TTL`] to [`MAX_DURATION`].
+    Ttl,
     LoginUrl,
     Audience,
     ProfileName,
@@ -273,6 +275,12 @@ impl InvalidSetting {
             Accepts::Duration => {
                 format!("give {} a number and a unit, like 90s, 30m or 2h (24h at most)", self.what)
             }
+            Accepts::Ttl => format!(
+                "give {} a number and a unit, like 5m, 30m or 2h ({} to {}h)",
+                self.what,
+                format_duration(MIN_TTL),
+                MAX_DURATION.as_secs() / 3600
+            ),
             Accepts::LoginUrl => format!(
                 "give the whole URL, https:// included: {PRODUCTION_LOGIN_URL} (production), {SANDBOX_LOGIN_URL} \
                  (a sandbox, or --sandbox) or https://MYDOMAIN.my.salesforce.com; plain http is only for \
@@ -409,13 +417,13 @@ pub fn parse_duration(what: &'static str, text: &str) -> Result<Duration, Invali
 /// call would mint.
 pub const MIN_TTL: Duration = Duration::from_secs(3 * 60);
 
-/// A login's `--ttl`.
-pub fn parse_ttl(text: &str) -> Result<Duration, InvalidSetting> {
-    let ttl = parse_duration("--ttl", text)?;
+/// A ttl: login's `--ttl`, or a profile's `ttl` in the settings.
+pub fn parse_ttl(what: &'static str, text: &str) -> Result<Duration, InvalidSetting> {
+    let ttl = parse_duration(what, text).map_err(|e| InvalidSetting { accepts: Accepts::Ttl, ..e })?;
     if ttl < MIN_TTL {
         return Err(InvalidSetting::new(
-            "--ttl",
-            Accepts::Duration,
+            what,
+            Accepts::Ttl,
             text,
             format!(
                 "a token must be trusted for {} at least: sfcred hands out tokens with 60s left at least \
@@ -443,6 +451,12 @@ mod duration_text {
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
         let text = String::deserialize(d)?;
         super::parse_duration("duration", &text).map_err(serde::de::Error::custom)
+    }
+
+    /// A ttl in the settings is held to the same bounds as login's `--ttl`.
+    pub fn ttl<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+        let text = String::deserialize(d)?;
+        super::parse_ttl("ttl", &text).map_err(serde::de::Error::custom)
     }
 }
 

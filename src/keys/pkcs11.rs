@@ -162,12 +162,13 @@ struct Held {
 /// and only if this process's `C_Initialize` was the one that started it.
 struct Module {
     library: Pkcs11,
-    initialized_here: bool,
+    /// Atomic because it moves to the registered module when two threads loaded one at once.
+    initialized_here: std::sync::atomic::AtomicBool,
 }
 
 impl Drop for Module {
     fn drop(&mut self) {
-        if self.initialized_here {
+        if *self.initialized_here.get_mut() {
             // Nothing is left to tell: a failure to finalize is the module's to log.
             let _ = self.library.clone().finalize();
         }
@@ -207,8 +208,19 @@ impl Module {
                 });
             }
         };
-        let module = Arc::new(Module { library, initialized_here });
-        MODULES.lock().unwrap_or_else(PoisonError::into_inner).push((canonical, Arc::downgrade(&module)));
+        let mut module = Module { library, initialized_here: initialized_here.into() };
+        let mut modules = MODULES.lock().unwrap_or_else(PoisonError::into_inner);
+        // Another thread may have loaded it meanwhile: theirs is kept, with the duty to
+        // finalize if this load was the one that initialized it.
+        let theirs = modules.iter().find(|(at, _)| *at == canonical).and_then(|(_, module)| module.upgrade());
+        if let Some(theirs) = theirs {
+            if std::mem::take(module.initialized_here.get_mut()) {
+                theirs.initialized_here.store(true, std::sync::atomic::Ordering::SeqCst);
+            }
+            return Ok(theirs);
+        }
+        let module = Arc::new(module);
+        modules.push((canonical, Arc::downgrade(&module)));
         Ok(module)
     }
 }

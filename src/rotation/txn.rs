@@ -424,12 +424,12 @@ impl<'a> RotationTxn<'a> {
                 }
                 PromoteStep::SettingsUpdated => {
                     let pkcs11 = next_pkcs11.clone();
-                    Settings::update(self.dir, |settings| -> Result<(), Error> {
+                    Settings::try_update(self.dir, |settings| -> Result<(), Error> {
                         let mut updated = settings.profile(&name)?.clone();
                         updated.pkcs11 = pkcs11;
                         settings.put(updated);
                         Ok(())
-                    })??;
+                    })?;
                     self.profile.pkcs11 = next_pkcs11.clone();
                 }
                 PromoteStep::PreviousCertificateSaved => {
@@ -516,30 +516,37 @@ impl<'a> RotationTxn<'a> {
             self.save("drop-next-begun")?;
         }
         // Before the certificate copy it is compared with goes.
-        self.remove_certificate_out()?;
+        self.remove_certificate_out();
         self.delete_key(Slot::Next)?;
         self.state.next = None;
         self.save("drop-next-done")
     }
 
     /// Removes the certificate `rotate start` wrote for upload, if it is still the next key's
-    /// (a file the user has since replaced stays); one that is gone already is fine.
-    fn remove_certificate_out(&self) -> Result<(), Error> {
+    /// (a file the user has since replaced stays); one that is gone already is fine. A file
+    /// that cannot be removed is a warning: it holds no secret, and the abort must go on.
+    fn remove_certificate_out(&self) {
         let Some(path) = self.state.next.as_ref().and_then(|next| next.certificate_out.clone()) else {
-            return Ok(());
+            return;
         };
-        let settings_dir = self.ctx.config_dir()?;
+        let Ok(settings_dir) = self.ctx.config_dir() else { return };
         let copy =
             crate::keys::certificate::load_in(settings_dir, &self.profile.name, Slot::Next).ok().flatten();
         let written = Certificate::read(&path).ok();
         if let (Some(copy), Some(written)) = (copy, written)
             && copy.fingerprint() == written.fingerprint()
         {
-            crate::stores::fs::remove_if_present(&path)
-                .map_err(|source| Error::Write { path: path.clone(), source })?;
-            crate::base::diag::status(&format!("removed {}, the next key's certificate", path.display()));
+            match crate::stores::fs::remove_if_present(&path) {
+                Ok(_) => crate::base::diag::status(&format!(
+                    "removed {}, the next key's certificate",
+                    path.display()
+                )),
+                Err(e) => crate::base::diag::warn(&format!(
+                    "{}, the next key's certificate, stays: {e}; remove it by hand",
+                    path.display()
+                )),
+            }
         }
-        Ok(())
     }
 
     /// Deletes the key in `slot` and its certificate copy; what is gone already is fine.

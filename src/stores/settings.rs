@@ -135,6 +135,10 @@ impl Settings {
             }
             profile.name = name.clone();
         }
+        // Every name in the file is held to the same rule: each may become a file name.
+        for name in settings.keys.keys().chain(settings.default.as_ref()) {
+            crate::config::profile::validate_profile_name(name).map_err(|e| e.to_string())?;
+        }
         Ok(settings)
     }
 
@@ -143,6 +147,14 @@ impl Settings {
     /// changed, saved, so that two processes changing it never lose each other's change.
     /// The OS releases the lock if the holder dies.
     pub fn update<T>(dir: &Path, change: impl FnOnce(&mut Settings) -> T) -> Result<T, SettingsError> {
+        Settings::try_update(dir, |settings| Ok::<T, SettingsError>(change(settings)))
+    }
+
+    /// [`Settings::update`] with a change that may fail: a failed change saves nothing.
+    pub fn try_update<T, E: From<SettingsError>>(
+        dir: &Path,
+        change: impl FnOnce(&mut Settings) -> Result<T, E>,
+    ) -> Result<T, E> {
         let path = dir.join(".config.lock");
         let write_error = |source| SettingsError::Write { path: path.clone(), source };
         crate::stores::fs::create_private_dir(dir).map_err(write_error)?;
@@ -153,13 +165,13 @@ impl Settings {
         let lock = options.open(&path).map_err(write_error)?;
         let _lock = match crate::stores::fs::lock_within(lock, SETTINGS_LOCK_WAIT, || {}) {
             Ok(lock) => lock,
-            Err(crate::stores::fs::LockWait::Failed(source)) => return Err(write_error(source)),
+            Err(crate::stores::fs::LockWait::Failed(source)) => return Err(write_error(source).into()),
             Err(crate::stores::fs::LockWait::TimedOut) => {
-                return Err(SettingsError::LockTimeout { path, waited: SETTINGS_LOCK_WAIT });
+                return Err(SettingsError::LockTimeout { path, waited: SETTINGS_LOCK_WAIT }.into());
             }
         };
         let mut settings = Settings::load(dir)?;
-        let changed = change(&mut settings);
+        let changed = change(&mut settings)?;
         settings.save(dir)?;
         Ok(changed)
     }
@@ -265,6 +277,17 @@ store = "keyutils"
         assert!(err.contains("plain http"), "{err}");
         let err = Settings::parse(&format!("{SAMPLE}\n[profiles.prod]\nusername = \"x\"\n")).unwrap_err();
         assert!(err.contains("prod"), "{err}");
+        let err = Settings::parse(&SAMPLE.replace("ttl = \"2h\"", "ttl = \"1m\"")).unwrap_err();
+        assert!(err.contains("3m at least"), "{err}");
+    }
+
+    #[test]
+    fn every_name_in_the_file_is_a_profile_name() {
+        let err = Settings::parse(&format!("default = \"../x\"\n{SAMPLE}")).unwrap_err();
+        assert!(err.contains("../x"), "{err}");
+        let key_only = "[keys.\"a/b\"]\nstore = \"keyutils\"\n";
+        let err = Settings::parse(&format!("{SAMPLE}{key_only}")).unwrap_err();
+        assert!(err.contains("a/b"), "{err}");
     }
 
     #[test]

@@ -41,12 +41,12 @@ fn usage_a_duration_that_is_not_one() {
     assert_eq!(run.code, 2, "{run:?}");
     insta::assert_snapshot!(stable(&env, &run, &[]), @r#"
     sfcred: error: invalid --ttl "soon": it does not start with a number
-      hint: give --ttl a number and a unit, like 90s, 30m or 2h (24h at most)
+      hint: give --ttl a number and a unit, like 5m, 30m or 2h (3m to 24h)
     "#);
     let run = env.login_with("prod", &[("--ttl", "0s")]);
     insta::assert_snapshot!(stable(&env, &run, &[]), @r#"
     sfcred: error: invalid --ttl "0s": a token must be trusted for 3m at least: sfcred hands out tokens with 60s left at least (--min-valid), and mints again before that
-      hint: give --ttl a number and a unit, like 90s, 30m or 2h (24h at most)
+      hint: give --ttl a number and a unit, like 5m, 30m or 2h (3m to 24h)
     "#);
     let run = env.login_with("prod", &[("--login-url", "127.0.0.1:39525")]);
     insta::assert_snapshot!(stable(&env, &run, &[]), @r#"
@@ -59,6 +59,16 @@ fn usage_a_duration_that_is_not_one() {
     sfcred: error: invalid --min-valid "10": it has no unit
       hint: give --min-valid a number and a unit, like 90s, 30m or 2h (24h at most)
     "#);
+}
+
+/// `sfcred` alone shows its help, as clap writes it: not an error message.
+#[test]
+fn usage_no_subcommand_shows_the_help() {
+    let env = TestEnv::new();
+    let run = env.run(&[] as &[&str]);
+    assert_eq!(run.code, 2, "{run:?}");
+    assert!(run.stderr.starts_with("Salesforce access tokens on demand"), "{run:?}");
+    assert!(run.stderr.contains("Usage: sfcred [OPTIONS] <COMMAND>"), "{run:?}");
 }
 
 #[test]

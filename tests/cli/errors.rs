@@ -148,7 +148,7 @@ fn bad_flags_are_usage_errors() {
     let run = env.login_with("prod", &[("--profile", "a/b")]).failure(2);
     assert!(run.stderr.contains("invalid profile name"), "{run:?}");
     let run = env.login_with("prod", &[("--ttl", "soon")]).failure(2);
-    assert!(run.stderr.contains("like 90s, 30m or 2h"), "{run:?}");
+    assert!(run.stderr.contains("like 5m, 30m or 2h (3m to 24h)"), "{run:?}");
 }
 
 #[test]

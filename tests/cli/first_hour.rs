@@ -71,15 +71,35 @@ fn use_makes_a_profile_the_default_until_it_is_logged_out() {
     let other =
         Run::of(env.sfcred().args(["token"]).env("SFCRED_PROFILE", "uat").output_within(TIMEOUT).unwrap());
     assert_eq!(other.success().json()["profile"], "uat");
+    let settings = std::fs::read(env.path("config/sfcred/config.toml")).unwrap();
     let unknown = env.run(&["use", "nope"]).failure(3);
     assert!(unknown.stderr.contains("known profiles: prod, uat"), "{unknown:?}");
+    assert_eq!(std::fs::read(env.path("config/sfcred/config.toml")).unwrap(), settings, "nothing written");
     // A login without --profile makes "default", and leaves the chosen profile alone.
     let mut login = env.login_args("x");
     login.drain(1..3);
     env.run(&login).success();
     assert_eq!(env.run(&["token"]).success().json()["profile"], "prod");
     assert_eq!(env.run(&["token", "-p", "default"]).success().json()["profile"], "default");
-    env.run(&["logout", "-p", "prod"]).success();
+    // An environment's profile serves tokens, but the saved profile commands follow `use`.
+    let certificate = env.write("app.crt", &crate::support::app_keys().1);
+    let recorded = env
+        .sfcred()
+        .args(["certificate", &certificate])
+        .env("SFCRED_CLIENT_ID", CONSUMER_KEY)
+        .env("SFCRED_USERNAME", USERNAME)
+        .env("SFCRED_PRIVATE_KEY", &crate::support::app_keys().0)
+        .output_within(TIMEOUT)
+        .unwrap();
+    let recorded = Run::of(recorded).success();
+    assert!(recorded.stderr.contains("profile \"prod\"'s key"), "{recorded:?}");
+    let logout = env.run(&["logout"]).success();
+    assert!(logout.stderr.contains("logged out profile \"prod\""), "{logout:?}");
+    assert!(
+        logout
+            .stderr
+            .contains("\"prod\" was the default profile: commands without --profile use \"default\" now")
+    );
     assert_eq!(env.run(&["token"]).success().json()["profile"], "default", "no profile is chosen now");
 }
 
@@ -170,6 +190,24 @@ fn doctor_checks_the_environment_s_profile_when_there_is_one() {
 #[test]
 fn a_key_keygen_made_is_listed_and_removed_before_any_login() {
     let env = TestEnv::new();
+    // A second keygen into another keychain moves the key only when told to. (A unique name:
+    // the kernel keyring is shared by every test of this user.)
+    let moved = format!("moved-{}", std::process::id());
+    env.run(&["keygen", "--profile", &moved, "--store", "keyutils"]).success();
+    let in_keyutils = || {
+        let entry = format!("keyring:{moved}/private-key@sfcred");
+        env.command("keyctl").args(["search", "@s", "user", &entry]).output().unwrap().status.success()
+    };
+    assert!(in_keyutils());
+    let refused = env.run(&["keygen", "--profile", &moved]).failure(2);
+    assert!(
+        refused.stderr.contains(&format!("profile \"{moved}\"'s key in the keyutils keychain")),
+        "{refused:?}"
+    );
+    env.run(&["keygen", "--profile", &moved, "--force"]).success();
+    assert!(!in_keyutils(), "the old key left keyutils");
+    assert!(env.secret_service_lookup(&format!("{moved}/private-key")).is_some());
+    env.run(&["logout", "--profile", &moved]).success();
     env.run(&["keygen", "--profile", "other"]).success();
     let listed = env.run(&["profiles"]).success();
     assert!(
@@ -194,6 +232,17 @@ fn a_key_keygen_made_is_listed_and_removed_before_any_login() {
     let kept = env.at_terminal("logout --all", &[("Log out of prod, spare", "n")], "nothing was logged out");
     assert!(kept.contains("nothing was logged out"));
     assert!(env.secret_service_lookup("spare/private-key").is_some());
+    // At a terminal with stderr redirected the question cannot show: --yes must say it.
+    let errors = env.path("logout-errors");
+    let command = format!("{} logout --all 2>{}", crate::support::sfcred_exe().display(), errors.display());
+    let status = env.command("script").args(["-qec", &command, "/dev/null"]).wait_within(TIMEOUT).unwrap();
+    assert_eq!(status.code(), Some(2), "a usage error");
+    let said = std::fs::read_to_string(&errors).unwrap();
+    assert!(
+        said.contains("the question cannot show with stderr redirected") && said.contains("pass --yes"),
+        "{said}"
+    );
+    assert!(env.secret_service_lookup("spare/private-key").is_some());
     let run = env.run(&["logout", "--all"]).success();
     assert!(
         run.stderr.contains("logged out profile \"prod\"")
@@ -208,7 +257,7 @@ fn a_certificate_is_recorded_without_logging_in_again() {
     let env = TestEnv::new();
     env.login("prod").success();
     let doctor = env.run(&["doctor", "-p", "prod", "--offline"]).success();
-    assert!(doctor.stdout.contains("record it with sfcred certificate PATH"), "{doctor:?}");
+    assert!(doctor.stdout.contains("record it with sfcred certificate --profile prod PATH"), "{doctor:?}");
     let other = env.write("other.crt", &sfcred_stand_in::key_and_certificate("someone else").1);
     let refused = env.run(&["certificate", "-p", "prod", &other]).failure(2);
     assert!(refused.stderr.contains("does not match"), "{refused:?}");

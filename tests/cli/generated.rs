@@ -132,6 +132,8 @@ fn completion_env() -> TestEnv {
     let mut args = env.login_args("sandbox1");
     args.push("--no-verify".into());
     env.run(&args).success();
+    env.run(&["use", "sandbox1"]).success();
+    env.run(&["keygen", "-p", "staged"]).success();
     env
 }
 
@@ -167,7 +169,7 @@ complete_line "sfcred tok"
     let (profiles, subcommands) = run.stdout.split_once("---\n").unwrap();
     let mut profiles: Vec<&str> = profiles.lines().map(str::trim).collect();
     profiles.sort();
-    assert_eq!(profiles, ["prod-eu", "sandbox1"], "{run:?}");
+    assert_eq!(profiles, ["prod-eu", "sandbox1", "staged"], "{run:?}");
     assert_eq!(subcommands.trim(), "token", "{run:?}");
 }
 
@@ -181,7 +183,13 @@ fn fish_completes_profile_names() {
     let run = shell(&env, "fish", &script).success();
     let mut names: Vec<&str> = run.stdout.lines().map(|l| l.split('\t').next().unwrap()).collect();
     names.sort();
-    assert_eq!(names, ["prod-eu", "sandbox1"], "{run:?}");
+    assert_eq!(names, ["prod-eu", "sandbox1", "staged"], "{run:?}");
+    // fish shows each name's help: who it logs in as, which is the default, a key alone.
+    assert!(
+        run.stdout.lines().any(|l| l.starts_with("sandbox1\t") && l.ends_with("(the default)")),
+        "{run:?}"
+    );
+    assert!(run.stdout.contains("staged\tkey only, not logged in"), "{run:?}");
 }
 
 #[test]
@@ -199,7 +207,7 @@ eval $code"\n"'$edit:completion:arg-completer[sfcred] sfcred token --profile ""'
     let run = shell(&env, "elvish", &script).success();
     let mut names: Vec<&str> = run.stdout.lines().collect();
     names.sort();
-    assert_eq!(names, ["prod-eu", "sandbox1"], "{run:?}");
+    assert_eq!(names, ["prod-eu", "sandbox1", "staged"], "{run:?}");
 }
 
 #[test]

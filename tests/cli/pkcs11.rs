@@ -112,6 +112,20 @@ fn a_key_made_on_the_token_mints_and_never_leaves_it() {
     }
 }
 
+/// `sfcred certificate` checks the certificate against the key on the token, with the PIN
+/// that login kept in the keychain.
+#[test]
+fn a_certificate_is_recorded_for_a_key_on_the_token() {
+    let env = TestEnv::new();
+    token_profile(&env, "prod");
+    let certificate = env.path("prod.crt");
+    let recorded = env.run(&["certificate", "-p", "prod", certificate.to_str().unwrap()]).success();
+    assert!(recorded.stderr.contains("recorded the certificate of profile \"prod\"'s key"), "{recorded:?}");
+    let other = env.write("other.crt", &sfcred_stand_in::key_and_certificate("someone else").1);
+    let refused = env.run(&["certificate", "-p", "prod", &other]).failure(2);
+    assert!(refused.stderr.contains("does not match"), "{refused:?}");
+}
+
 #[test]
 fn a_key_made_elsewhere_logs_in_by_uri() {
     let env = TestEnv::new();

@@ -1,5 +1,6 @@
-//! The README's quick start and daily use, run as written, against the stand-in acting as
-//! the org's login host and instance. Every ```sh block of the two sections runs in bash,
+//! The README's install (the completions and man pages `cargo install` users write), quick
+//! start and daily use, run as written, against the stand-in acting as the org's login host
+//! and instance. Every ```sh block of the three sections runs in bash,
 //! in order, in one test home. A ```sh org block needs a real org: instead, the test does
 //! to the stand-in what the block does there (the deploy gives the app the certificate the
 //! External Client App carries; the Salesforce CLI query is left out).
@@ -15,9 +16,9 @@ struct Block {
     code: String,
 }
 
-/// The ```sh blocks between `## Quick start` and `## More`, in order.
+/// The ```sh blocks between `## Install` and `## More`, in order.
 fn runnable_blocks(readme: &str) -> Vec<Block> {
-    let start = readme.find("\n## Quick start").expect("README has a Quick start");
+    let start = readme.find("\n## Install").expect("README has an Install section");
     let end = readme[start..].find("\n## More").map_or(readme.len(), |at| start + at);
     let mut blocks = Vec::new();
     let mut open: Option<Block> = None;
@@ -49,7 +50,7 @@ fn with_placeholders_filled(code: &str, login_url: &str) -> String {
 }
 
 #[test]
-fn the_quick_start_and_daily_use_work_as_written() {
+fn the_install_quick_start_and_daily_use_work_as_written() {
     let env = TestEnv::new();
     env.stand_in.serve_as_instance();
     let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
@@ -86,6 +87,14 @@ fn the_quick_start_and_daily_use_work_as_written() {
     assert!(stdout.contains("live mint"), "doctor ran: {stdout}");
     assert!(stderr.contains("revoked its token"), "logout revoked the token: {stderr}");
     assert_eq!(env.stand_in.revocations(), 1);
+    for written in [
+        ".local/share/bash-completion/completions/sfcred",
+        ".zfunc/_sfcred",
+        ".config/fish/completions/sfcred.fish",
+        ".local/share/man/man1/sfcred-token.1",
+    ] {
+        assert!(env.path(written).metadata().is_ok_and(|m| m.len() > 0), "{written}");
+    }
 }
 
 /// What `sf project deploy start` does for the quick start: the app gets the certificate
