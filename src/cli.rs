@@ -75,7 +75,9 @@ pub enum Command {
     #[command(long_about = GIT_PROTOCOL)]
     GitCredential(GitCredentialArgs),
     /// Run a command with the token in SF_ACCESS_TOKEN, SF_TARGET_ORG and friends
+    // The usage is written out because clap_mangen's synopsis leaves out the `--`.
     #[command(
+        override_usage = "sfcred exec [OPTIONS] -- <COMMAND>...",
         after_help = "Everything after -- is the command and its arguments.\n\nExamples:\n  sfcred exec -- sf data query --query \"SELECT Id FROM Account LIMIT 1\"\n  sfcred exec --profile uat -- sh -c 'curl -fsS -H \"Authorization: Bearer $SF_ACCESS_TOKEN\" \"$SF_ORG_INSTANCE_URL/services/data/v62.0/\"'"
     )]
     Exec(ExecArgs),

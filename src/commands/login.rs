@@ -230,7 +230,8 @@ fn stored_or_asked_key(
         Ok(key) => Ok(key),
         Err(e) if e.is_missing() => {
             // A path typed with ~ or a file that is not a key is asked for again.
-            ask.checked("Path to the RSA private key (PEM)", "--key-file or --key-stdin", None, |typed| {
+            let what = "Path to the RSA private key (PEM)";
+            ask.checked_with(what, "--key-file or --key-stdin", None, Some(&PathCompletion(ask)), |typed| {
                 Ok(private_key::read_key_file(&ask.path(typed))?)
             })
         }
@@ -392,6 +393,51 @@ impl<'a> Undo<'a> {
     }
 }
 
+/// TAB at a path prompt completes the path, as a shell does.
+struct PathCompletion<'a>(&'a Ask);
+
+impl dialoguer::Completion for PathCompletion<'_> {
+    fn get(&self, typed: &str) -> Option<String> {
+        complete_path(typed, |dir| {
+            let dir = match dir {
+                "" => std::path::PathBuf::from("."),
+                dir => self.0.path(dir),
+            };
+            let entries = std::fs::read_dir(dir).into_iter().flatten().flatten();
+            entries
+                .filter_map(|entry| {
+                    let is_dir = std::fs::metadata(entry.path()).is_ok_and(|m| m.is_dir());
+                    entry.file_name().into_string().ok().map(|name| (name, is_dir))
+                })
+                .collect()
+        })
+    }
+}
+
+/// `typed` completed from the entries (name, is a directory) of the directory it names:
+/// the one match in full (a directory with its `/`), else the matches' longest common start.
+/// Hidden entries are offered only for a `.` typed.
+fn complete_path(typed: &str, entries_of: impl Fn(&str) -> Vec<(String, bool)>) -> Option<String> {
+    let split = typed.rfind(['/', std::path::MAIN_SEPARATOR]).map_or(0, |at| at + 1);
+    let (dir, start) = typed.split_at(split);
+    let matches: Vec<(String, bool)> = entries_of(dir)
+        .into_iter()
+        .filter(|(name, _)| name.starts_with(start) && (start.starts_with('.') || !name.starts_with('.')))
+        .collect();
+    let completed = match matches.as_slice() {
+        [] => return None,
+        [(name, true)] => format!("{name}/"),
+        [(name, false)] => name.clone(),
+        [(first, _), rest @ ..] => {
+            let common = rest.iter().fold(first.len(), |len, (name, _)| {
+                first.chars().zip(name.chars()).take_while(|(a, b)| a == b).count().min(len)
+            });
+            first.chars().take(common).collect()
+        }
+    };
+    (completed.len() > start.len()).then(|| format!("{dir}{completed}"))
+}
+
 /// Prompts on the terminal, or explains which flag was missing.
 struct Ask {
     interactive: bool,
@@ -414,11 +460,26 @@ impl Ask {
         default: Option<&str>,
         check: impl Fn(&str) -> Result<T, Error>,
     ) -> Result<T, Error> {
+        self.checked_with(what, flag, default, None::<&PathCompletion>, check)
+    }
+
+    /// [`Ask::checked`], with TAB completing the answer.
+    fn checked_with<T>(
+        &self,
+        what: &'static str,
+        flag: &'static str,
+        default: Option<&str>,
+        completion: Option<&impl dialoguer::Completion>,
+        check: impl Fn(&str) -> Result<T, Error>,
+    ) -> Result<T, Error> {
         self.check(what, flag)?;
         let accepted = std::cell::RefCell::new(None);
         let mut input = dialoguer::Input::<String>::new().with_prompt(what);
         if let Some(default) = default {
             input = input.default(default.to_owned());
+        }
+        if let Some(completion) = completion {
+            input = input.completion_with(completion);
         }
         input
             .validate_with(|text: &String| match check(text.trim()) {
@@ -485,4 +546,30 @@ impl Ask {
 /// Prompts only when asked to and a person is there to answer.
 fn can_prompt(no_input: bool, key_from_stdin: bool) -> bool {
     !no_input && !key_from_stdin && super::can_prompt()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::complete_path;
+
+    fn in_home(dir: &str) -> Vec<(String, bool)> {
+        let entries: &[(&str, bool)] = match dir {
+            "~/" => &[("salesforce.key", false), ("sales", true), (".ssh", true), ("notes.txt", false)],
+            "~/sales/" => &[("prod.key", false)],
+            _ => &[],
+        };
+        entries.iter().map(|(name, is_dir)| (name.to_string(), *is_dir)).collect()
+    }
+
+    #[test]
+    fn tab_completes_a_path_as_a_shell_does() {
+        assert_eq!(complete_path("~/n", in_home).as_deref(), Some("~/notes.txt"));
+        assert_eq!(complete_path("~/sa", in_home).as_deref(), Some("~/sales"), "the common start");
+        assert_eq!(complete_path("~/sales", in_home), None, "nothing more in common");
+        assert_eq!(complete_path("~/salesf", in_home).as_deref(), Some("~/salesforce.key"));
+        assert_eq!(complete_path("~/sales/", in_home).as_deref(), Some("~/sales/prod.key"));
+        assert_eq!(complete_path("~/.s", in_home).as_deref(), Some("~/.ssh/"), "a directory gets its /");
+        assert_eq!(complete_path("~/x", in_home), None);
+        assert_eq!(complete_path("~/", in_home), None, "several, hidden ones left out, nothing in common");
+    }
 }

@@ -122,10 +122,14 @@ fn the_daily_commands_show_examples_in_help_and_man_pages() {
     assert!(exec.stdout.contains("Everything after -- is the command"), "{exec:?}");
     let page = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/man/sfcred-token.1")).unwrap();
     assert!(page.contains("sfcred token \\-\\-refresh"), "the man page has the examples too");
+    let exec_page =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/man/sfcred-exec.1")).unwrap();
+    assert!(exec_page.contains("[OPTIONS] \\-\\- <COMMAND>"), "the synopsis shows the --");
 }
 
 /// A person at a terminal (`script` gives sfcred one): a wrong answer is asked again with
-/// its reason, `~` is the home directory, and a second login offers the first one's values.
+/// its reason, `~` is the home directory, TAB completes a path, and a second login offers
+/// the first one's values.
 #[test]
 fn an_interactive_login_asks_again_instead_of_giving_up() {
     let env = TestEnv::new();
@@ -141,7 +145,8 @@ fn an_interactive_login_asks_again_instead_of_giving_up() {
             ("it has no scheme: write https:// before the host", env.stand_in.url()),
             ("Consumer key of the app", "3MVG9NOSUCHAPP"),
             ("Path to the RSA private key", "~/no-such.key"),
-            ("No such file", &format!("~/{key_name}")),
+            // TAB completes the path: the home holds one name starting with "salesf".
+            ("No such file", &format!("~/{}\t", &key_name[..6])),
             // Salesforce does not know the first consumer key: it is asked for again.
             ("Consumer key of the app", CONSUMER_KEY),
         ],
