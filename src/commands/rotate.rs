@@ -41,7 +41,17 @@ pub fn start(ctx: &Context, options: StartOptions) -> Result<super::Outcome, Err
     let profile = saved_profile(ctx, &options.profile)?;
     let name = &profile.name;
     let cert_out = options.cert_out.clone().unwrap_or_else(|| format!("{name}.next.crt").into());
-    if cert_out.exists() {
+    // The file an earlier rotation wrote holds a certificate the profile signs with now (or
+    // did): it is replaced. Any other file is the user's.
+    let left_by_a_rotation = cert_out.exists() && {
+        let dir = ctx.config_dir()?;
+        let written = Certificate::read(&cert_out).ok().map(|c| c.fingerprint());
+        [Slot::Current, Slot::Previous].into_iter().any(|slot| {
+            let copy = certificate::load_in(dir, name, slot).ok().flatten();
+            copy.is_some_and(|copy| Some(copy.fingerprint()) == written)
+        })
+    };
+    if cert_out.exists() && !left_by_a_rotation {
         return Err(Error::WouldReplace { what: cert_out.display().to_string() });
     }
     let token = match &options.pkcs11 {
@@ -55,7 +65,7 @@ pub fn start(ctx: &Context, options: StartOptions) -> Result<super::Outcome, Err
     let recorded =
         std::path::absolute(&cert_out).map_err(|source| Error::Write { path: cert_out.clone(), source })?;
     let certificate = txn.start(options.bits, options.days, token, recorded, SystemTime::now())?;
-    crate::stores::fs::write_new(&cert_out, certificate.pem.as_bytes(), false, Readers::Anyone)
+    crate::stores::fs::write_new(&cert_out, certificate.pem.as_bytes(), left_by_a_rotation, Readers::Anyone)
         .map_err(|source| Error::Write { path: cert_out.clone(), source })?;
     crate::base::diag::status(&format!(
         "made profile {name:?}'s next key in {}; the current key keeps serving\n\

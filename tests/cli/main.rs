@@ -21,7 +21,7 @@ mod lifecycle;
 mod login_and_token;
 mod pkcs11;
 mod protocols;
-mod readme;
+mod recipes;
 mod rotation;
 mod salesforce_cli;
 mod third_round;

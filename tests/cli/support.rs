@@ -407,19 +407,42 @@ impl PipeReader {
     /// panics when the pipe ends first or `timeout` passes.
     #[track_caller]
     pub fn read_until(&mut self, needle: &str, timeout: Duration) -> &str {
+        match self.try_read_until(needle, timeout) {
+            Ok(()) => &self.text,
+            Err(e) => panic!("{e}"),
+        }
+    }
+
+    /// [`PipeReader::read_until`], saying what went wrong instead of panicking.
+    pub fn try_read_until(&mut self, needle: &str, timeout: Duration) -> Result<(), String> {
         let deadline = Instant::now() + timeout;
         loop {
             if let Some(at) = self.text[self.searched_to..].find(needle) {
                 self.searched_to += at + needle.len();
-                return &self.text;
+                return Ok(());
             }
             match self.chunks.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
                 Ok(chunk) => self.text.push_str(&String::from_utf8_lossy(&chunk)),
                 Err(mpsc::RecvTimeoutError::Disconnected) => {
-                    panic!("the pipe closed before {needle:?}: {}", self.text)
+                    return Err(format!("the pipe closed before {needle:?}: {}", self.text));
                 }
                 Err(mpsc::RecvTimeoutError::Timeout) => {
-                    panic!("no {needle:?} within {timeout:?}: {}", self.text)
+                    return Err(format!("no {needle:?} within {timeout:?}: {}", self.text));
+                }
+            }
+        }
+    }
+
+    /// Reads until the pipe ends and returns all its text; panics when `timeout` passes first.
+    #[track_caller]
+    pub fn rest(mut self, timeout: Duration) -> String {
+        let deadline = Instant::now() + timeout;
+        loop {
+            match self.chunks.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
+                Ok(chunk) => self.text.push_str(&String::from_utf8_lossy(&chunk)),
+                Err(mpsc::RecvTimeoutError::Disconnected) => return self.text,
+                Err(mpsc::RecvTimeoutError::Timeout) => {
+                    panic!("the pipe stayed open past {timeout:?}: {}", self.text)
                 }
             }
         }
