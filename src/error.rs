@@ -56,7 +56,8 @@ pub enum Error {
     #[error(transparent)]
     Certificate(#[from] CertificateError),
     #[error("--min-valid {} is not shorter than profile {profile:?}'s token lifetime ({})", format_duration(*min_valid), format_duration(*ttl))]
-    MinValidTooLong { min_valid: Duration, ttl: Duration, profile: String },
+    /// `by_exp`: the lifetime is a JWT-based token's own, not the profile's ttl.
+    MinValidTooLong { min_valid: Duration, ttl: Duration, profile: String, by_exp: bool },
     /// `what` is the prompt's text, for a terminal; the message names the flag.
     #[error("{flag} is missing, and sfcred may not ask for it here")]
     MissingInput { what: &'static str, flag: &'static str },
@@ -204,9 +205,14 @@ impl Error {
             Error::Environment(e) => e.hint(),
             Error::Exchange(e) => e.hint(),
             Error::Cache(e) => e.hint(),
-            Error::MinValidTooLong { profile, .. } => Some(format!(
+            Error::MinValidTooLong { profile, by_exp: false, .. } => Some(format!(
                 "ask for less, or log in again with a longer --ttl: sfcred login --profile {profile} --ttl 2h"
             )),
+            Error::MinValidTooLong { by_exp: true, .. } => Some(
+                "ask for less, or give the app's JWT-based tokens a longer timeout (sfcred eca --jwt-tokens \
+                 --jwt-timeout 30m, then deploy it)"
+                    .into(),
+            ),
             Error::Invalid(e) => Some(e.hint()),
             Error::Output(_) => None,
             Error::BadRequest { protocol, .. } => {

@@ -15,7 +15,7 @@ use crate::keys::pkcs11::Pkcs11Error;
 use crate::rotation::txn::{ProfileLock, RotationTxn, lock_profile};
 use crate::stores::cache::{self, Failure, FileCache};
 use crate::stores::tokens::{minted_for, token_cache};
-use crate::token::{Need, Token, UnixMillis, rfc3339};
+use crate::token::{Expiry, Need, Token, UnixMillis, rfc3339};
 
 /// How long a failed mint is remembered: callers queued on the lock, and those arriving
 /// just after, get its answer instead of each asking Salesforce again.
@@ -34,13 +34,6 @@ pub fn token(
     need: Need,
     clock: &dyn Fn() -> SystemTime,
 ) -> Result<Token, Error> {
-    if need.min_valid >= profile.ttl {
-        return Err(Error::MinValidTooLong {
-            min_valid: need.min_valid,
-            ttl: profile.ttl,
-            profile: profile.name.clone(),
-        });
-    }
     let asked_at = clock();
     // A forced refresh is satisfied by a token minted after the caller asked, so a crowd
     // of --refresh callers still causes one request.
@@ -53,7 +46,19 @@ pub fn token(
             None => None,
         })
     };
-    if let Some(token) = load()?
+    let first = load()?;
+    // The ttl bounds only opaque tokens: one whose tokens carry their expiry is checked
+    // against a token's own lifetime, once one is minted.
+    let expiry_known = first.as_ref().is_some_and(|token| token.format.expiry == Expiry::Token);
+    if !expiry_known && need.min_valid >= profile.ttl {
+        return Err(Error::MinValidTooLong {
+            min_valid: need.min_valid,
+            ttl: profile.ttl,
+            profile: profile.name.clone(),
+            by_exp: false,
+        });
+    }
+    if let Some(token) = first
         && usable(&token, asked_at)
     {
         crate::base::diag::verbose(|| {
@@ -88,6 +93,16 @@ pub fn token(
                 && let Err(e) = cache.save(&token)
             {
                 crate::base::diag::warn(&format!("the new token was not cached: {e}"));
+            }
+            // A JWT-based token may live shorter than the caller needs: no mint does better.
+            let lifetime = token.expires_at.duration_since(token.issued_at).unwrap_or_default();
+            if token.format.expiry == Expiry::Token && lifetime <= need.min_valid {
+                return Err(Error::MinValidTooLong {
+                    min_valid: need.min_valid,
+                    ttl: lifetime,
+                    profile: profile.name.clone(),
+                    by_exp: true,
+                });
             }
             Ok(token)
         }

@@ -9,9 +9,10 @@ use crate::config::context::Context;
 use crate::config::profile::Profile;
 use crate::error::Error;
 use crate::keys::signer::Signer;
+use crate::salesforce::access_token;
 use crate::salesforce::assertion::{Claims, random_jti};
 use crate::salesforce::exchange::{self, TokenResponse};
-use crate::token::{Binding, Token};
+use crate::token::{Binding, Expiry, Format, Token};
 
 /// A token, and Salesforce's clock when it issued it (if it said).
 pub struct Minted {
@@ -43,18 +44,61 @@ pub fn mint(
     let claims =
         Claims::new(client_id.expose_secret(), &profile.username, &profile.audience, now, random_jti());
     let assertion = claims.sign(signer)?;
-    let response = exchange::request_token(profile, &ctx.trust, &assertion)?;
+    let response = exchange::request_token(profile, &ctx.trust, &assertion);
+    // Salesforce counts every login it answers, refused ones too.
+    if matches!(&response, Ok(_) | Err(exchange::ExchangeError::Rejected { .. })) {
+        count_login(ctx, profile, now);
+    }
+    let response = response?;
     let salesforce_time = response.salesforce_time();
-    Ok(Minted { token: token_from(response, profile, client_id, now), salesforce_time })
+    Ok(Minted { token: token_from(response, profile, client_id, now, salesforce_time), salesforce_time })
 }
 
-/// `requested_at` is taken before the request, so the expiry estimate errs early.
+/// Counts the login in the profile's user's budget; says the count with `-v`, and warns
+/// past 80 % of Salesforce's hourly limit. A count that cannot be kept stops no mint.
+fn count_login(ctx: &Context, profile: &Profile, now: SystemTime) {
+    use crate::stores::login_budget::{LOGIN_LIMIT, record};
+    let Ok(cache_dir) = ctx.cache_dir() else { return };
+    match record(cache_dir, &profile.username, profile.login_url.as_str(), now) {
+        Ok((count, warn)) => {
+            crate::base::diag::verbose(|| {
+                format!(
+                    "logins this hour for {} at {}: {count} of {LOGIN_LIMIT}",
+                    profile.username, profile.login_url
+                )
+            });
+            if warn {
+                crate::base::diag::warn(&format!(
+                    "{count} logins this hour for {} at {} from this machine, of the {LOGIN_LIMIT} Salesforce \
+                     allows: past that it refuses every login (LOGIN_RATE_EXCEEDED) for up to an hour; look for a \
+                     loop, or callers that do not share the cache",
+                    profile.username, profile.login_url
+                ));
+            }
+        }
+        Err(e) => crate::base::diag::verbose(|| format!("the login was not counted: {e}")),
+    }
+}
+
+/// `requested_at` is taken before the request, so the expiry errs early.
 fn token_from(
     response: TokenResponse,
     profile: &Profile,
     client_id: &SecretString,
     requested_at: SystemTime,
+    salesforce_time: Option<SystemTime>,
 ) -> Token {
+    let times = access_token::times(response.access_token.expose_secret(), response.token_format.as_deref());
+    let (expires_at, expiry) = access_token::expiry(times, salesforce_time, requested_at, profile.ttl);
+    crate::base::diag::verbose(|| match expiry {
+        Expiry::Token => {
+            format!("a JWT-based token: it expires at {} by its exp", crate::token::rfc3339(expires_at))
+        }
+        Expiry::Estimated => format!(
+            "an opaque token: trusted for the profile's ttl ({})",
+            crate::config::profile::format_duration(profile.ttl)
+        ),
+    });
     Token {
         access_token: response.access_token,
         token_type: response.token_type,
@@ -62,9 +106,14 @@ fn token_from(
         id: response.id,
         scope: response.scope,
         issued_at: requested_at,
-        expires_at: requested_at + profile.ttl,
+        expires_at,
         username: profile.username.clone(),
         profile: profile.name.clone(),
+        format: Format {
+            token_format: response.token_format,
+            api_instance_url: response.api_instance_url,
+            expiry,
+        },
         binding: binding(profile, client_id.expose_secret()),
     }
 }

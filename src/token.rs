@@ -20,10 +20,13 @@ pub struct TokenOf<T> {
     pub id: String,
     pub scope: Option<String>,
     pub issued_at: T,
-    /// An estimate: Salesforce does not say, so it is issue time plus the profile's ttl.
+    /// The token's own `exp` for a JWT-based token; else an estimate, the issue time plus
+    /// the profile's ttl (`format.expiry` says which).
     pub expires_at: T,
     pub username: String,
     pub profile: String,
+    #[serde(flatten)]
+    pub format: Format,
     /// Kept in the cache beside the token, never printed.
     #[serde(skip)]
     pub binding: Binding,
@@ -36,6 +39,30 @@ pub struct Binding {
     pub login_url: String,
     /// The consumer key's digest (`base::digest`): the key cannot be read back from it.
     pub client_digest: String,
+}
+
+/// What kind of token Salesforce issued: opaque, or a JWT that carries its expiry.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Format {
+    /// `jwt` for a JWT-based token, as Salesforce's answer says; absent for an opaque one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token_format: Option<String>,
+    /// The API host Salesforce names beside a JWT-based token.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub api_instance_url: Option<String>,
+    #[serde(default)]
+    pub expiry: Expiry,
+}
+
+/// Where a token's `expires_at` comes from.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Expiry {
+    /// The profile's ttl after the mint: an opaque token does not say.
+    #[default]
+    Estimated,
+    /// The JWT-based token's own `exp`.
+    Token,
 }
 
 pub type Token = TokenOf<SystemTime>;
@@ -56,6 +83,7 @@ impl<T> TokenOf<T> {
             expires_at: f(self.expires_at),
             username: self.username,
             profile: self.profile,
+            format: self.format,
             binding: self.binding,
         }
     }
@@ -204,6 +232,7 @@ mod tests {
             expires_at: UNIX_EPOCH,
             username: "u".into(),
             profile: "p".into(),
+            format: Format::default(),
             binding: Binding::default(),
         };
         assert!(!format!("{token:?}").contains("secret"));

@@ -17,7 +17,7 @@ pub fn run(ctx: &Context, default_profile: &str) -> Result<super::Outcome, Error
         let profile = lookup::profile(ctx, request.profile.as_deref().unwrap_or(default_profile))?;
         // The protocol's own field is named, not the flag `token` has for it.
         fetch::token(ctx, &profile, request.need, &SystemTime::now).map_err(|e| match e {
-            Error::MinValidTooLong { min_valid, ttl, profile } => super::bad_request(
+            Error::MinValidTooLong { min_valid, ttl, profile, .. } => super::bad_request(
                 "JSON",
                 format!(
                     "min_valid_secs {} is not shorter than profile {profile:?}'s token lifetime ({}s)",

@@ -126,7 +126,7 @@ pub fn checks(ctx: &Context, profile_name: &str, offline: bool) -> Vec<Check> {
     checks.extend(rotation_check(settings_dir, profile));
     checks.extend(certificate_checks(settings_dir, profile, key.map(Vec::as_slice), now));
     checks.push(audience_check(&profile.login_url, &profile.audience));
-    online_checks(checks, ctx, profile, offline)
+    with_budget(online_checks(checks, ctx, profile, offline), ctx, profile)
 }
 
 /// The profile the environment gives (SFCRED_CLIENT_ID and the rest), which `token` uses
@@ -155,7 +155,28 @@ fn environment_checks(
     }
     checks.push(check("consumer key", Status::Pass, "SFCRED_CLIENT_ID", None));
     checks.push(audience_check(&profile.login_url, &profile.audience));
-    online_checks(checks, ctx, &profile, offline)
+    with_budget(online_checks(checks, ctx, &profile, offline), ctx, &profile)
+}
+
+/// The login budget, last: the live mint is in its count.
+fn with_budget(mut checks: Vec<Check>, ctx: &Context, profile: &Profile) -> Vec<Check> {
+    use crate::stores::login_budget::{LOGIN_LIMIT, WARN_ABOVE, count};
+    let Ok(cache_dir) = ctx.cache_dir() else { return checks };
+    let logins = count(cache_dir, &profile.username, profile.login_url.as_str(), SystemTime::now());
+    let detail = format!(
+        "{logins} of the {LOGIN_LIMIT} logins Salesforce allows {} per hour, counted on this machine",
+        profile.username
+    );
+    checks.push(match logins > WARN_ABOVE {
+        false => check("login budget", Status::Pass, detail, None),
+        true => check(
+            "login budget",
+            Status::Warn,
+            detail,
+            Some("look for a loop, or callers that mint apart instead of sharing the cache".into()),
+        ),
+    });
+    checks
 }
 
 /// The checks that need Salesforce, skipped `offline`; the live mint only when the key's

@@ -161,6 +161,7 @@ mod tests {
             expires_at: UNIX_EPOCH + Duration::from_secs(1_700_000_000),
             username: "u@acme.com".into(),
             profile: "prod".into(),
+            format: Default::default(),
             binding: Default::default(),
         }
     }

@@ -152,6 +152,12 @@ pub struct TokenResponse {
     /// When Salesforce issued the token (milliseconds, as a string), if it says.
     #[serde(default)]
     issued_at: Option<String>,
+    /// `jwt` when the app issues JWT-based tokens.
+    #[serde(default)]
+    pub token_format: Option<String>,
+    /// The API host, which Salesforce names beside a JWT-based token.
+    #[serde(default)]
+    pub api_instance_url: Option<String>,
     /// The HTTP answer's `Date`.
     #[serde(skip)]
     date: Option<std::time::SystemTime>,
@@ -185,24 +191,10 @@ pub fn parse_response(url: &Url, status: u16, body: &[u8]) -> Result<TokenRespon
         if token.access_token.expose_secret().is_empty() {
             return Err(bad("an empty access_token".into()));
         }
-        // It is saved, printed and matched against git's hosts: an https URL with a host
-        // (plain http only for loopback, as login URLs), nothing else.
-        let instance = Url::parse(&token.instance_url).ok().filter(|instance| match instance.scheme() {
-            "https" => instance.host_str().is_some(),
-            "http" => instance.host_str().is_some_and(crate::config::profile::is_loopback),
-            _ => false,
-        });
-        let Some(instance) = instance else {
-            let shown = crate::base::diag::printable(&token.instance_url, 80);
-            return Err(bad(format!("an instance_url that is not an https URL ({shown:?})")));
-        };
-        // What is kept is the URL as parsed, its control characters escaped, not the raw text.
-        let parsed = instance.as_str();
-        let instance_url = match instance.path() == "/" && !token.instance_url.ends_with('/') {
-            true => parsed.trim_end_matches('/').to_owned(),
-            false => parsed.to_owned(),
-        };
-        return Ok(TokenResponse { instance_url, ..token });
+        let instance_url = instance_url_of("instance_url", &token.instance_url).map_err(bad)?;
+        let api_instance_url =
+            token.api_instance_url.as_deref().map(|url| instance_url_of("api_instance_url", url)).transpose();
+        return Ok(TokenResponse { instance_url, api_instance_url: api_instance_url.map_err(bad)?, ..token });
     }
     match serde_json::from_slice::<ErrorBody>(body) {
         Ok(e) if (400..500).contains(&status) => {
@@ -211,6 +203,26 @@ pub fn parse_response(url: &Url, status: u16, body: &[u8]) -> Result<TokenRespon
         Ok(e) => Err(bad(format!("the error {}: {}", e.error, e.error_description))),
         Err(_) => Err(bad(describe_body(body, None))),
     }
+}
+
+/// An instance URL of the answer's, as it is kept: it is saved, printed and matched against
+/// git's hosts, so only an https URL with a host (plain http only for loopback, as login
+/// URLs), and the URL as parsed, its control characters escaped, not the raw text.
+fn instance_url_of(field: &str, text: &str) -> Result<String, String> {
+    let instance = Url::parse(text).ok().filter(|instance| match instance.scheme() {
+        "https" => instance.host_str().is_some(),
+        "http" => instance.host_str().is_some_and(crate::config::profile::is_loopback),
+        _ => false,
+    });
+    let Some(instance) = instance else {
+        let shown = crate::base::diag::printable(text, 80);
+        return Err(format!("an {field} that is not an https URL ({shown:?})"));
+    };
+    let parsed = instance.as_str();
+    Ok(match instance.path() == "/" && !text.ends_with('/') {
+        true => parsed.trim_end_matches('/').to_owned(),
+        false => parsed.to_owned(),
+    })
 }
 
 fn describe_body(body: &[u8], json_error: Option<&serde_json::Error>) -> String {

@@ -1,6 +1,8 @@
-//! Salesforce's side: the JWT assertion, the token and revoke endpoints, an External Client
-//! App's metadata files, and the Salesforce CLI's stored logins.
+//! Salesforce's side: the JWT assertion, the token and revoke endpoints, what an access
+//! token says of itself, an External Client App's metadata files, and the Salesforce CLI's
+//! stored logins.
 
+pub mod access_token;
 pub mod assertion;
 pub mod eca;
 pub mod exchange;

@@ -13,7 +13,7 @@ use secrecy::zeroize::Zeroizing;
 use crate::config::profile::MAX_DURATION;
 use crate::stores::fs::LockWait;
 use crate::stores::keychain::{Keychain, KeychainError};
-use crate::token::{Binding, Token, TokenOf, UnixMillis, Versioned};
+use crate::token::{Binding, Expiry, Token, TokenOf, UnixMillis, Versioned};
 
 static WARNED_OF_DAMAGE: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 
@@ -101,7 +101,8 @@ pub fn decode(bytes: &[u8]) -> Result<Token, String> {
 /// A token may be served when it stays valid for `min_valid` after `now` and, when the
 /// caller wants a fresh one, was issued no earlier than `not_before`. A token issued after
 /// `now` was minted before the clock stepped back: its age is unknown, so it is never
-/// served; and no token is trusted for longer than the profile's `ttl` from now.
+/// served; and no opaque token is trusted for longer than the profile's `ttl` from now (a
+/// JWT-based one, for as long as its `exp` says).
 pub fn usable(
     token: &Token,
     now: SystemTime,
@@ -112,7 +113,11 @@ pub fn usable(
     if token.issued_at > now {
         return false;
     }
-    let remaining = token.remaining(now).min(ttl);
+    let cap = match token.format.expiry {
+        Expiry::Estimated => ttl,
+        Expiry::Token => MAX_DURATION,
+    };
+    let remaining = token.remaining(now).min(cap);
     !remaining.is_zero() && remaining >= min_valid && not_before.is_none_or(|t| token.issued_at >= t)
 }
 
@@ -461,6 +466,7 @@ mod tests {
             expires_at: issued_at + Duration::from_secs(ttl_secs),
             username: "u@acme.com".into(),
             profile: "prod".into(),
+            format: Default::default(),
             binding: Binding {
                 login_url: "https://login.salesforce.com".into(),
                 client_digest: "c0ffee".into(),

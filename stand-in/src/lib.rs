@@ -87,9 +87,15 @@ struct State {
     /// Which servers a spreading certificate's requests meet (xorshift64*).
     rng: u64,
     gate_open: bool,
-    /// Tokens issued, and whether each is revoked.
+    /// Tokens issued, and whether each is revoked (or its session ended).
     issued: HashMap<String, bool>,
     revocations: usize,
+    /// When set, tokens are JWT-based: they live this long and are signed with this key.
+    jwt_tokens: Option<(u64, jsonwebtoken::EncodingKey)>,
+    /// Single-use frontdoor codes handed out, and whether each was used.
+    frontdoor_codes: HashMap<String, bool>,
+    /// Each visit of the frontdoor: its landing path, and whether the code was accepted.
+    frontdoor_visits: Vec<(String, bool)>,
 }
 
 pub struct StandIn {
@@ -126,6 +132,9 @@ impl StandIn {
                 gate_open: false,
                 issued: HashMap::new(),
                 revocations: 0,
+                jwt_tokens: None,
+                frontdoor_codes: HashMap::new(),
+                frontdoor_visits: Vec::new(),
             }),
             Condvar::new(),
         ));
@@ -147,6 +156,11 @@ impl StandIn {
                 let mut state = lock.lock().unwrap();
                 let (status, content_type, text) = if request.url() == "/services/oauth2/revoke" && is_post {
                     revoke(&mut state, &body)
+                } else if request.url() == "/services/oauth2/singleaccess" && is_post {
+                    let url = format!("http://{}", srv.server_addr().to_ip().expect("an IP listener"));
+                    single_access(&mut state, &url, bearer.as_deref(), &body)
+                } else if request.url().starts_with("/secur/frontdoor.jsp") {
+                    frontdoor(&mut state, request.url())
                 } else if request.url().starts_with("/services/data") {
                     rest_call(&state, request.url(), bearer.as_deref())
                 } else if !is_token {
@@ -174,6 +188,25 @@ impl StandIn {
             }
         });
         Ok(StandIn { url, state, server })
+    }
+
+    /// Issues JWT-based access tokens from now on, as an app with "Issue JSON Web Token
+    /// (JWT)-based access tokens" does: each lives `lifetime` by its `exp`. Each answer comes
+    /// from a server whose clock is up to two minutes off, at random.
+    pub fn issue_jwt_tokens(&self, lifetime: std::time::Duration) {
+        let (key, _) = key_and_certificate("stand-in token signer");
+        let key = jsonwebtoken::EncodingKey::from_rsa_pem(key.as_bytes()).expect("a key just made");
+        self.state().jwt_tokens = Some((lifetime.as_secs(), key));
+    }
+
+    /// Ends the session of every token issued so far, as a session timeout does.
+    pub fn end_sessions(&self) {
+        self.state().issued.values_mut().for_each(|ended| *ended = true);
+    }
+
+    /// Each visit of the frontdoor: the path it was to land on, and whether its code was good.
+    pub fn frontdoor_visits(&self) -> Vec<(String, bool)> {
+        self.state().frontdoor_visits.clone()
     }
 
     /// The login URL to give sfcred.
@@ -316,11 +349,15 @@ impl Drop for StandIn {
 }
 
 impl State {
-    fn coin_flip(&mut self) -> bool {
+    fn random(&mut self) -> u64 {
         self.rng ^= self.rng >> 12;
         self.rng ^= self.rng << 25;
         self.rng ^= self.rng >> 27;
-        self.rng.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 63 == 1
+        self.rng.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+
+    fn coin_flip(&mut self) -> bool {
+        self.random() >> 63 == 1
     }
 }
 
@@ -476,9 +513,13 @@ fn answer(state: &mut State, behaviour: Behaviour, body: &[u8]) -> (u16, &'stati
         return salesforce_error("invalid_grant", "user hasn't approved this consumer");
     }
     let n = state.seen.len();
-    let access_token = format!("00DSTANDIN000001!AR{n:04}.{}", claims.jti.as_deref().unwrap_or("x"));
+    let opaque = format!("00DSTANDIN000001!AR{n:04}.{}", claims.jti.as_deref().unwrap_or("x"));
+    let (access_token, format) = match jwt_token(state, &claims, now) {
+        Some(jwt) => (jwt, Some("jwt")),
+        None => (opaque, None),
+    };
     state.issued.insert(access_token.clone(), false);
-    let body = serde_json::json!({
+    let mut body = serde_json::json!({
         "access_token": access_token,
         "scope": "web openid api id",
         "instance_url": state.instance_url,
@@ -487,7 +528,87 @@ fn answer(state: &mut State, behaviour: Behaviour, body: &[u8]) -> (u16, &'stati
         "issued_at": format!("{}", now * 1000),
         "signature": "c3RhbmQtaW4=",
     });
+    if let Some(format) = format {
+        body["token_format"] = format.into();
+        body["api_instance_url"] = format!("{}/", state.instance_url).into();
+    }
     (200, "application/json;charset=UTF-8", body.to_string())
+}
+
+/// A JWT-based token as Salesforce makes one (its header and claims), when they are on.
+fn jwt_token(state: &mut State, claims: &SeenClaims, now: u64) -> Option<String> {
+    // This server's clock: up to two minutes either way.
+    let skew = (state.random() % 241) as i64 - 120;
+    let (lifetime, key) = state.jwt_tokens.as_ref()?;
+    let iat = now.saturating_add_signed(skew);
+    let mut header = jsonwebtoken::Header::new(Algorithm::RS256);
+    header.typ = Some("JWT".into());
+    header.kid = Some("CORE_ATJWT.00DSTANDIN000001.1700000000000".into());
+    let mut header = serde_json::to_value(&header).unwrap();
+    header["tty"] = "sfdc-core-token".into();
+    header["tnk"] = "core/prod/00DSTANDIN000001EAY".into();
+    header["ver"] = "1.0".into();
+    let payload = serde_json::json!({
+        "scp": "api", "aud": ["https://standin.my.salesforce.com"], "sub": "uid:005STANDIN00001AAS",
+        "nbf": iat, "mty": "oauth", "sfi": "stand-in", "roles": [], "iss": "https://standin.my.salesforce.com",
+        "hsc": false, "exp": iat + lifetime, "iat": iat, "client_id": claims.iss,
+    });
+    let b64 = |value: &serde_json::Value| {
+        use base64::Engine;
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(value.to_string())
+    };
+    let signing_input = format!("{}.{}", b64(&header), b64(&payload));
+    let signature = jsonwebtoken::crypto::sign(signing_input.as_bytes(), key, Algorithm::RS256).ok()?;
+    Some(format!("{signing_input}.{signature}"))
+}
+
+/// `POST /services/oauth2/singleaccess`: a single-use frontdoor URL for a live token; for a
+/// dead one Salesforce's 403 (or, at random, the REST API's 401, which sfcred must take the
+/// same way).
+fn single_access(
+    state: &mut State,
+    url: &str,
+    bearer: Option<&str>,
+    body: &[u8],
+) -> (u16, &'static str, String) {
+    let json = "application/json;charset=UTF-8";
+    if !matches!(bearer.and_then(|token| state.issued.get(token)), Some(false)) {
+        let status = if state.coin_flip() { 403 } else { 401 };
+        return (
+            status,
+            json,
+            r#"[{"message":"Session expired or invalid","errorCode":"INVALID_SESSION_ID"}]"#.into(),
+        );
+    }
+    let form: HashMap<String, String> = form_urlencoded::parse(body).into_owned().collect();
+    let landing = form.get("redirect_uri").cloned().unwrap_or_else(|| "/".into());
+    if !landing.starts_with('/') || landing.starts_with("//") {
+        let body =
+            r#"[{"message":"redirect_uri must be a relative path","errorCode":"INVALID_REDIRECT_URI"}]"#;
+        return (400, json, body.into());
+    }
+    let code = format!("OTP{:016x}", state.random());
+    state.frontdoor_codes.insert(code.clone(), false);
+    let start: String = form_urlencoded::byte_serialize(landing.as_bytes()).collect();
+    let frontdoor_uri = format!("{url}/secur/frontdoor.jsp?otp={code}&startURL={start}");
+    (200, json, serde_json::json!({ "frontdoor_uri": frontdoor_uri }).to_string())
+}
+
+/// `GET /secur/frontdoor.jsp?otp=...`: each code opens a session once.
+fn frontdoor(state: &mut State, url: &str) -> (u16, &'static str, String) {
+    let query = url.split_once('?').map_or("", |(_, query)| query);
+    let fields: HashMap<String, String> = form_urlencoded::parse(query.as_bytes()).into_owned().collect();
+    let landing = fields.get("startURL").cloned().unwrap_or_default();
+    let fresh = fields.get("otp").and_then(|code| state.frontdoor_codes.get_mut(code)).is_some_and(|used| {
+        let fresh = !*used;
+        *used = true;
+        fresh
+    });
+    state.frontdoor_visits.push((landing.clone(), fresh));
+    match fresh {
+        true => (200, "text/html", format!("<html><body>sfcred stand-in org, at {landing}</body></html>")),
+        false => (400, "text/html", "<html><body>This link is invalid or has expired.</body></html>".into()),
+    }
 }
 
 /// A fresh RSA key (PKCS#8 PEM) and a self-signed certificate for it (PEM), as a

@@ -16,6 +16,7 @@ mod faults;
 mod first_hour;
 mod generated;
 mod hardening;
+mod jwt_tokens;
 mod layers;
 mod lifecycle;
 mod login_and_token;
