@@ -86,6 +86,11 @@ pub enum Command {
         after_help = "Examples:\n  eval \"$(sfcred env)\"                          # bash, zsh\n  sfcred env --shell fish | source\n  sfcred env --shell powershell | Invoke-Expression"
     )]
     Env(EnvArgs),
+    /// Open the org in a browser with a single-use link (the token stays out of every URL)
+    #[command(
+        after_help = "Examples:\n  sfcred open\n  sfcred open --profile uat --path /lightning/setup/SetupOneHome/home\n  sfcred open --url-only             # print the link (it works once, for a few minutes)\n  sfcred open --browser 'firefox --private-window'"
+    )]
+    Open(OpenArgs),
     /// Revoke a profile's cached token, then remove its secrets and settings
     Logout(LogoutArgs),
     /// List profiles and their settings (never secrets); the default one is marked
@@ -180,6 +185,7 @@ impl Command {
             Command::Credential(args) => &mut args.profile,
             Command::Exec(args) => &mut args.profile,
             Command::Env(args) => &mut args.profile,
+            Command::Open(args) => &mut args.profile,
             Command::Logout(args) => &mut args.profile,
             Command::Certificate(args) => &mut args.profile,
             Command::Import(_)
@@ -278,6 +284,22 @@ pub struct TokenArgs {
     /// Mint a new token even if the cached one is still good
     #[arg(long)]
     pub refresh: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct OpenArgs {
+    #[command(flatten)]
+    pub profile: ProfileArg,
+    /// A path on the org to land on, like /lightning/setup/SetupOneHome/home
+    #[arg(long, value_name = "PATH")]
+    pub path: Option<String>,
+    /// Print the single-use link instead of opening it
+    #[arg(long)]
+    pub url_only: bool,
+    /// The command that opens the link (the link is its last argument, or replaces %s);
+    /// by default BROWSER, else the platform's opener
+    #[arg(long, value_name = "CMD")]
+    pub browser: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -706,6 +728,17 @@ impl From<TokenArgs> for commands::token::Options {
             format: args.format,
             min_valid: args.min_valid,
             refresh: args.refresh,
+        }
+    }
+}
+
+impl From<OpenArgs> for commands::open::Options {
+    fn from(args: OpenArgs) -> Self {
+        commands::open::Options {
+            profile: args.profile.name(),
+            path: args.path,
+            url_only: args.url_only,
+            browser: args.browser,
         }
     }
 }

@@ -55,8 +55,10 @@ pub enum Error {
     KeyFileGone { path: std::path::PathBuf, org: String, profile: String },
     #[error(transparent)]
     Certificate(#[from] CertificateError),
-    #[error("--min-valid {} is not shorter than profile {profile:?}'s token lifetime ({})", format_duration(*min_valid), format_duration(*ttl))]
+    #[error("cannot open the browser ({command}): {reason}")]
+    Browser { command: String, reason: String },
     /// `by_exp`: the lifetime is a JWT-based token's own, not the profile's ttl.
+    #[error("--min-valid {} is not shorter than profile {profile:?}'s token lifetime ({})", format_duration(*min_valid), format_duration(*ttl))]
     MinValidTooLong { min_valid: Duration, ttl: Duration, profile: String, by_exp: bool },
     /// `what` is the prompt's text, for a terminal; the message names the flag.
     #[error("{flag} is missing, and sfcred may not ask for it here")]
@@ -163,6 +165,7 @@ impl Error {
             }
             Error::Write { .. } => ErrorClass::Other,
             Error::MinValidTooLong { .. } => ErrorClass::Usage,
+            Error::Browser { .. } => ErrorClass::Other,
             Error::Cache(CacheError::LockTimeout { .. }) => ErrorClass::Unavailable,
             Error::Cache(_) => ErrorClass::Other,
             Error::Exchange(ExchangeError::Rejected { .. } | ExchangeError::RevokeRefused { .. }) => {
@@ -208,6 +211,10 @@ impl Error {
             Error::MinValidTooLong { profile, by_exp: false, .. } => Some(format!(
                 "ask for less, or log in again with a longer --ttl: sfcred login --profile {profile} --ttl 2h"
             )),
+            Error::Browser { .. } => Some(
+                "sfcred open --url-only prints the link instead; --browser CMD or BROWSER names the browser"
+                    .into(),
+            ),
             Error::MinValidTooLong { by_exp: true, .. } => Some(
                 "ask for less, or give the app's JWT-based tokens a longer timeout (sfcred eca --jwt-tokens \
                  --jwt-timeout 30m, then deploy it)"

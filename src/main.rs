@@ -48,6 +48,7 @@ fn main() -> ExitCode {
                 | Command::Credential(_)
                 | Command::Exec(_)
                 | Command::Env(_)
+                | Command::Open(_)
                 | Command::Invalidate(_)
                 | Command::Doctor(_)
         );
@@ -77,6 +78,7 @@ fn main() -> ExitCode {
         Command::GitCredential(args) => commands::git_credential::run(ctx, args.into()),
         Command::Exec(args) => commands::exec::run(ctx, args.into()),
         Command::Env(args) => commands::env::run(ctx, args.into()),
+        Command::Open(args) => commands::open::run(ctx, args.into()),
         Command::Logout(args) => commands::logout::run(ctx, args.into()),
         Command::Profiles(args) => commands::profiles::run(ctx, args.json),
         Command::Use(args) => commands::use_profile::run(ctx, &args.profile),

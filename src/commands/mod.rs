@@ -15,6 +15,7 @@ pub mod keygen;
 pub mod login;
 pub mod logout;
 pub mod man;
+pub mod open;
 pub mod profiles;
 pub mod rotate;
 pub mod token;

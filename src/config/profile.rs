@@ -257,6 +257,8 @@ pub enum Accepts {
     Pkcs11Uri,
     /// A PKCS#11 URI that must not carry its PIN.
     Pkcs11UriWithoutPin,
+    /// A path on the org, like `/lightning/setup/SetupOneHome/home`.
+    OrgPath,
 }
 
 impl InvalidSetting {
@@ -292,6 +294,9 @@ impl InvalidSetting {
                 self.what
             ),
             Accepts::ProfileName => "name profiles like prod, acme-uat or ci.main".into(),
+            Accepts::OrgPath => {
+                format!("give {} a path on the org, like /lightning/setup/SetupOneHome/home", self.what)
+            }
             Accepts::Pkcs11UriWithoutPin => "put the PIN in a file only you can read and name it in the URI \
                  (pin-source=/path/to/pin), or export SFCRED_PKCS11_PIN"
                 .into(),

@@ -38,6 +38,10 @@ pub enum ExchangeError {
     RevokeRefused { error: String, description: String },
     #[error("{url} answered the revocation with HTTP {status} and {what}")]
     RevokeBadAnswer { url: Url, status: u16, what: String },
+    #[error("{url} answered HTTP {status} with {what}, not a frontdoor URL")]
+    FrontdoorBadAnswer { url: Url, status: u16, what: String },
+    #[error("Salesforce refused a frontdoor URL again after a new token: HTTP {status}")]
+    FrontdoorRefused { status: u16 },
 }
 
 impl ExchangeError {
@@ -89,6 +93,13 @@ impl ExchangeError {
             }
             ExchangeError::Redirected { .. } => Some(
                 "sfcred sends the assertion only to the login URL; log in again with the URL redirected to"
+                    .into(),
+            ),
+            ExchangeError::FrontdoorBadAnswer { .. } => {
+                Some("try again; if it persists, open the org from its login page".into())
+            }
+            ExchangeError::FrontdoorRefused { .. } => Some(
+                "the user may lack the API or the session a frontdoor needs; sfcred doctor checks the profile"
                     .into(),
             ),
             ExchangeError::RevokeRefused { .. } | ExchangeError::RevokeBadAnswer { .. } => Some(
@@ -381,7 +392,9 @@ pub fn is_transient(error: &ExchangeError) -> bool {
         | ExchangeError::Untrusted { .. }
         | ExchangeError::TrustRoots { .. }
         | ExchangeError::RevokeRefused { .. }
-        | ExchangeError::RevokeBadAnswer { .. } => false,
+        | ExchangeError::RevokeBadAnswer { .. }
+        | ExchangeError::FrontdoorBadAnswer { .. }
+        | ExchangeError::FrontdoorRefused { .. } => false,
     }
 }
 
@@ -436,7 +449,7 @@ async fn post_once(
     let form = [("grant_type", GRANT_TYPE), ("assertion", assertion.expose_secret())];
     let size = assertion.expose_secret().len();
     let shown = format!("grant_type={GRANT_TYPE}, assertion: {size} bytes, not shown");
-    let (status, body, date) = post_form(client, profile, url, &form, &shown, timeout).await?;
+    let (status, body, date) = post_form(client, profile, url, &form, &shown, timeout, None).await?;
     parse_response(url, status, &body).map(|response| TokenResponse { date, ..response })
 }
 
@@ -449,6 +462,7 @@ async fn post_form(
     form: &[(&str, &str)],
     shown: &str,
     timeout: Duration,
+    bearer: Option<&SecretString>,
 ) -> Result<(u16, Vec<u8>, Option<std::time::SystemTime>), ExchangeError> {
     let network = |e: reqwest::Error| network_error(url, profile.request_timeout, e);
     if timeout.is_zero() {
@@ -456,7 +470,11 @@ async fn post_form(
     }
     let started = std::time::Instant::now();
     crate::base::diag::verbose(|| format!("POST {url} ({shown})"));
-    let mut response = client.post(url.clone()).form(form).timeout(timeout).send().await.map_err(network)?;
+    let mut request = client.post(url.clone()).form(form).timeout(timeout);
+    if let Some(token) = bearer {
+        request = request.bearer_auth(token.expose_secret());
+    }
+    let mut response = request.send().await.map_err(network)?;
     let status = response.status();
     if status.is_redirection() {
         let location = response.headers().get(reqwest::header::LOCATION);
@@ -499,7 +517,9 @@ pub fn revoke(
     block_on(&url, async {
         let client = client(profile, trust, &url)?;
         let form = [("token", token.expose_secret())];
-        match post_form(&client, profile, &url, &form, "token: not shown", profile.request_timeout).await {
+        match post_form(&client, profile, &url, &form, "token: not shown", profile.request_timeout, None)
+            .await
+        {
             Ok((status, body, _)) => revocation_answer(&url, status, &body),
             // A 200 is the answer, however long the body that came with it.
             Err(ExchangeError::BadAnswer { status: 200, .. }) => Ok(Revocation::Revoked),
@@ -525,6 +545,67 @@ pub fn revocation_answer(url: &Url, status: u16, body: &[u8]) -> Result<Revocati
         _ => {
             Err(ExchangeError::RevokeBadAnswer { url: url.clone(), status, what: describe_body(body, None) })
         }
+    }
+}
+
+/// What Salesforce's UI Bridge API answered a token.
+pub enum SingleAccess {
+    /// A frontdoor URL that opens a session once; it holds a one-time code, not the token.
+    Url(SecretString),
+    /// 401 or 403: the token's session ended.
+    SessionEnded { status: u16 },
+}
+
+/// Asks the instance for a single-use frontdoor URL (`/services/oauth2/singleaccess`), the
+/// token in the Authorization header only; `landing` is the relative path to open.
+pub fn single_access(
+    profile: &Profile,
+    trust: &TrustRoots,
+    instance_url: &str,
+    token: &SecretString,
+    landing: Option<&str>,
+) -> Result<SingleAccess, ExchangeError> {
+    let bad_instance =
+        |reason: String| ExchangeError::Unreachable { url: profile.login_url.token_endpoint(), reason };
+    let url = Url::parse(instance_url)
+        .and_then(|instance| instance.join("/services/oauth2/singleaccess"))
+        .map_err(|e| bad_instance(format!("the instance URL {instance_url:?}: {e}")))?;
+    block_on(&url, async {
+        let client = client(profile, trust, &url)?;
+        let form: Vec<(&str, &str)> = landing.map(|path| ("redirect_uri", path)).into_iter().collect();
+        let shown =
+            format!("token in the Authorization header, not shown; redirect_uri={}", landing.unwrap_or("/"));
+        let (status, body, _) =
+            post_form(&client, profile, &url, &form, &shown, profile.request_timeout, Some(token)).await?;
+        single_access_answer(&url, status, &body)
+    })
+    .map_err(|e| e.seen_with(trust))
+}
+
+/// Reads the UI Bridge API's answer: `{"frontdoor_uri": ...}`, or a session that ended.
+pub fn single_access_answer(url: &Url, status: u16, body: &[u8]) -> Result<SingleAccess, ExchangeError> {
+    #[derive(Deserialize)]
+    struct Answer {
+        frontdoor_uri: SecretString,
+    }
+    let bad = |what: String| ExchangeError::FrontdoorBadAnswer { url: url.clone(), status, what };
+    match status {
+        200 => {
+            let answer: Answer = serde_json::from_slice(body).map_err(|_| bad(describe_body(body, None)))?;
+            // Handed to a browser: only an https URL (plain http for loopback). Its text holds
+            // a one-time code, so an error does not show it.
+            let parsed = Url::parse(answer.frontdoor_uri.expose_secret()).ok();
+            let host = parsed.as_ref().and_then(Url::host_str);
+            match (parsed.as_ref().map(Url::scheme), host) {
+                (Some("https"), Some(_)) => Ok(SingleAccess::Url(answer.frontdoor_uri)),
+                (Some("http"), Some(host)) if crate::config::profile::is_loopback(host) => {
+                    Ok(SingleAccess::Url(answer.frontdoor_uri))
+                }
+                _ => Err(bad("a frontdoor_uri that is not an https URL".into())),
+            }
+        }
+        401 | 403 => Ok(SingleAccess::SessionEnded { status }),
+        _ => Err(bad(describe_body(body, None))),
     }
 }
 

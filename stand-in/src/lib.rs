@@ -160,6 +160,7 @@ impl StandIn {
                     let url = format!("http://{}", srv.server_addr().to_ip().expect("an IP listener"));
                     single_access(&mut state, &url, bearer.as_deref(), &body)
                 } else if request.url().starts_with("/secur/frontdoor.jsp") {
+                    arrived.notify_all();
                     frontdoor(&mut state, request.url())
                 } else if request.url().starts_with("/services/data") {
                     rest_call(&state, request.url(), bearer.as_deref())
@@ -207,6 +208,20 @@ impl StandIn {
     /// Each visit of the frontdoor: the path it was to land on, and whether its code was good.
     pub fn frontdoor_visits(&self) -> Vec<(String, bool)> {
         self.state().frontdoor_visits.clone()
+    }
+
+    /// Waits until `count` frontdoor visits arrived (a browser started apart visits when it
+    /// will), at most `within`.
+    pub fn wait_for_frontdoor_visits(
+        &self,
+        count: usize,
+        within: std::time::Duration,
+    ) -> Vec<(String, bool)> {
+        let (lock, arrived) = &*self.state;
+        let (state, _) = arrived
+            .wait_timeout_while(lock.lock().unwrap(), within, |s| s.frontdoor_visits.len() < count)
+            .unwrap();
+        state.frontdoor_visits.clone()
     }
 
     /// The login URL to give sfcred.

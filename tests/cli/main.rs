@@ -20,6 +20,7 @@ mod jwt_tokens;
 mod layers;
 mod lifecycle;
 mod login_and_token;
+mod open;
 mod pkcs11;
 mod protocols;
 mod recipes;
