@@ -397,6 +397,13 @@ pub struct EcaArgs {
     /// Replace the app's files if they exist
     #[arg(long)]
     pub force: bool,
+    /// Make the app issue JWT-based access tokens, which say when they expire
+    #[arg(long)]
+    pub jwt_tokens: bool,
+    /// How long those tokens live: 1m, 5m, 10m, 15m, 30m, 1h, 90m, 2h, 4h, 8h or 12h
+    /// (by default the user's session)
+    #[arg(long, value_name = "DURATION", requires = "jwt_tokens")]
+    pub jwt_timeout: Option<String>,
 }
 
 impl From<EcaArgs> for commands::eca::Options {
@@ -409,6 +416,8 @@ impl From<EcaArgs> for commands::eca::Options {
             contact_email: args.contact_email,
             store: args.store,
             force: args.force,
+            jwt_tokens: args.jwt_tokens,
+            jwt_timeout: args.jwt_timeout,
         }
     }
 }

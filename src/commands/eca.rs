@@ -28,6 +28,10 @@ pub struct Options {
     pub store: StoreKind,
     /// Replace the app's files if they exist.
     pub force: bool,
+    /// Issue JWT-based access tokens, which say when they expire.
+    pub jwt_tokens: bool,
+    /// How long those live, like `30m`; by default the user's session.
+    pub jwt_timeout: Option<String>,
 }
 
 pub fn run(ctx: &Context, options: Options) -> Result<super::Outcome, Error> {
@@ -44,19 +48,40 @@ pub fn run(ctx: &Context, options: Options) -> Result<super::Outcome, Error> {
         }
     };
     eca::validate_email(&contact_email)?;
+    let jwt_tokens = match (&options.jwt_timeout, options.jwt_tokens) {
+        (Some(text), _) => {
+            Some(eca::jwt_timeout(crate::config::profile::parse_duration("--jwt-timeout", text)?)?)
+        }
+        (None, true) => Some(eca::JwtTokens::UserSession),
+        (None, false) => None,
+    };
     let certificate = profile_certificate(ctx, &options)?;
-    let spec =
-        EcaSpec { name: options.name.clone(), contact_email, scopes, certificate_pem: certificate.pem };
+    let spec = EcaSpec {
+        name: options.name.clone(),
+        contact_email,
+        scopes,
+        certificate_pem: certificate.pem,
+        jwt_tokens,
+    };
 
     let out = options.out.clone().unwrap_or_else(|| PathBuf::from(&options.name));
     std::fs::create_dir_all(&out).map_err(|source| Error::Write { path: out.clone(), source })?;
     let project = out.join("sfdx-project.json");
     let package = match std::fs::read_to_string(&project) {
-        Ok(json) => eca::default_package_directory(&json)?.unwrap_or_else(|| "force-app".into()),
+        Ok(json) => {
+            if let Some(older) = eca::older_api_version(&json, spec.api_version()) {
+                crate::base::diag::warn(&format!(
+                    "{} says sourceApiVersion {older}; the app's files need {}: raise it before the deploy",
+                    project.display(),
+                    spec.api_version()
+                ));
+            }
+            eca::default_package_directory(&json)?.unwrap_or_else(|| "force-app".into())
+        }
         Err(_) => {
             super::write_file(
                 &project,
-                eca::sfdx_project_json(&options.name).as_bytes(),
+                eca::sfdx_project_json(&options.name, spec.api_version()).as_bytes(),
                 false,
                 Readers::Anyone,
             )?;

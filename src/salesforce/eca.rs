@@ -19,6 +19,20 @@ use std::path::PathBuf;
 
 /// The Metadata API version the project is written for (the certificate field needs 60.0).
 pub const API_VERSION: &str = "62.0";
+/// The version JWT-based tokens' session timeout type and longer timeouts need.
+pub const JWT_TOKENS_API_VERSION: &str = "65.0";
+
+/// The timeouts `namedUserJwtTimeout` takes, in minutes (60 and up since API 65.0).
+pub const JWT_TIMEOUTS: [u32; 11] = [1, 5, 10, 15, 30, 60, 90, 120, 240, 480, 720];
+
+/// How long the app's JWT-based access tokens live.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JwtTokens {
+    /// As long as the user's session (`namedUserJwtSessionTimeoutType` `UserSession`).
+    UserSession,
+    /// This many minutes (`Custom`), one of [`JWT_TIMEOUTS`].
+    Minutes(u32),
+}
 
 /// What the app is made of.
 #[derive(Debug, Clone, PartialEq)]
@@ -29,10 +43,24 @@ pub struct EcaSpec {
     /// Metadata scope names, e.g. `Api`.
     pub scopes: Vec<String>,
     pub certificate_pem: String,
+    /// JWT-based access tokens (which say when they expire), if the app issues them.
+    pub jwt_tokens: Option<JwtTokens>,
+}
+
+impl EcaSpec {
+    /// The Metadata API version the app's files need.
+    pub fn api_version(&self) -> &'static str {
+        match self.jwt_tokens {
+            Some(_) => JWT_TOKENS_API_VERSION,
+            None => API_VERSION,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum EcaError {
+    #[error("JWT-based tokens cannot live {given}: Salesforce offers {}", shown_timeouts())]
+    JwtTimeout { given: String },
     #[error("{name:?} is not an API name: {reason}")]
     BadName { name: String, reason: &'static str },
     #[error("unknown OAuth scope {scope:?}")]
@@ -46,6 +74,7 @@ pub enum EcaError {
 impl EcaError {
     pub fn hint(&self) -> Option<String> {
         Some(match self {
+            EcaError::JwtTimeout { .. } => "give --jwt-timeout one of those, like 30m or 2h".into(),
             EcaError::BadName { .. } => {
                 "use letters, digits and single underscores, starting with a letter, e.g. Sfcred_Prod".into()
             }
@@ -61,6 +90,23 @@ impl EcaError {
                     .into()
             }
         })
+    }
+}
+
+fn shown_timeouts() -> String {
+    JWT_TIMEOUTS
+        .map(|minutes| {
+            crate::config::profile::format_duration(std::time::Duration::from_secs(u64::from(minutes) * 60))
+        })
+        .join(", ")
+}
+
+/// `--jwt-timeout`: one of the timeouts Salesforce offers.
+pub fn jwt_timeout(duration: std::time::Duration) -> Result<JwtTokens, EcaError> {
+    let minutes = u32::try_from(duration.as_secs() / 60).unwrap_or(u32::MAX);
+    match duration.as_secs().is_multiple_of(60) && JWT_TIMEOUTS.contains(&minutes) {
+        true => Ok(JwtTokens::Minutes(minutes)),
+        false => Err(EcaError::JwtTimeout { given: crate::config::profile::format_duration(duration) }),
     }
 }
 
@@ -187,6 +233,7 @@ pub fn files(spec: &EcaSpec) -> Vec<(PathBuf, String)> {
                     app(),
                     ("isConsumerSecretOptional", "false".into()),
                     ("isIntrospectAllTokens", "false".into()),
+                    ("isNamedUserJwtEnabled", spec.jwt_tokens.is_some().to_string()),
                     ("isPkceRequired", "true".into()),
                     ("isSecretRequiredForRefreshToken", "true".into()),
                     label(),
@@ -195,15 +242,21 @@ pub fn files(spec: &EcaSpec) -> Vec<(PathBuf, String)> {
         ),
         (
             file("extlClntAppOauthPolicies", "ecaOauthPlcy"),
-            document(
-                "ExtlClntAppOauthConfigurablePolicies",
-                &[
-                    app(),
-                    ("ipRelaxationPolicyType", "Enforce".into()),
-                    label(),
-                    ("permittedUsersPolicyType", "AdminApprovedPreAuthorized".into()),
-                ],
-            ),
+            document("ExtlClntAppOauthConfigurablePolicies", &{
+                let mut fields = vec![app(), ("ipRelaxationPolicyType", "Enforce".into()), label()];
+                match spec.jwt_tokens {
+                    None => {}
+                    Some(JwtTokens::UserSession) => {
+                        fields.push(("namedUserJwtSessionTimeoutType", "UserSession".into()))
+                    }
+                    Some(JwtTokens::Minutes(minutes)) => fields.extend([
+                        ("namedUserJwtSessionTimeoutType", "Custom".into()),
+                        ("namedUserJwtTimeout", minutes.to_string()),
+                    ]),
+                }
+                fields.push(("permittedUsersPolicyType", "AdminApprovedPreAuthorized".into()));
+                fields
+            }),
         ),
         (
             file("extlClntAppPolicies", "ecaPlcy"),
@@ -216,14 +269,23 @@ pub fn files(spec: &EcaSpec) -> Vec<(PathBuf, String)> {
 }
 
 /// A new project's `sfdx-project.json`, with `force-app` as its package directory.
-pub fn sfdx_project_json(name: &str) -> String {
+pub fn sfdx_project_json(name: &str, api_version: &str) -> String {
     let project = serde_json::json!({
         "packageDirectories": [{ "path": "force-app", "default": true }],
         "name": name,
         "namespace": "",
-        "sourceApiVersion": API_VERSION,
+        "sourceApiVersion": api_version,
     });
     format!("{}\n", serde_json::to_string_pretty(&project).expect("a project serializes"))
+}
+
+/// Whether an existing project's `sourceApiVersion` is older than `needed` (one it does not
+/// name is the CLI's own, new enough).
+pub fn older_api_version(project_json: &str, needed: &str) -> Option<String> {
+    let project: serde_json::Value = serde_json::from_str(project_json).ok()?;
+    let version = project["sourceApiVersion"].as_str()?;
+    let number = |v: &str| v.parse::<f64>().ok();
+    (number(version)? < number(needed)?).then(|| version.to_owned())
 }
 
 /// The default package directory an existing `sfdx-project.json` names, if it names one. A
@@ -270,6 +332,7 @@ mod tests {
             contact_email: "ops@acme.com".into(),
             scopes: vec!["Api".into(), "RefreshToken".into()],
             certificate_pem: "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n".into(),
+            jwt_tokens: None,
         };
         let files = files(&spec);
         let names: Vec<String> = files.iter().map(|(p, _)| p.display().to_string()).collect();
@@ -301,10 +364,43 @@ mod tests {
     }
 
     #[test]
+    fn jwt_tokens_take_salesforce_s_timeouts_only() {
+        let minutes = |m: u64| jwt_timeout(std::time::Duration::from_secs(m * 60));
+        assert_eq!(minutes(30), Ok(JwtTokens::Minutes(30)));
+        assert_eq!(minutes(720), Ok(JwtTokens::Minutes(720)));
+        let refused = minutes(45).unwrap_err().to_string();
+        assert_eq!(
+            refused,
+            "JWT-based tokens cannot live 45m: Salesforce offers 1m, 5m, 10m, 15m, 30m, 1h, 1h 30m, 2h, 4h, 8h, 12h"
+                .replace("1h 30m", "1h30m")
+        );
+        assert!(jwt_timeout(std::time::Duration::from_secs(90)).is_err(), "whole minutes only");
+        let spec = EcaSpec {
+            name: "A".into(),
+            contact_email: "a@b.c".into(),
+            scopes: vec!["Api".into()],
+            certificate_pem: String::new(),
+            jwt_tokens: Some(JwtTokens::Minutes(120)),
+        };
+        let files = files(&spec);
+        assert!(files[2].1.contains("<isNamedUserJwtEnabled>true</isNamedUserJwtEnabled>"));
+        assert!(files[3].1.contains(
+            "<label>A</label>\n    <namedUserJwtSessionTimeoutType>Custom</namedUserJwtSessionTimeoutType>\n    \
+             <namedUserJwtTimeout>120</namedUserJwtTimeout>\n    <permittedUsersPolicyType>"
+        ));
+        assert_eq!(spec.api_version(), "65.0");
+        assert_eq!(older_api_version(r#"{"sourceApiVersion":"62.0"}"#, "65.0").as_deref(), Some("62.0"));
+        assert_eq!(older_api_version(r#"{"sourceApiVersion":"66.0"}"#, "65.0"), None);
+    }
+
+    #[test]
     fn an_existing_project_keeps_its_package_directory() {
         let json = r#"{"packageDirectories":[{"path":"other"},{"path":"src","default":true}]}"#;
         assert_eq!(default_package_directory(json).unwrap().as_deref(), Some("src"));
-        assert_eq!(default_package_directory(&sfdx_project_json("x")).unwrap().as_deref(), Some("force-app"));
+        assert_eq!(
+            default_package_directory(&sfdx_project_json("x", API_VERSION)).unwrap().as_deref(),
+            Some("force-app")
+        );
         for outside in ["/etc", "../elsewhere", "src/../../up", ""] {
             let json =
                 serde_json::json!({"packageDirectories": [{"path": outside, "default": true}]}).to_string();
@@ -319,6 +415,7 @@ mod tests {
             contact_email: "o'brien&co+sfcred@acme.com".into(),
             scopes: vec!["Api".into()],
             certificate_pem: "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n".into(),
+            jwt_tokens: Some(JwtTokens::Minutes(30)),
         };
         assert!(validate_email(&spec.contact_email).is_ok());
         for (path, text) in files(&spec) {
@@ -330,7 +427,7 @@ mod tests {
                 assert_eq!(email.text(), Some("o'brien&co+sfcred@acme.com"));
             }
         }
-        let project = sfdx_project_json("x");
+        let project = sfdx_project_json("x", API_VERSION);
         assert!(serde_json::from_str::<serde_json::Value>(&project).is_ok());
     }
 

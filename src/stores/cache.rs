@@ -518,7 +518,7 @@ mod tests {
         let bytes = encode(&t);
         assert_eq!(
             String::from_utf8(bytes.to_vec()).unwrap(),
-            r#"{"v":2,"access_token":"00Dxx!secret","token_type":"Bearer","instance_url":"https://acme.my.salesforce.com","id":"https://login.salesforce.com/id/00D/005","scope":"api","issued_at":1700000000000,"expires_at":1700001800000,"username":"u@acme.com","profile":"prod","login_url":"https://login.salesforce.com","client_digest":"c0ffee"}"#
+            r#"{"v":2,"access_token":"00Dxx!secret","token_type":"Bearer","instance_url":"https://acme.my.salesforce.com","id":"https://login.salesforce.com/id/00D/005","scope":"api","issued_at":1700000000000,"expires_at":1700001800000,"username":"u@acme.com","profile":"prod","expiry":"estimated","login_url":"https://login.salesforce.com","client_digest":"c0ffee"}"#
         );
         let back = decode(&bytes).unwrap();
         assert_eq!(back.access_token.expose_secret(), "00Dxx!secret");

@@ -24,6 +24,42 @@ const TYPES: [&str; 5] = [
     "ExtlClntAppConfigurablePolicies",
 ];
 
+/// `eca --jwt-tokens --jwt-timeout`: the fields JWT-based tokens need, at the API version
+/// they need, through the real CLI's conversion; a timeout Salesforce does not offer is refused.
+#[test]
+fn the_salesforce_cli_converts_an_app_with_jwt_based_tokens() {
+    let env = TestEnv::new();
+    env.run(&["keygen", "-p", "prod", "--cert-out", "prod.crt"]).success();
+    let eca =
+        ["eca", "-p", "prod", "--name", "Sfcred_Jwt", "--contact-email", "ops@acme.test", "--jwt-tokens"];
+    let refused = env.run(&[&eca[..], &["--jwt-timeout", "45m"]].concat()).failure(2);
+    assert!(refused.stderr.contains("cannot live 45m: Salesforce offers 1m, 5m"), "{refused:?}");
+    assert!(!env.path("Sfcred_Jwt").exists(), "nothing written");
+    env.run(&[&eca[..], &["--jwt-timeout", "2h"]].concat()).success();
+    let project = env.path("Sfcred_Jwt");
+    let json = std::fs::read_to_string(project.join("sfdx-project.json")).unwrap();
+    assert!(json.contains("\"sourceApiVersion\": \"65.0\""), "{json}");
+    sf(&env, &project, &["project", "convert", "source", "--source-dir", "force-app", "--output-dir", "out"])
+        .success();
+    let package = std::fs::read_to_string(project.join("out/package.xml")).unwrap();
+    assert!(package.contains("<version>65.0</version>"), "{package}");
+    let global =
+        std::fs::read_to_string(project.join("out/extlClntAppGlobalOauthSets/Sfcred_Jwt.ecaGlblOauth"))
+            .unwrap();
+    assert!(global.contains("<isNamedUserJwtEnabled>true</isNamedUserJwtEnabled>"), "{global}");
+    let policies =
+        std::fs::read_to_string(project.join("out/extlClntAppOauthPolicies/Sfcred_Jwt.ecaOauthPlcy"))
+            .unwrap();
+    assert!(
+        policies.contains("<namedUserJwtSessionTimeoutType>Custom</namedUserJwtSessionTimeoutType>"),
+        "{policies}"
+    );
+    assert!(policies.contains("<namedUserJwtTimeout>120</namedUserJwtTimeout>"), "{policies}");
+    let unpaired = env.run(&["eca", "-p", "prod", "--name", "X", "--jwt-timeout", "30m"]);
+    assert_eq!(unpaired.code, 2, "{unpaired:?}");
+    assert!(unpaired.stderr.contains("--jwt-tokens"), "the timeout needs the tokens: {unpaired:?}");
+}
+
 #[test]
 fn the_salesforce_cli_converts_the_external_client_app() {
     let env = TestEnv::new();
