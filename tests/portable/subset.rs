@@ -254,3 +254,20 @@ fn ssl_cert_file_replaces_the_platforms_trust_store() {
     assert!(!run.stdout.trim().is_empty());
     assert_eq!(env.stand_in.token_requests(), 1);
 }
+
+/// JWT-based tokens keep their own expiry in the platform's cache, and `open --url-only`
+/// hands out a single-use link that holds no token (the frontdoor takes it once).
+#[test]
+fn jwt_expiry_and_a_single_use_link() {
+    let env = TestEnv::new("open");
+    env.stand_in.serve_as_instance();
+    env.stand_in.issue_jwt_tokens(std::time::Duration::from_secs(600));
+    let profile = logged_in(&env, "p");
+    let token = env.run(&["token", "-p", &profile]).success().json();
+    assert_eq!(token["expiry"], "token", "{token}");
+    let run = env.run(&["open", "-p", &profile, "--url-only"]).success();
+    let link = run.stdout.trim();
+    assert!(link.contains("/secur/frontdoor.jsp?otp="), "{run:?}");
+    assert!(!link.contains(token["access_token"].as_str().unwrap()), "{run:?}");
+    assert_eq!(env.stand_in.frontdoor_visits(), [], "nothing opened it");
+}
