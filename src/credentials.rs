@@ -85,6 +85,15 @@ pub fn for_profile(ctx: &Context, profile: &Profile) -> Result<Credentials, Erro
     Ok(Credentials { client_id, signer })
 }
 
+/// The profile's consumer key alone (the environment's, or the keychain's): what the
+/// fleet's cache is keyed by, with no key opened.
+pub fn client_id(ctx: &Context, profile: &Profile) -> Result<SecretString, Error> {
+    match (&ctx.environment_profile, profile.store) {
+        (Some(vars), StoreKind::Environment) => Ok(crate::config::env_profile::client_id(vars)?),
+        _ => Ok(keychain_for(ctx, profile)?.read_client_id(&profile.name)?),
+    }
+}
+
 /// The signer of the profile's key in `slot`.
 pub fn signer_in(
     ctx: &Context,

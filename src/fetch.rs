@@ -13,7 +13,10 @@ use crate::config::profile::{Profile, StoreKind};
 use crate::error::{Error, ErrorClass};
 use crate::keys::pkcs11::Pkcs11Error;
 use crate::rotation::txn::{ProfileLock, RotationTxn, lock_profile};
+use secrecy::ExposeSecret;
+
 use crate::stores::cache::{self, Failure, FileCache};
+use crate::stores::shared::{Identity, Keys, Shared, SharedError};
 use crate::stores::tokens::{minted_for, token_cache};
 use crate::token::{Expiry, Need, Token, UnixMillis, rfc3339};
 
@@ -86,7 +89,16 @@ pub fn token(
         return fallback(remembered(failure, now));
     }
     let mut rotating = false;
-    match mint_locked(ctx, profile, &lock, clock, &mut rotating) {
+    let minted = {
+        let mut mint = || mint_locked(ctx, profile, &lock, clock, &mut rotating);
+        match fleet(ctx, profile) {
+            Some((shared, keys)) => {
+                through_fleet(ctx, profile, shared, &keys, &|t| usable(t, clock()), clock, mint)
+            }
+            None => mint(),
+        }
+    };
+    match minted {
         Ok(token) => {
             files.clear_failure(&profile.name);
             if let Some(cache) = &cache
@@ -116,6 +128,98 @@ pub fn token(
                 crate::base::diag::warn(&format!("the failure was not remembered: {e}"));
             }
             fallback(error)
+        }
+    }
+}
+
+/// The fleet's shared cache and this profile's keys in it, when `SFCRED_CACHE_URL` names
+/// one and it answers; else a warning, and this machine goes on alone.
+fn fleet(ctx: &Context, profile: &Profile) -> Option<(Shared, Keys)> {
+    let config = ctx.shared_cache.as_ref()?;
+    let client_id = crate::credentials::client_id(ctx, profile).ok()?;
+    let identity = Identity {
+        login_url: profile.login_url.as_str(),
+        client_id: client_id.expose_secret(),
+        username: &profile.username,
+        audience: &profile.audience,
+    };
+    match Shared::connect(config) {
+        Ok(shared) => Some((shared, Keys::of(&identity))),
+        Err(e) => {
+            crate::base::diag::warn(&format!("{e}; going on without it"));
+            None
+        }
+    }
+}
+
+/// The fleet's token if it has one that will do; else its lock, a look again and one mint
+/// for the whole fleet, kept there sealed. Waiting for another machine's mint is bounded by
+/// the lock wait; any failure of the shared cache is a warning, and this machine mints.
+fn through_fleet(
+    ctx: &Context,
+    profile: &Profile,
+    mut shared: Shared,
+    keys: &Keys,
+    usable: &dyn Fn(&Token) -> bool,
+    clock: &dyn Fn() -> SystemTime,
+    mint: impl FnOnce() -> Result<Token, Error>,
+) -> Result<Token, Error> {
+    let alone = |e: SharedError| crate::base::diag::warn(&format!("{e}; minting on this machine"));
+    let served = |token: Token| {
+        crate::base::diag::verbose(|| {
+            format!("the fleet's token, from the shared cache (valid until {})", rfc3339(token.expires_at))
+        });
+        Ok(token)
+    };
+    let deadline = std::time::Instant::now() + ctx.lock_wait().unwrap_or(Duration::from_secs(60));
+    // The lock outlives a mint that takes its whole request timeout, and frees itself if its holder dies.
+    let hold = profile.request_timeout * 2 + Duration::from_secs(5);
+    let mut pause = Duration::from_millis(20);
+    loop {
+        match shared.get(keys) {
+            Ok(Some(token)) if usable(&token) => return served(token),
+            Ok(_) => {}
+            Err(e) => {
+                alone(e);
+                return mint();
+            }
+        }
+        match shared.try_lock(keys, hold) {
+            Ok(Some(holder)) => {
+                // Another machine may have put a token between the look and the lock.
+                if let Ok(Some(token)) = shared.get(keys)
+                    && usable(&token)
+                {
+                    let _ = shared.unlock(keys, &holder);
+                    return served(token);
+                }
+                let minted = mint();
+                if let Ok(token) = &minted
+                    && let Err(e) = shared.put(keys, token, clock())
+                {
+                    crate::base::diag::warn(&format!("the new token was not shared with the fleet: {e}"));
+                }
+                if let Err(e) = shared.unlock(keys, &holder) {
+                    crate::base::diag::verbose(|| format!("{e}; the fleet's lock frees itself"));
+                }
+                return minted;
+            }
+            Ok(None) if std::time::Instant::now() + pause < deadline => {
+                crate::base::diag::verbose(|| "waiting for another machine's mint".to_owned());
+                std::thread::sleep(pause);
+                pause = (pause * 2).min(Duration::from_millis(250));
+            }
+            Ok(None) => {
+                alone(SharedError::Redis {
+                    url: shared.shown_url.clone(),
+                    reason: "another machine held the fleet's lock for the whole lock wait".into(),
+                });
+                return mint();
+            }
+            Err(e) => {
+                alone(e);
+                return mint();
+            }
         }
     }
 }

@@ -47,7 +47,7 @@ pub fn mint(
     let response = exchange::request_token(profile, &ctx.trust, &assertion);
     // Salesforce counts every login it answers, refused ones too.
     if matches!(&response, Ok(_) | Err(exchange::ExchangeError::Rejected { .. })) {
-        count_login(ctx, profile, now);
+        count_login(ctx, profile, client_id, now);
     }
     let response = response?;
     let salesforce_time = response.salesforce_time();
@@ -56,20 +56,22 @@ pub fn mint(
 
 /// Counts the login in the profile's user's budget; says the count with `-v`, and warns
 /// past 80 % of Salesforce's hourly limit. A count that cannot be kept stops no mint.
-fn count_login(ctx: &Context, profile: &Profile, now: SystemTime) {
+fn count_login(ctx: &Context, profile: &Profile, client_id: &SecretString, now: SystemTime) {
     use crate::stores::login_budget::{LOGIN_LIMIT, record};
     let Ok(cache_dir) = ctx.cache_dir() else { return };
-    match record(cache_dir, &profile.username, profile.login_url.as_str(), now) {
+    let fleet = fleet_logins(ctx, profile, client_id, now);
+    let whose = if fleet.is_some() { "the fleet" } else { "this machine" };
+    match record(cache_dir, &profile.username, profile.login_url.as_str(), now, fleet) {
         Ok((count, warn)) => {
             crate::base::diag::verbose(|| {
                 format!(
-                    "logins this hour for {} at {}: {count} of {LOGIN_LIMIT}",
+                    "logins this hour for {} at {} from {whose}: {count} of {LOGIN_LIMIT}",
                     profile.username, profile.login_url
                 )
             });
             if warn {
                 crate::base::diag::warn(&format!(
-                    "{count} logins this hour for {} at {} from this machine, of the {LOGIN_LIMIT} Salesforce \
+                    "{count} logins this hour for {} at {} from {whose}, of the {LOGIN_LIMIT} Salesforce \
                      allows: past that it refuses every login (LOGIN_RATE_EXCEEDED) for up to an hour; look for a \
                      loop, or callers that do not share the cache",
                     profile.username, profile.login_url
@@ -78,6 +80,19 @@ fn count_login(ctx: &Context, profile: &Profile, now: SystemTime) {
         }
         Err(e) => crate::base::diag::verbose(|| format!("the login was not counted: {e}")),
     }
+}
+
+/// The fleet's logins this hour, counted in its shared cache, when it has one that answers.
+fn fleet_logins(ctx: &Context, profile: &Profile, client_id: &SecretString, now: SystemTime) -> Option<u32> {
+    use crate::stores::shared::{Identity, Keys, Shared};
+    let mut shared = Shared::connect(ctx.shared_cache.as_ref()?).ok()?;
+    let keys = Keys::of(&Identity {
+        login_url: profile.login_url.as_str(),
+        client_id: client_id.expose_secret(),
+        username: &profile.username,
+        audience: &profile.audience,
+    });
+    shared.count_login(&keys, now).map_err(|e| crate::base::diag::verbose(|| format!("{e}"))).ok()
 }
 
 /// `requested_at` is taken before the request, so the expiry errs early.

@@ -158,8 +158,61 @@ fn environment_checks(
     with_budget(online_checks(checks, ctx, &profile, offline), ctx, &profile)
 }
 
+/// The fleet's shared cache: reachable (TLS and authentication included), how fast, and
+/// whether the fleet's token opens with this machine's key.
+fn shared_cache_check(ctx: &Context, profile: &Profile) -> Option<Check> {
+    use crate::stores::shared::{Identity, Keys, Shared};
+    let config = ctx.shared_cache.as_ref()?;
+    let mut shared = match Shared::connect(config) {
+        Ok(shared) => shared,
+        Err(e) => {
+            let fix = "check SFCRED_CACHE_URL (rediss:// for TLS; user and password as the ACL gives them) and                        SFCRED_CACHE_KEY; meanwhile each machine mints alone";
+            return Some(check("shared cache", Status::Warn, e.to_string(), Some(fix.into())));
+        }
+    };
+    let rtt = match shared.ping() {
+        Ok(rtt) => rtt,
+        Err(e) => return Some(check("shared cache", Status::Warn, e.to_string(), None)),
+    };
+    let client_id = crate::credentials::client_id(ctx, profile).ok();
+    let held = client_id.map(|client_id| {
+        let keys = Keys::of(&Identity {
+            login_url: profile.login_url.as_str(),
+            client_id: secrecy::ExposeSecret::expose_secret(&client_id),
+            username: &profile.username,
+            audience: &profile.audience,
+        });
+        shared.get(&keys)
+    });
+    let rtt = format!("{:.1} ms", rtt.as_secs_f64() * 1000.0);
+    Some(match held {
+        Some(Ok(Some(token))) => check(
+            "shared cache",
+            Status::Pass,
+            format!(
+                "{} answers in {rtt}; the fleet's token opens (valid until {})",
+                shared.shown_url,
+                crate::token::rfc3339(token.expires_at)
+            ),
+            None,
+        ),
+        Some(Ok(None)) => check(
+            "shared cache",
+            Status::Pass,
+            format!(
+                "{} answers in {rtt}; no fleet token now, or one that does not open with this key (said above)",
+                shared.shown_url
+            ),
+            None,
+        ),
+        Some(Err(e)) => check("shared cache", Status::Warn, e.to_string(), None),
+        None => check("shared cache", Status::Pass, format!("{} answers in {rtt}", shared.shown_url), None),
+    })
+}
+
 /// The login budget, last: the live mint is in its count.
 fn with_budget(mut checks: Vec<Check>, ctx: &Context, profile: &Profile) -> Vec<Check> {
+    checks.extend(shared_cache_check(ctx, profile));
     use crate::stores::login_budget::{LOGIN_LIMIT, WARN_ABOVE, count};
     let Ok(cache_dir) = ctx.cache_dir() else { return checks };
     let logins = count(cache_dir, &profile.username, profile.login_url.as_str(), SystemTime::now());

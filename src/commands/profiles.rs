@@ -21,10 +21,20 @@ pub fn run(ctx: &Context, json: bool) -> Result<super::Outcome, Error> {
             tokens::cached(ctx, profile)?.filter(|t| !t.remaining(now).is_zero()).map(|t| t.expires_at);
         listed.push((profile, valid_until));
     }
+    // The fleet's Redis, shown without its password.
+    let shared = ctx.shared_cache.as_ref().map(|config| {
+        config.urls.iter().map(|url| crate::stores::shared::redacted_url(url)).collect::<Vec<_>>().join(",")
+    });
     if json {
         let default = settings.default_profile();
-        let mut list: Vec<_> =
-            listed.iter().map(|(p, until)| profile_json(p, *until, default == Some(&p.name))).collect();
+        let mut list: Vec<_> = listed
+            .iter()
+            .map(|(p, until)| {
+                let mut json = profile_json(p, *until, default == Some(&p.name));
+                json["shared_cache"] = shared.clone().into();
+                json
+            })
+            .collect();
         list.extend(settings.keys_only().map(|(name, key)| {
             serde_json::json!({ "profile": name, "key_only": true, "store": key.store.name(), "key": key_location(key.pkcs11.as_ref()) })
         }));
@@ -71,6 +81,11 @@ pub fn run(ctx: &Context, json: bool) -> Result<super::Outcome, Error> {
         .chain(keys_only)
         .map(|row| row.map(|cell| crate::base::diag::printable(&cell, MAX_CELL_CHARS).replace('\n', "\\n")));
     super::print(&table(std::iter::once(header).chain(rows).collect()))?;
+    if let Some(shared) = shared {
+        crate::base::diag::status(&format!(
+            "every profile shares tokens with the fleet through {shared} (SFCRED_CACHE_URL)"
+        ));
+    }
     Ok(super::Outcome::Done)
 }
 

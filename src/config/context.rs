@@ -73,6 +73,20 @@ pub struct EnvironmentProfile {
     pub sandbox: bool,
 }
 
+/// A Redis the fleet shares (`SFCRED_CACHE_URL`), and the secret that seals its values
+/// (`SFCRED_CACHE_KEY`). The URLs may hold a password: they are shown only redacted.
+#[derive(Clone)]
+pub struct SharedCacheConfig {
+    pub urls: Vec<String>,
+    pub key: Option<SecretString>,
+}
+
+impl std::fmt::Debug for SharedCacheConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SharedCacheConfig").field("urls", &"<redacted>").field("key", &"<redacted>").finish()
+    }
+}
+
 /// The environment, resolved.
 #[derive(Debug)]
 pub struct Context {
@@ -86,6 +100,8 @@ pub struct Context {
     pub keychain_timeout: Result<Duration, ContextError>,
     /// Present when `SFCRED_CLIENT_ID` is set: then the environment is the profile.
     pub environment_profile: Option<EnvironmentProfile>,
+    /// The fleet's shared cache, when `SFCRED_CACHE_URL` names one.
+    pub shared_cache: Option<SharedCacheConfig>,
     /// `SFCRED_PKCS11_PIN`.
     pub pkcs11_pin: Option<SecretString>,
     pub no_color: bool,
@@ -173,6 +189,14 @@ impl Context {
             lock_wait: duration(&env_vars::LOCK_TIMEOUT, DEFAULT_LOCK_WAIT, "30s or 2m"),
             keychain_timeout: duration(&env_vars::KEYCHAIN_TIMEOUT, DEFAULT_KEYCHAIN_TIMEOUT, "5s or 1m"),
             environment_profile,
+            shared_cache: text(&env_vars::CACHE_URL).map(|urls| SharedCacheConfig {
+                urls: urls
+                    .split(',')
+                    .map(|url| url.trim().to_owned())
+                    .filter(|url| !url.is_empty())
+                    .collect(),
+                key: text(&env_vars::CACHE_KEY).map(SecretString::from),
+            }),
             pkcs11_pin: os(&env_vars::PKCS11_PIN)
                 .map(|pin| SecretString::from(pin.to_string_lossy().into_owned())),
             no_color: os(&env_vars::NO_COLOR).is_some(),

@@ -32,14 +32,15 @@ impl Logins {
     }
 
     /// Counts one login in `minute`; forgets minutes older than an hour. Returns the hour's
-    /// count, and whether to warn of it now (past [`WARN_ABOVE`], once a minute).
-    pub fn record(&mut self, minute: u64) -> (u32, bool) {
+    /// count (the fleet's, when a shared cache counted it: `fleet`), and whether to warn of
+    /// it now (past [`WARN_ABOVE`], once a minute on this machine).
+    pub fn record(&mut self, minute: u64, fleet: Option<u32>) -> (u32, bool) {
         self.minutes.retain(|(m, _)| *m + 60 > minute && *m <= minute);
         match self.minutes.last_mut() {
             Some((m, n)) if *m == minute => *n += 1,
             _ => self.minutes.push((minute, 1)),
         }
-        let count = self.in_the_hour_to(minute);
+        let count = fleet.unwrap_or_else(|| self.in_the_hour_to(minute));
         let warn = count > WARN_ABOVE && self.warned_minute != Some(minute);
         if warn {
             self.warned_minute = Some(minute);
@@ -75,6 +76,7 @@ pub fn record(
     username: &str,
     login_url: &str,
     now: SystemTime,
+    fleet: Option<u32>,
 ) -> std::io::Result<(u32, bool)> {
     crate::stores::fs::create_private_dir(cache_dir)?;
     let path = path(cache_dir, username, login_url);
@@ -91,7 +93,7 @@ pub fn record(
         crate::stores::fs::LockWait::TimedOut => std::io::ErrorKind::TimedOut.into(),
     })?;
     let mut logins = read(&path);
-    let counted = logins.record(minute_of(now));
+    let counted = logins.record(minute_of(now), fleet);
     logins.v = 1;
     crate::stores::fs::write_atomically(&path, &serde_json::to_vec(&logins).expect("counts serialize"))?;
     Ok(counted)
@@ -104,12 +106,12 @@ mod tests {
     #[test]
     fn an_hour_rolls_by_the_minute() {
         let mut logins = Logins::default();
-        assert_eq!(logins.record(1000), (1, false));
-        assert_eq!(logins.record(1000), (2, false));
-        assert_eq!(logins.record(1030), (3, false));
+        assert_eq!(logins.record(1000, None), (1, false));
+        assert_eq!(logins.record(1000, None), (2, false));
+        assert_eq!(logins.record(1030, None), (3, false));
         assert_eq!(logins.in_the_hour_to(1059), 3);
         assert_eq!(logins.in_the_hour_to(1060), 1, "minute 1000 is an hour old");
-        assert_eq!(logins.record(1089), (2, false), "minute 1030 is still in");
+        assert_eq!(logins.record(1089, None), (2, false), "minute 1030 is still in");
         assert_eq!(logins.minutes, [(1030, 1), (1089, 1)], "older minutes are forgotten");
         assert_eq!(logins.in_the_hour_to(999), 0, "a clock stepped back counts nothing ahead of it");
     }
@@ -117,9 +119,11 @@ mod tests {
     #[test]
     fn past_four_fifths_of_the_limit_it_warns_once_a_minute() {
         let mut logins = Logins { v: 1, minutes: vec![(1000, WARN_ABOVE - 1)], warned_minute: None };
-        assert_eq!(logins.record(1001), (WARN_ABOVE, false), "at 80 % exactly: not yet");
-        assert_eq!(logins.record(1001), (WARN_ABOVE + 1, true));
-        assert_eq!(logins.record(1001), (WARN_ABOVE + 2, false), "said this minute already");
-        assert_eq!(logins.record(1002), (WARN_ABOVE + 3, true), "and again the next");
+        assert_eq!(logins.record(1001, None), (WARN_ABOVE, false), "at 80 % exactly: not yet");
+        assert_eq!(logins.record(1001, None), (WARN_ABOVE + 1, true));
+        assert_eq!(logins.record(1001, None), (WARN_ABOVE + 2, false), "said this minute already");
+        assert_eq!(logins.record(1002, None), (WARN_ABOVE + 3, true), "and again the next");
+        assert_eq!(logins.record(1003, Some(10)), (10, false), "the fleet's count, when there is one");
+        assert_eq!(logins.record(1003, Some(WARN_ABOVE + 1)), (WARN_ABOVE + 1, true));
     }
 }

@@ -6,4 +6,5 @@ pub mod fs;
 pub mod keychain;
 pub mod login_budget;
 pub mod settings;
+pub mod shared;
 pub mod tokens;

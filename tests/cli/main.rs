@@ -14,6 +14,7 @@ mod error_snapshots;
 mod errors;
 mod faults;
 mod first_hour;
+mod fleet;
 mod generated;
 mod hardening;
 mod jwt_tokens;

@@ -61,8 +61,9 @@ fn parts(page: &str) -> Vec<Part> {
     parts
 }
 
-fn with_placeholders_filled(code: &str, login_url: &str) -> String {
-    code.replace("you@example.com", USERNAME)
+fn with_placeholders_filled(code: &str, login_url: &str, redis: &str) -> String {
+    code.replace("rediss://sfcred:PASSWORD@redis.internal:6380", redis)
+        .replace("you@example.com", USERNAME)
         .replace("ci@example.com", USERNAME)
         .replace("3MVG9...", CONSUMER_KEY)
         .replace("CONSUMER_KEY", CONSUMER_KEY)
@@ -81,6 +82,11 @@ struct Ran {
 /// Runs `page`'s blocks in one bash in the test home; panics with what it printed when a
 /// block fails.
 fn run_page(env: &TestEnv, page: &str) -> Ran {
+    run_page_with(env, page, "redis://127.0.0.1:1")
+}
+
+/// [`run_page`], the fleet's Redis at `redis` (the pages name one at redis.internal).
+fn run_page_with(env: &TestEnv, page: &str, redis: &str) -> Ran {
     let bin_dir = Path::new(&sfcred_exe()).parent().unwrap().to_owned();
     let path = format!("{}:{}", bin_dir.display(), std::env::var("PATH").unwrap());
     let mut bash = env
@@ -109,7 +115,7 @@ fn run_page(env: &TestEnv, page: &str) -> Ran {
         match part {
             Part::Block { tag: None, code } => {
                 blocks += 1;
-                let code = with_placeholders_filled(&code, env.stand_in.url());
+                let code = with_placeholders_filled(&code, env.stand_in.url(), redis);
                 stdin.write_all(format!("{code}\necho '<<block {blocks} ran>>'\n").as_bytes()).unwrap();
             }
             Part::Block { tag: Some(tag), code } if tag == "checkout" => {
@@ -179,7 +185,11 @@ fn the_install_quick_start_and_daily_use_work_as_written() {
     let readme = page("README.md");
     let start = readme.find("\n## Install").expect("README has an Install section");
     let end = readme[start..].find("\n## More").map_or(readme.len(), |at| start + at);
-    let ran = run_page(&env, &readme[start..end]);
+    let redis = crate::fleet::Redis::start(&[]);
+    // The fleet's block runs on a machine whose cache already holds a token: a hit, which
+    // asks Redis nothing (tests/cli/fleet.rs has the fleet's own tests).
+    let ran = run_page_with(&env, &readme[start..end], &redis.url());
+    assert!(!ran.stderr.contains("shared cache"), "no warning of the fleet's Redis: {}", ran.stderr);
     assert!(ran.blocks >= 8, "the README's blocks were found: {}", ran.blocks);
     assert_eq!(ran.stdout.matches(REST_ANSWER).count(), 3, "{}", ran.stdout);
     assert!(ran.stdout.contains("live mint"), "doctor ran: {}", ran.stdout);
@@ -208,8 +218,14 @@ fn the_reference_s_step_by_step_works_as_written() {
 fn the_ci_recipe_mints_from_the_environment() {
     let env = TestEnv::without_keychain();
     env.write("ci.key", &crate::support::app_keys().0);
-    let ran = run_page(&env, &page("docs/ci.md"));
+    env.write("fleet.key", "kOJOZz1x0Gq2b3Y8oK7b3q5b8n3m9F1pQ2r4S6t8V0w=\n");
+    let redis = crate::fleet::Redis::start(&[]);
+    let ran = run_page_with(&env, &page("docs/ci.md"), &redis.url());
     assert!(ran.stdout.starts_with("00DSTANDIN"), "{}", ran.stdout);
+    let tokens: Vec<&str> = ran.stdout.lines().filter(|l| l.starts_with("00DSTANDIN")).collect();
+    assert_eq!(tokens.len(), 2, "{}", ran.stdout);
+    assert_eq!(tokens[0], tokens[1], "the fleet's recipe serves the machine's cached token");
+    assert!(!ran.stderr.contains("warning"), "{}", ran.stderr);
 }
 
 #[test]
