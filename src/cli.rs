@@ -400,7 +400,7 @@ pub struct EcaArgs {
     /// Make the app issue JWT-based access tokens, which say when they expire
     #[arg(long)]
     pub jwt_tokens: bool,
-    /// How long those tokens live: 1m, 5m, 10m, 15m, 30m, 1h, 90m, 2h, 4h, 8h or 12h
+    /// How long those tokens live: 5m, 10m, 15m, 30m, 1h, 90m, 2h, 4h, 8h or 12h
     /// (by default the user's session)
     #[arg(long, value_name = "DURATION", requires = "jwt_tokens")]
     pub jwt_timeout: Option<String>,

@@ -57,9 +57,10 @@ pub enum Error {
     Certificate(#[from] CertificateError),
     #[error("cannot open the browser ({command}): {reason}")]
     Browser { command: String, reason: String },
+    /// `asked`: the request as the caller gave it (`--min-valid 1h`, `min_valid_secs 3600`);
     /// `by_exp`: the lifetime is a JWT-based token's own, not the profile's ttl.
-    #[error("--min-valid {} is not shorter than profile {profile:?}'s token lifetime ({})", format_duration(*min_valid), format_duration(*ttl))]
-    MinValidTooLong { min_valid: Duration, ttl: Duration, profile: String, by_exp: bool },
+    #[error("{asked} is not shorter than profile {profile:?}'s token lifetime ({})", format_duration(*ttl))]
+    MinValidTooLong { asked: String, ttl: Duration, profile: String, by_exp: bool },
     /// `what` is the prompt's text, for a terminal; the message names the flag.
     #[error("{flag} is missing, and sfcred may not ask for it here")]
     MissingInput { what: &'static str, flag: &'static str },
@@ -168,9 +169,17 @@ impl Error {
             Error::Browser { .. } => ErrorClass::Other,
             Error::Cache(CacheError::LockTimeout { .. }) => ErrorClass::Unavailable,
             Error::Cache(_) => ErrorClass::Other,
-            Error::Exchange(ExchangeError::Rejected { .. } | ExchangeError::RevokeRefused { .. }) => {
+            Error::Exchange(
+                ExchangeError::Rejected { .. }
+                | ExchangeError::RevokeRefused { .. }
+                | ExchangeError::FrontdoorRefused { .. },
+            ) => ErrorClass::Rejected,
+            Error::Exchange(ExchangeError::FrontdoorBadAnswer { status, .. })
+                if (400..500).contains(status) =>
+            {
                 ErrorClass::Rejected
             }
+            Error::Exchange(ExchangeError::BadInstanceUrl { .. }) => ErrorClass::Other,
             Error::Exchange(ExchangeError::TrustRoots { .. }) => ErrorClass::Usage,
             Error::Exchange(_) => ErrorClass::Unavailable,
             Error::Pkcs11(e) => pkcs11_class(e),

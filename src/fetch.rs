@@ -50,16 +50,12 @@ pub fn token(
         })
     };
     let first = load()?;
-    // The ttl bounds only opaque tokens: one whose tokens carry their expiry is checked
-    // against a token's own lifetime, once one is minted.
-    let expiry_known = first.as_ref().is_some_and(|token| token.format.expiry == Expiry::Token);
-    if !expiry_known && need.min_valid >= profile.ttl {
-        return Err(Error::MinValidTooLong {
-            min_valid: need.min_valid,
-            ttl: profile.ttl,
-            profile: profile.name.clone(),
-            by_exp: false,
-        });
+    // The last token tells how long the profile's tokens live: when that is no longer than
+    // min_valid, no mint can do better, so none is spent (a forced refresh still asks).
+    if !need.refresh
+        && let Some(token) = &first
+    {
+        refuse_if_too_short(token, profile, need.min_valid)?;
     }
     if let Some(token) = first
         && usable(&token, asked_at)
@@ -106,15 +102,10 @@ pub fn token(
             {
                 crate::base::diag::warn(&format!("the new token was not cached: {e}"));
             }
-            // A JWT-based token may live shorter than the caller needs: no mint does better.
-            let lifetime = token.expires_at.duration_since(token.issued_at).unwrap_or_default();
-            if token.format.expiry == Expiry::Token && lifetime <= need.min_valid {
-                return Err(Error::MinValidTooLong {
-                    min_valid: need.min_valid,
-                    ttl: lifetime,
-                    profile: profile.name.clone(),
-                    by_exp: true,
-                });
+            // The new token may live shorter than the caller needs (a JWT-based token's own
+            // lifetime, or the ttl): it is cached, so the next call refuses without a mint.
+            if !usable(&token, clock()) {
+                refuse_if_too_short(&token, profile, need.min_valid)?;
             }
             Ok(token)
         }
@@ -129,6 +120,21 @@ pub fn token(
             }
             fallback(error)
         }
+    }
+}
+
+/// A usage error when tokens like `token` (a JWT-based one by its own lifetime, an opaque
+/// one by the profile's ttl) cannot stay valid for `min_valid`.
+fn refuse_if_too_short(token: &Token, profile: &Profile, min_valid: Duration) -> Result<(), Error> {
+    let lifetime = cache::lifetime(token, profile.ttl);
+    match cache::lifetime_serves(lifetime, min_valid) {
+        true => Ok(()),
+        false => Err(Error::MinValidTooLong {
+            asked: format!("--min-valid {}", crate::config::profile::format_duration(min_valid)),
+            ttl: lifetime,
+            profile: profile.name.clone(),
+            by_exp: token.format.expiry == Expiry::Token,
+        }),
     }
 }
 

@@ -105,6 +105,13 @@ fn token_from(
 ) -> Token {
     let times = access_token::times(response.access_token.expose_secret(), response.token_format.as_deref());
     let (expires_at, expiry) = access_token::expiry(times, salesforce_time, requested_at, profile.ttl);
+    if times.is_some() && expiry == Expiry::Estimated {
+        crate::base::diag::warn(&format!(
+            "Salesforce issued a JWT-based token whose exp is not after its issue; trusting it for the \
+             profile's ttl ({}) instead",
+            crate::config::profile::format_duration(profile.ttl)
+        ));
+    }
     crate::base::diag::verbose(|| match expiry {
         Expiry::Token => {
             format!("a JWT-based token: it expires at {} by its exp", crate::token::rfc3339(expires_at))

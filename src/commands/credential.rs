@@ -17,14 +17,12 @@ pub fn run(ctx: &Context, default_profile: &str) -> Result<super::Outcome, Error
         let profile = lookup::profile(ctx, request.profile.as_deref().unwrap_or(default_profile))?;
         // The protocol's own field is named, not the flag `token` has for it.
         fetch::token(ctx, &profile, request.need, &SystemTime::now).map_err(|e| match e {
-            Error::MinValidTooLong { min_valid, ttl, profile, .. } => super::bad_request(
-                "JSON",
-                format!(
-                    "min_valid_secs {} is not shorter than profile {profile:?}'s token lifetime ({}s)",
-                    min_valid.as_secs(),
-                    ttl.as_secs()
-                ),
-            ),
+            Error::MinValidTooLong { ttl, profile, by_exp, .. } => Error::MinValidTooLong {
+                asked: format!("min_valid_secs {}", request.need.min_valid.as_secs()),
+                ttl,
+                profile,
+                by_exp,
+            },
             e => e,
         })
     };

@@ -13,7 +13,7 @@ use crate::config::profile::{Accepts, InvalidSetting};
 use crate::error::Error;
 use crate::fetch;
 use crate::salesforce::exchange::{self, ExchangeError, SingleAccess};
-use crate::token::Need;
+use crate::token::{Expiry, Need};
 
 #[derive(Debug)]
 pub struct Options {
@@ -35,15 +35,17 @@ pub fn run(ctx: &Context, options: Options) -> Result<super::Outcome, Error> {
     let token = fetch::token(ctx, &profile, Need::default(), &SystemTime::now)?;
     let url = match ask(&token)? {
         SingleAccess::Url(url) => url,
-        SingleAccess::SessionEnded { status } => {
+        SingleAccess::SessionEnded { status, said } => {
             crate::base::diag::verbose(|| {
-                format!("HTTP {status}: the token's session ended; minting a new one")
+                format!("HTTP {status}, {said}: the token's session ended; minting a new one")
             });
-            let fresh = Need { refresh: true, ..Need::default() };
-            match ask(&fetch::token(ctx, &profile, fresh, &SystemTime::now)?)? {
+            let fresh =
+                fetch::token(ctx, &profile, Need { refresh: true, ..Need::default() }, &SystemTime::now)?;
+            match ask(&fresh)? {
                 SingleAccess::Url(url) => url,
-                SingleAccess::SessionEnded { status } => {
-                    return Err(ExchangeError::FrontdoorRefused { status }.into());
+                SingleAccess::SessionEnded { status, said } => {
+                    let jwt_based = fresh.format.expiry == Expiry::Token;
+                    return Err(ExchangeError::FrontdoorRefused { status, said, jwt_based }.into());
                 }
             }
         }
@@ -52,7 +54,7 @@ pub fn run(ctx: &Context, options: Options) -> Result<super::Outcome, Error> {
         super::print_line(url.expose_secret())?;
         return Ok(super::Outcome::Done);
     }
-    match &options.browser {
+    match options.browser.as_ref().or(ctx.browser.as_ref()) {
         Some(command) => run_browser(command, &url)?,
         None => webbrowser::open(url.expose_secret())
             .map_err(|e| Error::Browser { command: "the system's browser".into(), reason: e.to_string() })?,
@@ -71,20 +73,21 @@ fn relative_path(path: &str) -> Result<&str, Error> {
     if !path.starts_with('/') || path.starts_with("//") {
         return Err(invalid("it does not start with a single /"));
     }
+    // Browsers read a backslash as a slash: `/\evil.example` would leave the org.
+    if path.contains('\\') {
+        return Err(invalid("it holds a backslash"));
+    }
     if path.chars().any(|c| c.is_control() || c.is_whitespace()) {
         return Err(invalid("it holds spaces or control characters"));
     }
     Ok(path)
 }
 
-/// Runs `command` (its words split on white space) with the URL: in place of a `%s`
-/// word, else as the last argument, as `BROWSER` is read. No shell reads the URL.
+/// Runs `command` with the URL: in place of `%s`, else as the last argument. No shell reads
+/// the URL.
 fn run_browser(command: &str, url: &SecretString) -> Result<(), Error> {
     let failed = |reason: String| Error::Browser { command: command.to_owned(), reason };
-    let mut words: Vec<String> = command.split_whitespace().map(str::to_owned).collect();
-    if words.is_empty() {
-        return Err(failed("it is empty".into()));
-    }
+    let mut words = browser_words(command, |path| std::path::Path::new(path).is_file()).map_err(failed)?;
     match words.iter_mut().find(|word| word.contains("%s")) {
         Some(word) => *word = word.replace("%s", url.expose_secret()),
         None => words.push(url.expose_secret().to_owned()),
@@ -99,14 +102,54 @@ fn run_browser(command: &str, url: &SecretString) -> Result<(), Error> {
     }
 }
 
+/// The words of a browser command: the whole text when it names a program (a path with
+/// spaces, such as `C:\\Program Files\\...\\firefox.exe`), else split as a POSIX shell splits
+/// them, so a quoted path with spaces is one word.
+fn browser_words(command: &str, is_program: impl Fn(&str) -> bool) -> Result<Vec<String>, String> {
+    if is_program(command) {
+        return Ok(vec![command.to_owned()]);
+    }
+    match shell_words::split(command) {
+        Ok(words) if words.is_empty() => Err("it is empty".into()),
+        Ok(words) => Ok(words),
+        Err(e) => Err(format!("it cannot be split into words: {e}")),
+    }
+}
+
 #[cfg(test)]
 mod tests {
-    use super::relative_path;
+    use super::{browser_words, relative_path};
+
+    #[test]
+    fn a_browser_command_is_one_program_and_its_arguments() {
+        let none = |_: &str| false;
+        assert_eq!(browser_words("firefox --new-window", none).unwrap(), ["firefox", "--new-window"]);
+        assert_eq!(
+            browser_words("'/opt/My Browser/run' --url=%s", none).unwrap(),
+            ["/opt/My Browser/run", "--url=%s"]
+        );
+        assert_eq!(
+            browser_words(r#""C:\Program Files\Firefox\firefox.exe" -new-tab"#, none).unwrap(),
+            [r"C:\Program Files\Firefox\firefox.exe", "-new-tab"]
+        );
+        let windows_path = r"C:\Program Files\Firefox\firefox.exe";
+        assert_eq!(browser_words(windows_path, |p| p == windows_path).unwrap(), [windows_path]);
+        assert!(browser_words("  ", none).is_err());
+        assert!(browser_words("'unclosed", none).unwrap_err().contains("cannot be split"));
+    }
 
     #[test]
     fn a_path_stays_on_the_org() {
         assert!(relative_path("/lightning/setup/SetupOneHome/home").is_ok());
-        for elsewhere in ["https://evil.example", "//evil.example/x", "lightning", "/a b", "/a\nb"] {
+        for elsewhere in [
+            "https://evil.example",
+            "//evil.example/x",
+            "lightning",
+            "/a b",
+            "/a\nb",
+            "/\\evil.example",
+            "/a\\b",
+        ] {
             assert!(relative_path(elsewhere).is_err(), "{elsewhere:?}");
         }
     }

@@ -106,6 +106,8 @@ pub struct Context {
     pub pkcs11_pin: Option<SecretString>,
     pub no_color: bool,
     pub shell: Option<String>,
+    /// `BROWSER`: the command `open` hands the link to.
+    pub browser: Option<String>,
     pub exec_info: Option<String>,
     /// `SSL_CERT_FILE` and `SSL_CERT_DIR`.
     pub trust: TrustRoots,
@@ -201,6 +203,7 @@ impl Context {
                 .map(|pin| SecretString::from(pin.to_string_lossy().into_owned())),
             no_color: os(&env_vars::NO_COLOR).is_some(),
             shell: text(&env_vars::SHELL),
+            browser: text(&env_vars::BROWSER),
             exec_info: text(&env_vars::KUBERNETES_EXEC_INFO),
         }
     }

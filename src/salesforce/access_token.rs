@@ -54,8 +54,10 @@ pub fn times(access_token: &str, token_format: Option<&str>) -> Option<TokenTime
 /// When a token minted at `requested_at` (this machine's clock) expires, and whence that
 /// comes. A JWT-based token lives from its `iat` (else Salesforce's answer time, else the
 /// request) to its `exp`: that lifetime, counted from `requested_at`, errs early and does
-/// not depend on the two clocks agreeing. It is bounded to 0 .. 24 hours, the longest
-/// session Salesforce has. An opaque token is trusted for `ttl`.
+/// not depend on the two clocks agreeing. It is bounded to 24 hours, the longest session
+/// Salesforce has. An opaque token is trusted for `ttl`, and so is a JWT whose `exp` is not
+/// after its issue: that says nothing true of its lifetime, and taking it for 0 would have
+/// every call mint again.
 pub fn expiry(
     times: Option<TokenTimes>,
     salesforce_time: Option<SystemTime>,
@@ -66,8 +68,10 @@ pub fn expiry(
     let exp = SystemTime::UNIX_EPOCH + Duration::from_secs(times.exp);
     let issued = times.iat.map(|iat| SystemTime::UNIX_EPOCH + Duration::from_secs(iat));
     let from = issued.or(salesforce_time).unwrap_or(requested_at);
-    let lifetime = exp.duration_since(from).unwrap_or_default().min(MAX_DURATION);
-    (requested_at + lifetime, Expiry::Token)
+    match exp.duration_since(from) {
+        Ok(lifetime) if !lifetime.is_zero() => (requested_at + lifetime.min(MAX_DURATION), Expiry::Token),
+        _ => (requested_at + ttl, Expiry::Estimated),
+    }
 }
 
 #[cfg(test)]
@@ -119,7 +123,13 @@ mod tests {
             requested + Duration::from_secs(600)
         );
         assert_eq!(expiry(times(5_300, None), None, requested, ttl).0, requested + Duration::from_secs(300));
-        assert_eq!(expiry(times(1, Some(5_000)), None, requested, ttl).0, requested, "never before issued");
+        for (exp, iat) in [(1, 5_000), (5_000, 5_000)] {
+            assert_eq!(
+                expiry(times(exp, Some(iat)), None, requested, ttl),
+                (requested + ttl, Expiry::Estimated),
+                "an exp not after its issue says nothing: the ttl"
+            );
+        }
         assert_eq!(expiry(times(u64::MAX / 2, Some(0)), None, requested, ttl).0, requested + MAX_DURATION);
         assert_eq!(expiry(None, answered, requested, ttl), (requested + ttl, Expiry::Estimated));
     }

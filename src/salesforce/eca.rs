@@ -61,6 +61,12 @@ impl EcaSpec {
 pub enum EcaError {
     #[error("JWT-based tokens cannot live {given}: Salesforce offers {}", shown_timeouts())]
     JwtTimeout { given: String },
+    #[error(
+        "JWT-based tokens that live {given} would have every call mint: sfcred serves a token only while \
+         it has {} left",
+        crate::config::profile::format_duration(crate::token::DEFAULT_MIN_VALID)
+    )]
+    JwtTimeoutTooShort { given: String },
     #[error("{name:?} is not an API name: {reason}")]
     BadName { name: String, reason: &'static str },
     #[error("unknown OAuth scope {scope:?}")]
@@ -74,7 +80,9 @@ pub enum EcaError {
 impl EcaError {
     pub fn hint(&self) -> Option<String> {
         Some(match self {
-            EcaError::JwtTimeout { .. } => "give --jwt-timeout one of those, like 30m or 2h".into(),
+            EcaError::JwtTimeout { .. } | EcaError::JwtTimeoutTooShort { .. } => {
+                "give --jwt-timeout one of those, like 30m or 2h".into()
+            }
             EcaError::BadName { .. } => {
                 "use letters, digits and single underscores, starting with a letter, e.g. Sfcred_Prod".into()
             }
@@ -93,20 +101,28 @@ impl EcaError {
     }
 }
 
-fn shown_timeouts() -> String {
+/// The timeouts Salesforce offers that outlive the time sfcred keeps in hand: a token that
+/// lives no longer than that is stale the moment it is minted.
+fn usable_timeouts() -> impl Iterator<Item = std::time::Duration> {
     JWT_TIMEOUTS
-        .map(|minutes| {
-            crate::config::profile::format_duration(std::time::Duration::from_secs(u64::from(minutes) * 60))
-        })
-        .join(", ")
+        .into_iter()
+        .map(|minutes| std::time::Duration::from_secs(u64::from(minutes) * 60))
+        .filter(|timeout| *timeout > crate::token::DEFAULT_MIN_VALID)
 }
 
-/// `--jwt-timeout`: one of the timeouts Salesforce offers.
+fn shown_timeouts() -> String {
+    usable_timeouts().map(crate::config::profile::format_duration).collect::<Vec<_>>().join(", ")
+}
+
+/// `--jwt-timeout`: one of the timeouts Salesforce offers that leaves a token some use.
 pub fn jwt_timeout(duration: std::time::Duration) -> Result<JwtTokens, EcaError> {
-    let minutes = u32::try_from(duration.as_secs() / 60).unwrap_or(u32::MAX);
-    match duration.as_secs().is_multiple_of(60) && JWT_TIMEOUTS.contains(&minutes) {
-        true => Ok(JwtTokens::Minutes(minutes)),
-        false => Err(EcaError::JwtTimeout { given: crate::config::profile::format_duration(duration) }),
+    let given = || crate::config::profile::format_duration(duration);
+    if usable_timeouts().any(|timeout| timeout == duration) {
+        return Ok(JwtTokens::Minutes(u32::try_from(duration.as_secs() / 60).expect("one of Salesforce's")));
+    }
+    match duration <= crate::token::DEFAULT_MIN_VALID {
+        true => Err(EcaError::JwtTimeoutTooShort { given: given() }),
+        false => Err(EcaError::JwtTimeout { given: given() }),
     }
 }
 
@@ -371,9 +387,15 @@ mod tests {
         let refused = minutes(45).unwrap_err().to_string();
         assert_eq!(
             refused,
-            "JWT-based tokens cannot live 45m: Salesforce offers 1m, 5m, 10m, 15m, 30m, 1h, 1h 30m, 2h, 4h, 8h, 12h"
+            "JWT-based tokens cannot live 45m: Salesforce offers 5m, 10m, 15m, 30m, 1h, 1h 30m, 2h, 4h, 8h, 12h"
                 .replace("1h 30m", "1h30m")
         );
+        for too_short in [1, 0] {
+            assert!(
+                matches!(minutes(too_short), Err(EcaError::JwtTimeoutTooShort { .. })),
+                "{too_short}m: no longer than the minute sfcred keeps in hand"
+            );
+        }
         assert!(jwt_timeout(std::time::Duration::from_secs(90)).is_err(), "whole minutes only");
         let spec = EcaSpec {
             name: "A".into(),

@@ -40,8 +40,16 @@ pub enum ExchangeError {
     RevokeBadAnswer { url: Url, status: u16, what: String },
     #[error("{url} answered HTTP {status} with {what}, not a frontdoor URL")]
     FrontdoorBadAnswer { url: Url, status: u16, what: String },
-    #[error("Salesforce refused a frontdoor URL again after a new token: HTTP {status}")]
-    FrontdoorRefused { status: u16 },
+    #[error("Salesforce refused a frontdoor URL again after a new token: HTTP {status}, {said}")]
+    FrontdoorRefused {
+        status: u16,
+        /// Salesforce's error, printable.
+        said: String,
+        /// The token was JWT-based, which Salesforce documents for REST APIs only.
+        jwt_based: bool,
+    },
+    #[error("the token's instance URL {instance_url} cannot be used: {reason}")]
+    BadInstanceUrl { instance_url: String, reason: String },
 }
 
 impl ExchangeError {
@@ -95,13 +103,27 @@ impl ExchangeError {
                 "sfcred sends the assertion only to the login URL; log in again with the URL redirected to"
                     .into(),
             ),
+            ExchangeError::FrontdoorBadAnswer { status, .. } if (400..500).contains(status) => Some(
+                "check --path: a path on the org, like /lightning/setup/SetupOneHome/home; without it, sfcred \
+                 open lands on the org's home page"
+                    .into(),
+            ),
             ExchangeError::FrontdoorBadAnswer { .. } => {
                 Some("try again; if it persists, open the org from its login page".into())
             }
+            ExchangeError::FrontdoorRefused { jwt_based: true, .. } => Some(
+                "the profile's tokens are JWT-based, which Salesforce serves to REST APIs only: its UI Bridge API \
+                 may refuse them. Open the org with an app that issues opaque tokens (sfcred eca without \
+                 --jwt-tokens), or from its login page"
+                    .into(),
+            ),
             ExchangeError::FrontdoorRefused { .. } => Some(
                 "the user may lack the API or the session a frontdoor needs; sfcred doctor checks the profile"
                     .into(),
             ),
+            ExchangeError::BadInstanceUrl { .. } => {
+                Some("sfcred token --refresh gets a new token, with the instance URL Salesforce gives".into())
+            }
             ExchangeError::RevokeRefused { .. } | ExchangeError::RevokeBadAnswer { .. } => Some(
                 "the token may still be valid until it expires; revoke it in Setup (Session Management), or \
                  try again"
@@ -394,7 +416,8 @@ pub fn is_transient(error: &ExchangeError) -> bool {
         | ExchangeError::RevokeRefused { .. }
         | ExchangeError::RevokeBadAnswer { .. }
         | ExchangeError::FrontdoorBadAnswer { .. }
-        | ExchangeError::FrontdoorRefused { .. } => false,
+        | ExchangeError::FrontdoorRefused { .. }
+        | ExchangeError::BadInstanceUrl { .. } => false,
     }
 }
 
@@ -552,8 +575,8 @@ pub fn revocation_answer(url: &Url, status: u16, body: &[u8]) -> Result<Revocati
 pub enum SingleAccess {
     /// A frontdoor URL that opens a session once; it holds a one-time code, not the token.
     Url(SecretString),
-    /// 401 or 403: the token's session ended.
-    SessionEnded { status: u16 },
+    /// 401 or 403: the token's session ended; `said` is Salesforce's error, printable.
+    SessionEnded { status: u16, said: String },
 }
 
 /// Asks the instance for a single-use frontdoor URL (`/services/oauth2/singleaccess`), the
@@ -565,11 +588,12 @@ pub fn single_access(
     token: &SecretString,
     landing: Option<&str>,
 ) -> Result<SingleAccess, ExchangeError> {
-    let bad_instance =
-        |reason: String| ExchangeError::Unreachable { url: profile.login_url.token_endpoint(), reason };
     let url = Url::parse(instance_url)
         .and_then(|instance| instance.join("/services/oauth2/singleaccess"))
-        .map_err(|e| bad_instance(format!("the instance URL {instance_url:?}: {e}")))?;
+        .map_err(|e| ExchangeError::BadInstanceUrl {
+            instance_url: crate::base::diag::printable(instance_url, 200),
+            reason: e.to_string(),
+        })?;
     block_on(&url, async {
         let client = client(profile, trust, &url)?;
         let form: Vec<(&str, &str)> = landing.map(|path| ("redirect_uri", path)).into_iter().collect();
@@ -604,8 +628,38 @@ pub fn single_access_answer(url: &Url, status: u16, body: &[u8]) -> Result<Singl
                 _ => Err(bad("a frontdoor_uri that is not an https URL".into())),
             }
         }
-        401 | 403 => Ok(SingleAccess::SessionEnded { status }),
-        _ => Err(bad(describe_body(body, None))),
+        401 | 403 => Ok(SingleAccess::SessionEnded { status, said: salesforce_said(body) }),
+        _ => Err(bad(salesforce_said(body))),
+    }
+}
+
+/// What Salesforce said in an error body, quoted and made printable: a REST API's
+/// `[{"errorCode": ..., "message": ...}]`, or OAuth's `{"error": ..., "error_description": ...}`;
+/// any other body is described.
+fn salesforce_said(body: &[u8]) -> String {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Said {
+        Rest(Vec<RestError>),
+        OAuth(ErrorBody),
+    }
+    #[derive(Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    struct RestError {
+        error_code: String,
+        #[serde(default)]
+        message: String,
+    }
+    let text = match serde_json::from_slice(body) {
+        Ok(Said::Rest(errors)) => {
+            errors.iter().map(|e| format!("{}: {}", e.error_code, e.message)).collect::<Vec<_>>().join("; ")
+        }
+        Ok(Said::OAuth(e)) => format!("{}: {}", e.error, e.error_description),
+        Err(_) => String::new(),
+    };
+    match text.is_empty() {
+        true => describe_body(body, None),
+        false => format!("\"{}\"", crate::base::diag::printable(&text, 300)),
     }
 }
 
@@ -682,6 +736,37 @@ fn is_certificate_error(cause: &(dyn std::error::Error + 'static)) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_ui_bridge_api_s_errors_show_what_salesforce_said() {
+        let url = Url::parse("https://acme.my.salesforce.com/services/oauth2/singleaccess").unwrap();
+        let ended = br#"[{"message":"Session expired or invalid","errorCode":"INVALID_SESSION_ID"}]"#;
+        for status in [401, 403] {
+            match single_access_answer(&url, status, ended) {
+                Ok(SingleAccess::SessionEnded { status: seen, said }) => {
+                    assert_eq!(
+                        (seen, said.as_str()),
+                        (status, "\"INVALID_SESSION_ID: Session expired or invalid\"")
+                    )
+                }
+                _ => panic!("HTTP {status} is a session that ended"),
+            }
+        }
+        let hostile = br#"[{"errorCode":"X\u001b]2;PWNED\u0007","message":"m"}]"#;
+        let Err(e) = single_access_answer(&url, 400, hostile) else { panic!("400 is an error") };
+        assert_eq!(
+            e.to_string(),
+            format!("{url} answered HTTP 400 with \"X\\u{{1b}}]2;PWNED\\u{{7}}: m\", not a frontdoor URL")
+        );
+        let Err(e) =
+            single_access_answer(&url, 500, br#"{"error":"server_error","error_description":"down"}"#)
+        else {
+            panic!("500 is an error")
+        };
+        assert!(e.to_string().ends_with("with \"server_error: down\", not a frontdoor URL"), "{e}");
+        let Err(e) = single_access_answer(&url, 502, b"<html>Bad gateway</html>") else { panic!() };
+        assert!(e.to_string().contains("with an HTML page"), "{e}");
+    }
 
     fn url() -> Url {
         Url::parse("https://login.salesforce.com/services/oauth2/token").unwrap()

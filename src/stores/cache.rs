@@ -98,6 +98,21 @@ pub fn decode(bytes: &[u8]) -> Result<Token, String> {
     Ok(entry.map_times(|t| t.to_time().expect("checked above")))
 }
 
+/// How long tokens like `token` live: a JWT-based one from its issue to its exp, an opaque
+/// one for the profile's `ttl` (which may have changed since it was minted).
+pub fn lifetime(token: &Token, ttl: Duration) -> Duration {
+    match token.format.expiry {
+        Expiry::Estimated => ttl,
+        Expiry::Token => token.expires_at.duration_since(token.issued_at).unwrap_or_default(),
+    }
+}
+
+/// Whether a token that lives `lifetime` is ever valid for `min_valid` more: only one that
+/// lives longer, since some time passes between its mint and its first use.
+pub fn lifetime_serves(lifetime: Duration, min_valid: Duration) -> bool {
+    min_valid < lifetime
+}
+
 /// A token may be served when it stays valid for `min_valid` after `now` and, when the
 /// caller wants a fresh one, was issued no earlier than `not_before`. A token issued after
 /// `now` was minted before the clock stepped back: its age is unknown, so it is never

@@ -92,6 +92,12 @@ struct State {
     revocations: usize,
     /// When set, tokens are JWT-based: they live this long and are signed with this key.
     jwt_tokens: Option<(u64, jsonwebtoken::EncodingKey)>,
+    /// The status the UI Bridge API answers a token whose session ended: 401 or 403 at
+    /// random unless set, as Salesforce answers either.
+    ended_session_status: Option<u16>,
+    /// The UI Bridge API refuses JWT-based tokens, which Salesforce documents for REST APIs
+    /// only.
+    ui_bridge_refuses_jwt_tokens: bool,
     /// Single-use frontdoor codes handed out, and whether each was used.
     frontdoor_codes: HashMap<String, bool>,
     /// Each visit of the frontdoor: its landing path, and whether the code was accepted.
@@ -133,6 +139,8 @@ impl StandIn {
                 issued: HashMap::new(),
                 revocations: 0,
                 jwt_tokens: None,
+                ended_session_status: None,
+                ui_bridge_refuses_jwt_tokens: false,
                 frontdoor_codes: HashMap::new(),
                 frontdoor_visits: Vec::new(),
             }),
@@ -160,7 +168,6 @@ impl StandIn {
                     let url = format!("http://{}", srv.server_addr().to_ip().expect("an IP listener"));
                     single_access(&mut state, &url, bearer.as_deref(), &body)
                 } else if request.url().starts_with("/secur/frontdoor.jsp") {
-                    arrived.notify_all();
                     frontdoor(&mut state, request.url())
                 } else if request.url().starts_with("/services/data") {
                     rest_call(&state, request.url(), bearer.as_deref())
@@ -205,26 +212,21 @@ impl StandIn {
         self.state().issued.values_mut().for_each(|ended| *ended = true);
     }
 
+    /// Answers a session that ended with `status` (401 or 403) from now on, not either at random.
+    pub fn answer_ended_sessions_with(&self, status: u16) {
+        self.state().ended_session_status = Some(status);
+    }
+
+    /// Refuses JWT-based tokens at the UI Bridge API from now on, as a session that ended.
+    pub fn refuse_jwt_tokens_at_the_ui_bridge(&self) {
+        self.state().ui_bridge_refuses_jwt_tokens = true;
+    }
+
     /// Each visit of the frontdoor: the path it was to land on, and whether its code was good.
     pub fn frontdoor_visits(&self) -> Vec<(String, bool)> {
         self.state().frontdoor_visits.clone()
     }
 
-    /// Waits until `count` frontdoor visits arrived (a browser started apart visits when it
-    /// will), at most `within`.
-    pub fn wait_for_frontdoor_visits(
-        &self,
-        count: usize,
-        within: std::time::Duration,
-    ) -> Vec<(String, bool)> {
-        let (lock, arrived) = &*self.state;
-        let (state, _) = arrived
-            .wait_timeout_while(lock.lock().unwrap(), within, |s| s.frontdoor_visits.len() < count)
-            .unwrap();
-        state.frontdoor_visits.clone()
-    }
-
-    /// The login URL to give sfcred.
     /// Adds a connected app, as an admin does in Setup.
     pub fn add_app(&self, app: ConnectedApp) -> Result<(), String> {
         let key = public_key_of(&app.certificate_pem)?;
@@ -587,8 +589,11 @@ fn single_access(
     body: &[u8],
 ) -> (u16, &'static str, String) {
     let json = "application/json;charset=UTF-8";
-    if !matches!(bearer.and_then(|token| state.issued.get(token)), Some(false)) {
-        let status = if state.coin_flip() { 403 } else { 401 };
+    let jwt_based = bearer.is_some_and(|token| token.matches('.').count() == 2);
+    let refused = state.ui_bridge_refuses_jwt_tokens && jwt_based;
+    if refused || !matches!(bearer.and_then(|token| state.issued.get(token)), Some(false)) {
+        let at_random = if state.coin_flip() { 403 } else { 401 };
+        let status = state.ended_session_status.unwrap_or(at_random);
         return (
             status,
             json,

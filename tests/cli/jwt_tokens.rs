@@ -44,9 +44,54 @@ fn a_short_lived_jwt_token_is_trusted_until_its_exp_not_the_ttl() {
     env.run(&["token", "-p", "prod"]).success();
     assert_eq!(env.stand_in.token_requests(), 2);
 
-    // No token of this app lives 11 minutes: said once, with the fix.
-    let run = env.run(&["token", "-p", "prod", "--min-valid", "11m"]).failure(2);
-    assert!(run.stderr.contains("token lifetime (10m)") && run.stderr.contains("--jwt-timeout"), "{run:?}");
+    // No token of this app lives 11 minutes: said with the fix, and no login is spent on it,
+    // however often it is asked and whether the cached token is fresh or spent.
+    for aged in [Duration::ZERO, Duration::from_secs(900)] {
+        age(&env, "prod", aged);
+        for _ in 0..3 {
+            let run = env.run(&["token", "-p", "prod", "--min-valid", "11m"]).failure(2);
+            assert!(
+                run.stderr.contains("token lifetime (10m)") && run.stderr.contains("--jwt-timeout"),
+                "{run:?}"
+            );
+        }
+    }
+    assert_eq!(env.stand_in.token_requests(), 2, "no mint that could not serve");
+}
+
+/// With nothing cached, sfcred cannot know how long the app's tokens live: it mints once,
+/// and the token it caches tells every later call without another mint.
+#[test]
+fn an_empty_cache_learns_the_lifetime_from_one_mint() {
+    let env = TestEnv::new();
+    env.stand_in.issue_jwt_tokens(Duration::from_secs(600));
+    env.login("prod").success();
+    env.run(&["invalidate", "-p", "prod"]).success();
+    for _ in 0..3 {
+        let run = env.run(&["token", "-p", "prod", "--min-valid", "11m"]).failure(2);
+        assert!(run.stderr.contains("token lifetime (10m)"), "{run:?}");
+    }
+    assert_eq!(env.stand_in.token_requests(), 2, "login's, and the one that told");
+    let run = env.run(&["token", "-p", "prod", "--min-valid", "9m"]).success();
+    assert_eq!(env.stand_in.token_requests(), 2, "the told one serves what it can: {run:?}");
+}
+
+/// A JWT-based token whose exp is not after its issue says nothing true of its lifetime:
+/// it is trusted for the ttl, with a warning, instead of being minted again on every call.
+#[test]
+fn a_jwt_token_that_expires_as_it_is_issued_gets_the_ttl() {
+    let env = TestEnv::new();
+    env.stand_in.issue_jwt_tokens(Duration::ZERO);
+    env.login("prod").success();
+    let run = env.run(&["token", "-p", "prod", "--refresh"]).success();
+    assert!(
+        run.stderr.contains("whose exp is not after its issue; trusting it for the profile's ttl (30m)"),
+        "{run:?}"
+    );
+    let token = run.json();
+    assert_eq!((token["expiry"].as_str(), lifetime(&token)), (Some("estimated"), 1800), "{token}");
+    env.run(&["token", "-p", "prod"]).success();
+    assert_eq!(env.stand_in.token_requests(), 2, "login's and the refresh: the cache serves");
 }
 
 #[test]

@@ -56,12 +56,11 @@ fn the_browser_gets_the_link_from_browser_or_the_flag() {
     let run = env.run(&["open", "-p", "prod", "--browser", &browser]).success();
     assert!(run.stdout.is_empty(), "{run:?}");
     assert!(run.stderr.contains("opened profile \"prod\"'s org in the browser"), "{run:?}");
-    // BROWSER, as the platform's opener reads it.
+    // BROWSER, which sfcred reads itself on every platform.
     let out =
         env.sfcred().args(["open", "-p", "prod"]).env("BROWSER", &browser).output_within(TIMEOUT).unwrap();
     Run::of(out).success();
-    // The platform's opener starts the browser apart: it visits when it will.
-    let visits = env.stand_in.wait_for_frontdoor_visits(2, TIMEOUT);
+    let visits = env.stand_in.frontdoor_visits();
     assert_eq!(visits, [("/".to_owned(), true), ("/".to_owned(), true)]);
     let log = std::fs::read_to_string(env.path("browser.log")).unwrap();
     assert_eq!(log.lines().count(), 2, "one argument each time, the link: {log}");
@@ -72,10 +71,15 @@ fn the_browser_gets_the_link_from_browser_or_the_flag() {
 #[test]
 fn a_session_that_ended_gets_one_new_token() {
     let env = env_with_instance();
-    env.stand_in.end_sessions();
-    let run = env.run(&["open", "-p", "prod", "--url-only"]).success();
-    assert_eq!(env.stand_in.token_requests(), 2, "one new token");
-    assert_eq!(visit(&env, run.stdout.trim()), "200");
+    for status in [401, 403] {
+        env.stand_in.answer_ended_sessions_with(status);
+        let before = env.stand_in.token_requests();
+        env.stand_in.end_sessions();
+        let run = env.run(&["-v", "open", "-p", "prod", "--url-only"]).success();
+        assert_eq!(env.stand_in.token_requests(), before + 1, "HTTP {status}: one new token");
+        assert!(run.stderr.contains(&format!("HTTP {status}, \"INVALID_SESSION_ID")), "{run:?}");
+        assert_eq!(visit(&env, run.stdout.trim()), "200");
+    }
     let broken = env.run(&["open", "-p", "prod", "--browser", "/nonexistent/browser"]).failure(1);
     assert!(broken.stderr.contains("cannot open the browser (/nonexistent/browser)"), "{broken:?}");
     assert!(broken.stderr.contains("--url-only"), "{broken:?}");
@@ -86,4 +90,49 @@ fn a_path_off_the_org_is_refused() {
     let env = TestEnv::without_keychain();
     let run = env.run(&["open", "--path", "https://evil.example/"]).failure(2);
     assert!(run.stderr.contains("invalid --path") && run.stderr.contains("/lightning/setup"), "{run:?}");
+    let run = env.run(&["open", "--path", "/\\evil.example/"]).failure(2);
+    assert!(run.stderr.contains("it holds a backslash"), "{run:?}");
+}
+
+/// JWT-based tokens, which Salesforce serves to REST APIs only: a UI Bridge API that refuses
+/// them costs one new token, not a loop, and the error says why.
+#[test]
+fn a_refusal_after_the_new_token_is_rejected_once_with_salesforce_s_words() {
+    let env = TestEnv::new();
+    env.stand_in.serve_as_instance();
+    env.stand_in.issue_jwt_tokens(std::time::Duration::from_secs(3600));
+    env.stand_in.refuse_jwt_tokens_at_the_ui_bridge();
+    env.login("prod").success();
+    let before = env.stand_in.token_requests();
+    let run = env.run(&["open", "-p", "prod", "--url-only"]).failure(4);
+    assert_eq!(env.stand_in.token_requests(), before + 1, "one new token, then the refusal");
+    assert!(run.stderr.contains("\"INVALID_SESSION_ID: Session expired or invalid\""), "{run:?}");
+    assert!(run.stderr.contains("REST APIs only"), "{run:?}");
+    assert!(run.stdout.is_empty() && !run.stderr.contains(&cached_token(&env)), "{run:?}");
+}
+
+/// `%s` takes the link's place, and a browser path with a space is one word, quoted or named whole.
+#[test]
+fn the_browser_command_takes_the_link_where_it_says() {
+    let env = env_with_instance();
+    let browser = fake_browser(&env);
+    let spaced = env.path("My Browser");
+    std::fs::create_dir(&spaced).unwrap();
+    let spaced = spaced.join("run");
+    std::fs::copy(&browser, &spaced).unwrap();
+    let quoted = format!("'{}' %s --after", spaced.display());
+    env.run(&["open", "-p", "prod", "--browser", &quoted]).success();
+    let out = env
+        .sfcred()
+        .args(["open", "-p", "prod"])
+        .env("BROWSER", spaced.to_str().unwrap())
+        .output_within(TIMEOUT)
+        .unwrap();
+    Run::of(out).success();
+    let log = std::fs::read_to_string(env.path("browser.log")).unwrap();
+    let lines: Vec<&str> = log.lines().collect();
+    assert_eq!(lines.len(), 3, "the link and --after, then the link alone: {log}");
+    assert!(lines[0].contains("/secur/frontdoor.jsp?otp=") && lines[1] == "--after", "{log}");
+    assert!(lines[2].contains("/secur/frontdoor.jsp?otp="), "{log}");
+    assert_eq!(env.stand_in.frontdoor_visits().len(), 2, "each opened its link");
 }

@@ -64,6 +64,9 @@ fn credential_errors_are_machine_readable() {
         assert!(got_message.contains(message), "{got_message}");
         assert!(run.stderr.contains("sfcred: error:"), "a person reads stderr: {run:?}");
     }
+    let too_long = env.run_with_stdin(&["credential"], br#"{"min_valid_secs":86400}"#).json();
+    let hint = too_long["error"]["hint"].as_str().unwrap();
+    assert!(hint.contains("--ttl 2h"), "the fix, not the protocol's page: {hint}");
 }
 
 #[test]

@@ -33,7 +33,9 @@ fn the_salesforce_cli_converts_an_app_with_jwt_based_tokens() {
     let eca =
         ["eca", "-p", "prod", "--name", "Sfcred_Jwt", "--contact-email", "ops@acme.test", "--jwt-tokens"];
     let refused = env.run(&[&eca[..], &["--jwt-timeout", "45m"]].concat()).failure(2);
-    assert!(refused.stderr.contains("cannot live 45m: Salesforce offers 1m, 5m"), "{refused:?}");
+    assert!(refused.stderr.contains("cannot live 45m: Salesforce offers 5m, 10m"), "{refused:?}");
+    let too_short = env.run(&[&eca[..], &["--jwt-timeout", "1m"]].concat()).failure(2);
+    assert!(too_short.stderr.contains("would have every call mint"), "{too_short:?}");
     assert!(!env.path("Sfcred_Jwt").exists(), "nothing written");
     env.run(&[&eca[..], &["--jwt-timeout", "2h"]].concat()).success();
     let project = env.path("Sfcred_Jwt");
