@@ -60,7 +60,7 @@ pub enum Error {
     /// `asked`: the request as the caller gave it (`--min-valid 1h`, `min_valid_secs 3600`);
     /// `by_exp`: the lifetime is a JWT-based token's own, not the profile's ttl.
     #[error("{asked} is not shorter than profile {profile:?}'s token lifetime ({})", format_duration(*ttl))]
-    MinValidTooLong { asked: String, ttl: Duration, profile: String, by_exp: bool },
+    MinValidTooLong { asked: String, min_valid: Duration, ttl: Duration, profile: String, by_exp: bool },
     /// `what` is the prompt's text, for a terminal; the message names the flag.
     #[error("{flag} is missing, and sfcred may not ask for it here")]
     MissingInput { what: &'static str, flag: &'static str },
@@ -175,7 +175,7 @@ impl Error {
                 | ExchangeError::FrontdoorRefused { .. },
             ) => ErrorClass::Rejected,
             Error::Exchange(ExchangeError::FrontdoorBadAnswer { status, .. })
-                if (400..500).contains(status) =>
+                if crate::salesforce::exchange::is_refusal(*status) =>
             {
                 ErrorClass::Rejected
             }
@@ -217,18 +217,31 @@ impl Error {
             Error::Environment(e) => e.hint(),
             Error::Exchange(e) => e.hint(),
             Error::Cache(e) => e.hint(),
-            Error::MinValidTooLong { profile, by_exp: false, .. } => Some(format!(
-                "ask for less, or log in again with a longer --ttl: sfcred login --profile {profile} --ttl 2h"
-            )),
+            Error::MinValidTooLong { profile, min_valid, by_exp: false, .. } => {
+                // The next whole hour above what was asked, when a ttl can be that long.
+                let ttl = Duration::from_secs((min_valid.as_secs() / 3600 + 1) * 3600);
+                Some(match ttl <= crate::config::profile::MAX_DURATION {
+                    true => format!(
+                        "ask for less, or log in again with a longer --ttl: sfcred login --profile {profile} --ttl {}",
+                        format_duration(ttl)
+                    ),
+                    false => "ask for less: a profile's tokens are trusted 24h at most".into(),
+                })
+            }
             Error::Browser { .. } => Some(
                 "sfcred open --url-only prints the link instead; --browser CMD or BROWSER names the browser"
                     .into(),
             ),
-            Error::MinValidTooLong { by_exp: true, .. } => Some(
-                "ask for less, or give the app's JWT-based tokens a longer timeout (sfcred eca --jwt-tokens \
-                 --jwt-timeout 30m, then deploy it)"
-                    .into(),
-            ),
+            Error::MinValidTooLong { min_valid, by_exp: true, .. } => {
+                Some(match crate::salesforce::eca::jwt_timeout_longer_than(*min_valid) {
+                    Some(timeout) => format!(
+                        "ask for less, or give the app's JWT-based tokens a longer timeout (sfcred eca --jwt-tokens \
+                         --jwt-timeout {}, deploy it, then sfcred token --refresh)",
+                        format_duration(timeout)
+                    ),
+                    None => "ask for less: Salesforce's JWT-based tokens live 12h at most".into(),
+                })
+            }
             Error::Invalid(e) => Some(e.hint()),
             Error::Output(_) => None,
             Error::BadRequest { protocol, .. } => {

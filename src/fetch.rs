@@ -50,12 +50,12 @@ pub fn token(
         })
     };
     let first = load()?;
-    // The last token tells how long the profile's tokens live: when that is no longer than
-    // min_valid, no mint can do better, so none is spent (a forced refresh still asks).
-    if !need.refresh
-        && let Some(token) = &first
+    // When the profile's tokens are known to live no longer than min_valid, no mint can do
+    // better, so none is spent.
+    if let Some((lifetime, expiry)) =
+        cache::known_lifetime(first.as_ref(), profile.ttl, asked_at, need.refresh, cache.is_some())
     {
-        refuse_if_too_short(token, profile, need.min_valid)?;
+        refuse_if_too_short(lifetime, expiry, profile, need.min_valid)?;
     }
     if let Some(token) = first
         && usable(&token, asked_at)
@@ -105,7 +105,12 @@ pub fn token(
             // The new token may live shorter than the caller needs (a JWT-based token's own
             // lifetime, or the ttl): it is cached, so the next call refuses without a mint.
             if !usable(&token, clock()) {
-                refuse_if_too_short(&token, profile, need.min_valid)?;
+                refuse_if_too_short(
+                    cache::lifetime(&token, profile.ttl),
+                    token.format.expiry,
+                    profile,
+                    need.min_valid,
+                )?;
             }
             Ok(token)
         }
@@ -123,17 +128,22 @@ pub fn token(
     }
 }
 
-/// A usage error when tokens like `token` (a JWT-based one by its own lifetime, an opaque
-/// one by the profile's ttl) cannot stay valid for `min_valid`.
-fn refuse_if_too_short(token: &Token, profile: &Profile, min_valid: Duration) -> Result<(), Error> {
-    let lifetime = cache::lifetime(token, profile.ttl);
+/// A usage error when tokens that live `lifetime` (a JWT-based token's own, else the
+/// profile's ttl) cannot stay valid for `min_valid`.
+fn refuse_if_too_short(
+    lifetime: Duration,
+    expiry: Expiry,
+    profile: &Profile,
+    min_valid: Duration,
+) -> Result<(), Error> {
     match cache::lifetime_serves(lifetime, min_valid) {
         true => Ok(()),
         false => Err(Error::MinValidTooLong {
             asked: format!("--min-valid {}", crate::config::profile::format_duration(min_valid)),
+            min_valid,
             ttl: lifetime,
             profile: profile.name.clone(),
-            by_exp: token.format.expiry == Expiry::Token,
+            by_exp: expiry == Expiry::Token,
         }),
     }
 }

@@ -44,18 +44,25 @@ pub fn shown_value(value: &str) -> String {
     cut(&redact_url_credentials(value), MAX_VALUE_CHARS)
 }
 
-/// Text for a terminal or a log: control characters other than newlines escaped, URL
-/// credentials redacted, and at most `max_chars` characters.
+/// Text for a terminal or a log: control characters other than newlines, and the bidi
+/// controls that reorder what a terminal shows, escaped; URL credentials redacted; at most
+/// `max_chars` characters.
 pub fn printable(text: &str, max_chars: usize) -> String {
     let mut out = String::with_capacity(text.len().min(max_chars));
     for c in redact_url_credentials(text).chars() {
         match c {
             '\n' => out.push(c),
-            c if c.is_control() => out.extend(c.escape_default()),
+            c if c.is_control() || is_bidi_control(c) => out.extend(c.escape_default()),
             c => out.push(c),
         }
     }
     cut(&out, max_chars)
+}
+
+/// Unicode's bidirectional formatting characters (UAX #9): shown raw, they make a terminal
+/// show text in another order than it has.
+fn is_bidi_control(c: char) -> bool {
+    matches!(c, '\u{061c}' | '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
 }
 
 /// A message for stderr, made printable.
@@ -124,6 +131,8 @@ mod tests {
     #[test]
     fn control_characters_are_escaped_newlines_kept() {
         assert_eq!(printable("a\x1b[31mb\0c\nd", 100), "a\\u{1b}[31mb\\u{0}c\nd");
+        assert_eq!(printable("evil\u{202e}txt.exe\u{2066}", 100), "evil\\u{202e}txt.exe\\u{2066}");
+        assert_eq!(printable("é ü 日本", 100), "é ü 日本", "other text stays as it is");
     }
 
     #[test]

@@ -17,8 +17,9 @@ pub fn run(ctx: &Context, default_profile: &str) -> Result<super::Outcome, Error
         let profile = lookup::profile(ctx, request.profile.as_deref().unwrap_or(default_profile))?;
         // The protocol's own field is named, not the flag `token` has for it.
         fetch::token(ctx, &profile, request.need, &SystemTime::now).map_err(|e| match e {
-            Error::MinValidTooLong { ttl, profile, by_exp, .. } => Error::MinValidTooLong {
-                asked: format!("min_valid_secs {}", request.need.min_valid.as_secs()),
+            Error::MinValidTooLong { min_valid, ttl, profile, by_exp, .. } => Error::MinValidTooLong {
+                asked: format!("min_valid_secs {}", min_valid.as_secs()),
+                min_valid,
                 ttl,
                 profile,
                 by_exp,

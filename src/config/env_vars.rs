@@ -47,7 +47,7 @@ env_vars! {
     SSL_CERT_FILE = "SSL_CERT_FILE", "A PEM bundle of trusted CAs, which replaces the OS trust store on every platform", "the OS trust store";
     SSL_CERT_DIR = "SSL_CERT_DIR", "Directories of PEM files of trusted CAs (a path list: `:`, or `;` on Windows), which replace the OS trust store on every platform (with `SSL_CERT_FILE`, both are trusted; a file there that cannot be read is skipped with a warning)", "the OS trust store";
     NO_COLOR = "NO_COLOR", "Any value turns colour off (no-color.org)", "unset";
-    BROWSER = "BROWSER", "The command `sfcred open` opens the org with, when `--browser` is not given: one command (quoted as a POSIX shell quotes, or the whole text when it names a program), the link in place of `%s`, else after it", "the platform's opener";
+    BROWSER = "BROWSER", "The command `sfcred open` opens the org with, when `--browser` is not given, read as `--browser` is; on Unix a `:`-separated list, of which the first command whose program exists runs", "the platform's opener";
     SHELL = "SHELL", "The shell `sfcred env` prints for without `--shell`", "bash; PowerShell on Windows";
     KUBERNETES_EXEC_INFO = "KUBERNETES_EXEC_INFO", "The caller's ExecCredential request (`token --format exec-credential`)", "`client.authentication.k8s.io/v1`";
     COMPLETE = "COMPLETE", "Set by the shell completion scripts when they ask sfcred for candidates", "unset";

@@ -80,8 +80,9 @@ pub enum EcaError {
 impl EcaError {
     pub fn hint(&self) -> Option<String> {
         Some(match self {
-            EcaError::JwtTimeout { .. } | EcaError::JwtTimeoutTooShort { .. } => {
-                "give --jwt-timeout one of those, like 30m or 2h".into()
+            EcaError::JwtTimeout { .. } => "give --jwt-timeout one of those, like 30m or 2h".into(),
+            EcaError::JwtTimeoutTooShort { .. } => {
+                format!("give --jwt-timeout one of {}, like 30m or 2h", shown_timeouts())
             }
             EcaError::BadName { .. } => {
                 "use letters, digits and single underscores, starting with a letter, e.g. Sfcred_Prod".into()
@@ -108,6 +109,11 @@ fn usable_timeouts() -> impl Iterator<Item = std::time::Duration> {
         .into_iter()
         .map(|minutes| std::time::Duration::from_secs(u64::from(minutes) * 60))
         .filter(|timeout| *timeout > crate::token::DEFAULT_MIN_VALID)
+}
+
+/// The shortest timeout Salesforce offers that outlives `min_valid`, if any.
+pub fn jwt_timeout_longer_than(min_valid: std::time::Duration) -> Option<std::time::Duration> {
+    usable_timeouts().find(|timeout| *timeout > min_valid)
 }
 
 fn shown_timeouts() -> String {

@@ -39,7 +39,13 @@ pub enum ExchangeError {
     #[error("{url} answered the revocation with HTTP {status} and {what}")]
     RevokeBadAnswer { url: Url, status: u16, what: String },
     #[error("{url} answered HTTP {status} with {what}, not a frontdoor URL")]
-    FrontdoorBadAnswer { url: Url, status: u16, what: String },
+    FrontdoorBadAnswer {
+        url: Url,
+        status: u16,
+        what: String,
+        /// A landing path (`--path`) was sent.
+        with_path: bool,
+    },
     #[error("Salesforce refused a frontdoor URL again after a new token: HTTP {status}, {said}")]
     FrontdoorRefused {
         status: u16,
@@ -103,7 +109,7 @@ impl ExchangeError {
                 "sfcred sends the assertion only to the login URL; log in again with the URL redirected to"
                     .into(),
             ),
-            ExchangeError::FrontdoorBadAnswer { status, .. } if (400..500).contains(status) => Some(
+            ExchangeError::FrontdoorBadAnswer { with_path: true, status, .. } if is_refusal(*status) => Some(
                 "check --path: a path on the org, like /lightning/setup/SetupOneHome/home; without it, sfcred \
                  open lands on the org's home page"
                     .into(),
@@ -400,6 +406,12 @@ pub fn probe(profile: &Profile, trust: &TrustRoots) -> Result<Probe, ExchangeErr
     .map_err(|e| e.seen_with(trust))
 }
 
+/// Whether an HTTP status refuses the request itself: a 4xx, but for a timeout (408) or too
+/// many requests (429), which may pass when tried again.
+pub fn is_refusal(status: u16) -> bool {
+    (400..500).contains(&status) && !matches!(status, 408 | 429)
+}
+
 /// Connection failures, timeouts and 5xx answers are retried this many times at most;
 /// Salesforce's refusals (4xx) never are.
 const MAX_RETRIES: u32 = 2;
@@ -601,18 +613,23 @@ pub fn single_access(
             format!("token in the Authorization header, not shown; redirect_uri={}", landing.unwrap_or("/"));
         let (status, body, _) =
             post_form(&client, profile, &url, &form, &shown, profile.request_timeout, Some(token)).await?;
-        single_access_answer(&url, status, &body)
+        single_access_answer(&url, status, &body, landing.is_some())
     })
     .map_err(|e| e.seen_with(trust))
 }
 
 /// Reads the UI Bridge API's answer: `{"frontdoor_uri": ...}`, or a session that ended.
-pub fn single_access_answer(url: &Url, status: u16, body: &[u8]) -> Result<SingleAccess, ExchangeError> {
+pub fn single_access_answer(
+    url: &Url,
+    status: u16,
+    body: &[u8],
+    with_path: bool,
+) -> Result<SingleAccess, ExchangeError> {
     #[derive(Deserialize)]
     struct Answer {
         frontdoor_uri: SecretString,
     }
-    let bad = |what: String| ExchangeError::FrontdoorBadAnswer { url: url.clone(), status, what };
+    let bad = |what: String| ExchangeError::FrontdoorBadAnswer { url: url.clone(), status, what, with_path };
     match status {
         200 => {
             let answer: Answer = serde_json::from_slice(body).map_err(|_| bad(describe_body(body, None)))?;
@@ -650,16 +667,26 @@ fn salesforce_said(body: &[u8]) -> String {
         #[serde(default)]
         message: String,
     }
+    let said = |code: &str, message: &str| match message.is_empty() {
+        true => code.to_owned(),
+        false => format!("{code}: {message}"),
+    };
     let text = match serde_json::from_slice(body) {
         Ok(Said::Rest(errors)) => {
-            errors.iter().map(|e| format!("{}: {}", e.error_code, e.message)).collect::<Vec<_>>().join("; ")
+            errors.iter().map(|e| said(&e.error_code, &e.message)).collect::<Vec<_>>().join("; ")
         }
-        Ok(Said::OAuth(e)) => format!("{}: {}", e.error, e.error_description),
+        Ok(Said::OAuth(e)) => said(&e.error, &e.error_description),
         Err(_) => String::new(),
     };
+    // Cut, then quoted as Rust quotes a string: newlines, quotes, control and bidi
+    // characters come out escaped, so the text cannot pose as another line of ours.
+    const SHOWN_CHARS: usize = 300;
     match text.is_empty() {
         true => describe_body(body, None),
-        false => format!("\"{}\"", crate::base::diag::printable(&text, 300)),
+        false if text.chars().count() > SHOWN_CHARS => {
+            format!("{:?} (cut)", text.chars().take(SHOWN_CHARS).collect::<String>())
+        }
+        false => format!("{text:?}"),
     }
 }
 
@@ -742,30 +769,35 @@ mod tests {
         let url = Url::parse("https://acme.my.salesforce.com/services/oauth2/singleaccess").unwrap();
         let ended = br#"[{"message":"Session expired or invalid","errorCode":"INVALID_SESSION_ID"}]"#;
         for status in [401, 403] {
-            match single_access_answer(&url, status, ended) {
-                Ok(SingleAccess::SessionEnded { status: seen, said }) => {
-                    assert_eq!(
-                        (seen, said.as_str()),
-                        (status, "\"INVALID_SESSION_ID: Session expired or invalid\"")
-                    )
-                }
+            match single_access_answer(&url, status, ended, false) {
+                Ok(SingleAccess::SessionEnded { status: seen, said }) => assert_eq!(
+                    (seen, said.as_str()),
+                    (status, "\"INVALID_SESSION_ID: Session expired or invalid\"")
+                ),
                 _ => panic!("HTTP {status} is a session that ended"),
             }
         }
-        let hostile = br#"[{"errorCode":"X\u001b]2;PWNED\u0007","message":"m"}]"#;
-        let Err(e) = single_access_answer(&url, 400, hostile) else { panic!("400 is an error") };
-        assert_eq!(
-            e.to_string(),
-            format!("{url} answered HTTP 400 with \"X\\u{{1b}}]2;PWNED\\u{{7}}: m\", not a frontdoor URL")
-        );
-        let Err(e) =
-            single_access_answer(&url, 500, br#"{"error":"server_error","error_description":"down"}"#)
-        else {
-            panic!("500 is an error")
+        let said = |status: u16, body: &[u8]| match single_access_answer(&url, status, body, false) {
+            Err(ExchangeError::FrontdoorBadAnswer { what, .. }) => what,
+            _ => panic!("HTTP {status} is an error"),
         };
-        assert!(e.to_string().ends_with("with \"server_error: down\", not a frontdoor URL"), "{e}");
-        let Err(e) = single_access_answer(&url, 502, b"<html>Bad gateway</html>") else { panic!() };
-        assert!(e.to_string().contains("with an HTML page"), "{e}");
+        let hostile =
+            br#"[{"errorCode":"X\u001b]2;PWNED\u0007","message":"m\nsfcred: error: \"forged\"\u202e"}]"#;
+        assert_eq!(said(400, hostile), r#""X\u{1b}]2;PWNED\u{7}: m\nsfcred: error: \"forged\"\u{202e}""#);
+        assert_eq!(
+            said(500, br#"{"error":"server_error","error_description":"down"}"#),
+            "\"server_error: down\""
+        );
+        assert_eq!(said(500, br#"{"error":"server_error"}"#), "\"server_error\"");
+        let long = format!(r#"[{{"errorCode":"E","message":"{}"}}]"#, "a".repeat(400));
+        assert!(said(400, long.as_bytes()).ends_with("aaa\" (cut)"));
+        assert_eq!(said(502, b"<html>Bad gateway</html>"), "an HTML page");
+    }
+
+    #[test]
+    fn a_ui_bridge_refusal_is_told_from_a_request_to_try_again() {
+        assert!(is_refusal(400) && is_refusal(404));
+        assert!(!is_refusal(408) && !is_refusal(429) && !is_refusal(500));
     }
 
     fn url() -> Url {

@@ -107,6 +107,30 @@ pub fn lifetime(token: &Token, ttl: Duration) -> Duration {
     }
 }
 
+/// How long a mint's token would live, as far as is known before the mint, and whether that
+/// is a JWT-based token's own lifetime. An opaque cached token says the profile's tokens live
+/// the ttl. An unexpired JWT-based one says its own lifetime, unless a refresh is asked for;
+/// an expired one says nothing, since the app's timeout may have changed since. With nothing
+/// cached: the ttl when no cache keeps a token to learn from (`kept` false), else unknown
+/// until one mint tells.
+pub fn known_lifetime(
+    cached: Option<&Token>,
+    ttl: Duration,
+    now: SystemTime,
+    refresh: bool,
+    kept: bool,
+) -> Option<(Duration, Expiry)> {
+    match cached {
+        Some(token) if token.format.expiry == Expiry::Estimated => Some((ttl, Expiry::Estimated)),
+        Some(token) if !refresh && !token.remaining(now).is_zero() => {
+            Some((lifetime(token, ttl), Expiry::Token))
+        }
+        Some(_) => None,
+        None if !kept => Some((ttl, Expiry::Estimated)),
+        None => None,
+    }
+}
+
 /// Whether a token that lives `lifetime` is ever valid for `min_valid` more: only one that
 /// lives longer, since some time passes between its mint and its first use.
 pub fn lifetime_serves(lifetime: Duration, min_valid: Duration) -> bool {

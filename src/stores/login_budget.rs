@@ -33,7 +33,7 @@ impl Logins {
         // Saturating: the file is the user's, and a doctored count must not overflow.
         self.minutes
             .iter()
-            .filter(|(m, _)| *m + 60 > minute && *m <= minute)
+            .filter(|(m, _)| m.saturating_add(60) > minute && *m <= minute)
             .fold(0, |sum, (_, n)| sum.saturating_add(*n))
     }
 
@@ -43,7 +43,7 @@ impl Logins {
     /// last warning on this machine (or when the clock stepped back past it).
     pub fn record(&mut self, now: u64, fleet: Option<u32>) -> (u32, bool) {
         let minute = now / 60;
-        self.minutes.retain(|(m, _)| *m + 60 > minute && *m <= minute);
+        self.minutes.retain(|(m, _)| m.saturating_add(60) > minute && *m <= minute);
         match self.minutes.last_mut() {
             Some((m, n)) if *m == minute => *n = n.saturating_add(1),
             _ => self.minutes.push((minute, 1)),
@@ -150,5 +150,7 @@ mod tests {
         let mut logins = Logins { v: 1, minutes: vec![(999, u32::MAX), (1000, u32::MAX)], warned_at: None };
         assert_eq!(logins.record(1000 * MINUTE, None), (u32::MAX, true));
         assert_eq!(logins.minutes, [(999, u32::MAX), (1000, u32::MAX)]);
+        let mut far = Logins { v: 1, minutes: vec![(u64::MAX, 1)], warned_at: None };
+        assert_eq!(far.record(1000 * MINUTE, None), (1, false), "a minute from the far future is forgotten");
     }
 }

@@ -16,6 +16,10 @@ use crate::token::Token;
 
 /// The longest any one Redis call may take.
 pub const TIMEOUT: Duration = Duration::from_secs(2);
+
+/// Set when the shared cache failed in this process: a later connection (the login count
+/// after a mint) goes on alone at once instead of waiting out another [`TIMEOUT`].
+static FAILED_IN_THIS_PROCESS: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 /// The fleet's secret is at least this long.
 pub const MIN_KEY_BYTES: usize = 32;
 /// A sealed value starts with this, then the nonce, then the ciphertext and its tag.
@@ -142,8 +146,13 @@ impl Shared {
         let secret = config.key.as_ref().ok_or(SharedError::NoKey)?;
         let key = FleetKey::from_secret(secret)?;
         let shown_url = config.urls.iter().map(|url| redacted_url(url)).collect::<Vec<_>>().join(",");
-        let failed =
-            |e: redis::RedisError| SharedError::Redis { url: shown_url.clone(), reason: described(&e) };
+        if FAILED_IN_THIS_PROCESS.load(std::sync::atomic::Ordering::Relaxed) {
+            return Err(SharedError::Redis {
+                url: shown_url,
+                reason: "it failed earlier in this call".into(),
+            });
+        }
+        let failed = |e: redis::RedisError| failure(&shown_url, &e);
         let connection: Box<dyn redis::ConnectionLike> = match config.urls.as_slice() {
             [] => return Err(SharedError::Redis { url: shown_url, reason: "no URL".into() }),
             [one] => {
@@ -168,7 +177,7 @@ impl Shared {
     }
 
     fn failed(&self, e: redis::RedisError) -> SharedError {
-        SharedError::Redis { url: self.shown_url.clone(), reason: described(&e) }
+        failure(&self.shown_url, &e)
     }
 
     /// The round trip of a PING.
@@ -261,9 +270,13 @@ impl Shared {
 }
 
 /// Redis's error, without the URL (it is named beside) or anything of the request.
-fn described(e: &redis::RedisError) -> String {
-    let text = e.to_string();
-    crate::base::diag::printable(&text, 200)
+/// A failure of the shared cache, remembered for the rest of the process.
+fn failure(shown_url: &str, e: &redis::RedisError) -> SharedError {
+    FAILED_IN_THIS_PROCESS.store(true, std::sync::atomic::Ordering::Relaxed);
+    SharedError::Redis {
+        url: shown_url.to_owned(),
+        reason: crate::base::diag::printable(&e.to_string(), 200),
+    }
 }
 
 #[cfg(test)]

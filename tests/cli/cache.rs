@@ -78,6 +78,18 @@ fn min_valid_beyond_the_ttl_is_a_usage_error() {
     env.login("prod").success();
     let run = env.run(&["token", "-p", "prod", "--min-valid", "1h"]).failure(2);
     assert!(run.stderr.contains("not shorter than profile \"prod\"'s token lifetime (30m)"), "{run:?}");
+    assert!(run.stderr.contains("--ttl 2h"), "a ttl that would serve: {run:?}");
+    // Without a cache nothing is learnt from a mint: the ttl says it, and no login is spent.
+    env.login_with("nocache", &[("--cache", "none")]).success();
+    let before = env.stand_in.token_requests();
+    for asked in ["1h", "--refresh"] {
+        let args = match asked {
+            "--refresh" => vec!["token", "-p", "nocache", "--min-valid", "30m", "--refresh"],
+            _ => vec!["token", "-p", "nocache", "--min-valid", asked],
+        };
+        env.run(&args).failure(2);
+    }
+    assert_eq!(env.stand_in.token_requests(), before, "no login spent on what no token can give");
 }
 
 fn spawn_token(env: &TestEnv, profile: &str) -> Child {

@@ -231,6 +231,29 @@ fn redis_killed_in_the_middle_of_a_crowd_fails_no_caller() {
     assert!(runs.iter().any(|r| r.stderr.contains("shared cache") && r.stderr.contains("warning")));
 }
 
+/// A Redis that takes connections and never answers: a mint waits out the shared cache's
+/// timeout once, not again to count its login.
+#[test]
+fn a_silent_redis_is_waited_for_once_per_call() {
+    let env = TestEnv::without_keychain();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("redis://127.0.0.1:{}", listener.local_addr().unwrap().port());
+    let (accepted, counted) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for stream in listener.incoming() {
+            held.push(stream.unwrap());
+            accepted.send(()).unwrap();
+        }
+    });
+    let run =
+        Run::of(Machine::new().sfcred(&env, &url, FLEET_KEY).args(["token"]).output_within(TIMEOUT).unwrap());
+    let run = run.success();
+    assert_eq!(run.stderr.matches("warning").count(), 1, "one warning: {run:?}");
+    assert_eq!(env.stand_in.token_requests(), 1);
+    assert_eq!(counted.try_iter().count(), 1, "one connection to the silent Redis");
+}
+
 #[test]
 fn another_fleet_s_key_opens_nothing_and_passwords_never_show() {
     let env = TestEnv::without_keychain();

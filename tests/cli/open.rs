@@ -109,6 +109,11 @@ fn a_refusal_after_the_new_token_is_rejected_once_with_salesforce_s_words() {
     assert!(run.stderr.contains("\"INVALID_SESSION_ID: Session expired or invalid\""), "{run:?}");
     assert!(run.stderr.contains("REST APIs only"), "{run:?}");
     assert!(run.stdout.is_empty() && !run.stderr.contains(&cached_token(&env)), "{run:?}");
+    // A token minted for this very call has not timed out: no second one is asked for.
+    env.run(&["invalidate", "-p", "prod"]).success();
+    let before = env.stand_in.token_requests();
+    env.run(&["open", "-p", "prod", "--url-only"]).failure(4);
+    assert_eq!(env.stand_in.token_requests(), before + 1, "the one mint the empty cache needed");
 }
 
 /// `%s` takes the link's place, and a browser path with a space is one word, quoted or named whole.
@@ -129,10 +134,17 @@ fn the_browser_command_takes_the_link_where_it_says() {
         .output_within(TIMEOUT)
         .unwrap();
     Run::of(out).success();
+    // BROWSER as a list, the first command whose program exists taken.
+    let list = format!("/nonexistent/browser:{}", browser);
+    let out = env.sfcred().args(["open", "-p", "prod"]).env("BROWSER", &list).output_within(TIMEOUT).unwrap();
+    Run::of(out).success();
     let log = std::fs::read_to_string(env.path("browser.log")).unwrap();
     let lines: Vec<&str> = log.lines().collect();
-    assert_eq!(lines.len(), 3, "the link and --after, then the link alone: {log}");
+    assert_eq!(lines.len(), 4, "the link and --after, then the link alone twice: {log}");
     assert!(lines[0].contains("/secur/frontdoor.jsp?otp=") && lines[1] == "--after", "{log}");
-    assert!(lines[2].contains("/secur/frontdoor.jsp?otp="), "{log}");
-    assert_eq!(env.stand_in.frontdoor_visits().len(), 2, "each opened its link");
+    assert!(lines[2..].iter().all(|l| l.contains("/secur/frontdoor.jsp?otp=")), "{log}");
+    assert_eq!(env.stand_in.frontdoor_visits().len(), 3, "each opened its link");
+    let run = env.run(&["open", "-p", "prod", "--browser", "%s --flag"]).failure(1);
+    assert!(run.stderr.contains("the link would be the program"), "{run:?}");
+    assert!(!run.stderr.contains("otp="), "{run:?}");
 }

@@ -64,9 +64,12 @@ fn credential_errors_are_machine_readable() {
         assert!(got_message.contains(message), "{got_message}");
         assert!(run.stderr.contains("sfcred: error:"), "a person reads stderr: {run:?}");
     }
-    let too_long = env.run_with_stdin(&["credential"], br#"{"min_valid_secs":86400}"#).json();
-    let hint = too_long["error"]["hint"].as_str().unwrap();
-    assert!(hint.contains("--ttl 2h"), "the fix, not the protocol's page: {hint}");
+    for (min_valid, fix) in [(3600, "--ttl 2h"), (86400, "24h at most")] {
+        let request = format!(r#"{{"min_valid_secs":{min_valid}}}"#);
+        let too_long = env.run_with_stdin(&["credential"], request.as_bytes()).json();
+        let hint = too_long["error"]["hint"].as_str().unwrap();
+        assert!(hint.contains(fix), "the fix for what was asked, not the protocol's page: {hint}");
+    }
 }
 
 #[test]
