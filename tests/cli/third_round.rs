@@ -167,7 +167,13 @@ fn a_crash_dumps_no_core_and_exec_s_command_keeps_its_own_limit() {
         .unwrap();
     let deadline = std::time::Instant::now() + TIMEOUT;
     let pid = waiting.id();
-    // Until sfcred itself runs (first sh, then the exec), the limit is sh's.
+    // Until sfcred itself runs (first sh, then the exec), the limit is sh's, and before sh's
+    // ulimit it is the one inherited, which may be 0 already: wait for the exec first.
+    let exe = std::fs::canonicalize(&bin).unwrap();
+    while std::fs::read_link(format!("/proc/{pid}/exe")).ok().as_ref() != Some(&exe) {
+        assert!(std::time::Instant::now() < deadline, "sfcred never started");
+        std::thread::yield_now();
+    }
     while core_limit(pid).as_deref() != Some("0") {
         assert!(std::time::Instant::now() < deadline, "sfcred kept a core limit of {:?}", core_limit(pid));
         std::thread::yield_now();
