@@ -198,7 +198,7 @@ use windows_words as split_words;
 
 #[cfg(test)]
 mod tests {
-    use super::{browser_words, relative_path, windows_words};
+    use super::{relative_path, windows_words};
 
     #[test]
     fn windows_commands_keep_their_backslashes() {
@@ -217,6 +217,7 @@ mod tests {
     #[cfg(not(windows))]
     #[test]
     fn a_browser_command_is_one_program_and_its_arguments() {
+        use super::browser_words;
         let none = |_: &str| false;
         assert_eq!(browser_words("firefox --new-window", none).unwrap(), ["firefox", "--new-window"]);
         assert_eq!(
