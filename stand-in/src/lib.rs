@@ -544,6 +544,8 @@ fn answer(state: &mut State, behaviour: Behaviour, body: &[u8]) -> (u16, &'stati
         "token_type": "Bearer",
         "issued_at": format!("{}", now * 1000),
         "signature": "c3RhbmQtaW4=",
+        // Salesforce adds an ID token whenever the scope holds openid, as this one does.
+        "id_token": format!("eyJraWQiOiJzdGFuZC1pbiJ9.eyJzdWIiOiJpZC10b2tlbiJ9.SECRET-ID-TOKEN-{n:04}"),
     });
     if let Some(format) = format {
         body["token_format"] = format.into();

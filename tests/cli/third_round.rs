@@ -1,5 +1,5 @@
-//! Defects found by hostile use and a security reading, third round (issue 18): the items
-//! fixed so far, each with the test that failed before its fix.
+//! Defects found by hostile use and a security reading, third round (issue 18): each item
+//! with the test that failed before its fix (item 2's is `defects::messages_are_safe_to_print`).
 
 use crate::support::{
     CONSUMER_KEY, Run, TIMEOUT, TestEnv, USERNAME, WaitWithin, app_keys, mkfifo, sfcred_exe,
@@ -457,4 +457,125 @@ fn a_pkcs11_call_that_never_answers_is_given_up_with_a_hint_and_a_module_done_wi
         .unwrap();
     Run::of(out).success();
     assert_eq!(std::fs::read_to_string(&log).unwrap(), "C_Finalize 0\n");
+}
+
+#[test]
+fn a_key_under_2048_bits_is_called_too_small() {
+    let env = TestEnv::new();
+    let data = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data");
+    let run = env.login_with("prod", &[("--key-file", &format!("{data}/rsa-1024-pkcs8.pem"))]).failure(2);
+    assert!(run.stderr.contains("an RSA key of under 2048 bits, too small to sign with"), "{run:?}");
+    assert!(run.stderr.contains("at least 2048 bits"), "{run:?}");
+    let mut from_stdin = env.login_args("prod");
+    let at = from_stdin.iter().position(|a| a == "--key-file").unwrap();
+    from_stdin.splice(at..at + 2, ["--key-stdin".to_owned()]);
+    let pkcs1 = std::fs::read(format!("{data}/rsa-1024-pkcs1.pem")).unwrap();
+    let run = env.run_with_stdin(&from_stdin, &pkcs1).failure(2);
+    assert!(run.stderr.contains("too small to sign with") && run.stderr.contains("at least 2048 bits"), "{run:?}");
+    assert_eq!(env.stand_in.token_requests(), 0);
+}
+
+#[test]
+fn eca_checks_the_contact_email_and_writes_well_formed_xml() {
+    let env = TestEnv::new();
+    env.run(&["keygen", "-p", "prod", "--cert-out", "prod.crt"]).success();
+    let eca = |out: &str, email: &str| {
+        let out = env.path(out);
+        env.run(&["eca", "-p", "prod", "--name", "Mine", "--out", out.to_str().unwrap(), "--contact-email", email])
+    };
+    for (n, bad) in ["", "not an email", "ops\u{1}@acme.com", "ops@acme"].into_iter().enumerate() {
+        let out = format!("bad{n}");
+        let run = eca(&out, bad).failure(2);
+        assert!(run.stderr.contains("is not an email address"), "{bad:?}: {run:?}");
+        assert!(!run.stderr.contains('\u{1}'), "{run:?}");
+        assert!(!env.path(&out).exists(), "{bad:?}: nothing written");
+    }
+    eca("good", "o'brien&co+sfcred@acme.com").success();
+    let mut dirs = vec![env.path("good")];
+    let mut checked = 0;
+    while let Some(dir) = dirs.pop() {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                dirs.push(path);
+            } else if path.extension().is_some_and(|e| e == "xml") {
+                let text = std::fs::read_to_string(&path).unwrap();
+                let document = roxmltree::Document::parse(&text).unwrap_or_else(|e| panic!("{path:?}: {e}"));
+                checked += 1;
+                if let Some(email) = document.descendants().find(|n| n.has_tag_name("contactEmail")) {
+                    assert_eq!(email.text(), Some("o'brien&co+sfcred@acme.com"), "{path:?}");
+                }
+            }
+        }
+    }
+    assert!(checked >= 3, "{checked} XML files");
+}
+
+#[test]
+fn git_s_helper_answers_https_s_own_port_only() {
+    let env = TestEnv::new();
+    env.login("default").success();
+    let get = |host: &str| {
+        let request = format!("protocol=https\nhost={host}\n\n");
+        env.run_with_stdin(&["git-credential", "get"], request.as_bytes()).success().stdout
+    };
+    assert!(get("standin.my.salesforce.com:443").contains("password=00DSTANDIN"));
+    for elsewhere in ["standin.my.salesforce.com:8443", "standin.my.salesforce.com:"] {
+        assert_eq!(get(elsewhere), "", "{elsewhere}: another port is another origin");
+    }
+}
+
+#[test]
+fn env_for_powershell_escapes_every_single_quote_it_takes() {
+    let env = TestEnv::new();
+    env.login("prod").success();
+    // No real token holds these, but a token is outside text: quoted as if it might.
+    let mut entry = env.cache_entry("prod");
+    entry["access_token"] = "00D!a'b\u{2018}c\u{2019}d\u{201A}e\u{201B}f".into();
+    env.set_cache_entry("prod", &entry);
+    let lines = env.run(&["env", "-p", "prod", "--shell", "powershell"]).success().stdout;
+    let quoted = "'00D!a''b\u{2018}\u{2018}c\u{2019}\u{2019}d\u{201A}\u{201A}e\u{201B}\u{201B}f'";
+    assert!(lines.contains(&format!("$Env:SF_ACCESS_TOKEN = {quoted}\n")), "{lines}");
+}
+
+#[test]
+fn data_after_a_json_request_is_a_bad_request() {
+    let env = TestEnv::new();
+    env.login("prod").success();
+    for input in [&br#"{"profile":"prod"} trailing"#[..], br#"{"profile":"prod"}{"profile":"prod"}"#] {
+        let answer = env.run_with_stdin(&["credential"], input).json();
+        assert_eq!(answer["error"]["kind"], "bad_request", "{answer}");
+        assert!(!answer.to_string().contains("00DSTANDIN"), "{answer}");
+    }
+}
+
+#[test]
+fn an_upper_case_pkcs11_scheme_is_a_pkcs11_uri() {
+    let env = TestEnv::new();
+    let token = env.softhsm_token("upper");
+    let (path, query) = token.split_once('?').unwrap();
+    let uri = format!("{};object=prod?{query}", path.replacen("pkcs11:", "PKCS11:", 1));
+    let out = env
+        .sfcred()
+        .args(["keygen", "-p", "prod", "--pkcs11", &uri])
+        .env("SFCRED_PKCS11_PIN", crate::support::TOKEN_PIN)
+        .output_within(TIMEOUT)
+        .unwrap();
+    Run::of(out).success();
+    assert!(env.path("prod.crt").exists());
+}
+
+#[test]
+fn settings_errors_and_verbose_answers_show_no_secret() {
+    let env = TestEnv::new();
+    env.login("prod").success();
+    // The stand-in answers with an ID token, as Salesforce does when the scope holds openid.
+    let run = env.run(&["-v", "token", "-p", "prod", "--refresh"]).success();
+    assert!(run.stderr.contains("\"id_token\":\"<redacted>\""), "{run:?}");
+    assert!(!run.stderr.contains("SECRET-ID-TOKEN") && !run.stderr.contains("00DSTANDIN"), "{run:?}");
+
+    env.edit_settings(|text| format!("{text}pkcs11 = \"pkcs11:token=t?pin-value=hunter2\" oops\n"));
+    let run = env.run(&["token", "-p", "prod"]).failure(2);
+    assert!(run.stderr.contains("config.toml"), "{run:?}");
+    assert!(!run.stderr.contains("hunter2"), "the settings error quotes the line: {run:?}");
 }
