@@ -90,6 +90,8 @@ struct State {
     /// Tokens issued, and whether each is revoked (or its session ended).
     issued: HashMap<String, bool>,
     revocations: usize,
+    /// When set, every revocation gets this answer (status, body) and revokes nothing.
+    revocation_answer: Option<(u16, String)>,
     /// When set, tokens are JWT-based: they live this long and are signed with this key.
     jwt_tokens: Option<(u64, jsonwebtoken::EncodingKey)>,
     /// The status the UI Bridge API answers a token whose session ended: 401 or 403 at
@@ -137,6 +139,7 @@ impl StandIn {
                 rng: seed(),
                 gate_open: false,
                 issued: HashMap::new(),
+                revocation_answer: None,
                 revocations: 0,
                 jwt_tokens: None,
                 ended_session_status: None,
@@ -215,6 +218,11 @@ impl StandIn {
     /// Answers a session that ended with `status` (401 or 403) from now on, not either at random.
     pub fn answer_ended_sessions_with(&self, status: u16) {
         self.state().ended_session_status = Some(status);
+    }
+
+    /// Answers every revocation from now on with `status` and `body`, revoking nothing.
+    pub fn answer_revocations_with(&self, status: u16, body: &str) {
+        self.state().revocation_answer = Some((status, body.to_owned()));
     }
 
     /// Refuses JWT-based tokens at the UI Bridge API from now on, as a session that ended.
@@ -393,6 +401,9 @@ fn public_key_of(certificate_pem: &str) -> Result<DecodingKey, String> {
 /// `POST /services/oauth2/revoke`: 200 for a live token, 400 `invalid_token` otherwise.
 fn revoke(state: &mut State, body: &[u8]) -> (u16, &'static str, String) {
     state.revocations += 1;
+    if let Some((status, body)) = &state.revocation_answer {
+        return (*status, "application/json;charset=UTF-8", body.clone());
+    }
     let form: HashMap<String, String> = form_urlencoded::parse(body).into_owned().collect();
     match form.get("token").and_then(|token| state.issued.get_mut(token)) {
         Some(revoked) if !*revoked => {

@@ -93,6 +93,29 @@ fn a_name_no_profile_can_have_is_called_invalid() {
 }
 
 #[test]
+fn a_revocation_s_failure_is_called_one_and_its_200_is_a_success() {
+    let env = TestEnv::new();
+    env.login("prod").success();
+    let refusal =
+        r#"{"error":"unsupported_token_type","error_description":"this token type is not supported"}"#;
+    env.stand_in.answer_revocations_with(400, refusal);
+    let run = env.run(&["invalidate", "-p", "prod", "--revoke"]).success();
+    assert!(run.stderr.contains("refused to revoke"), "{run:?}");
+    assert!(!run.stderr.contains("token request") && !run.stderr.contains("not a token"), "{run:?}");
+
+    env.login("prod").success();
+    env.stand_in.answer_revocations_with(503, "<html>busy</html>");
+    let run = env.run(&["logout", "-p", "prod"]).success();
+    assert!(run.stderr.contains("answered the revocation with HTTP 503"), "{run:?}");
+
+    // Salesforce's answer is its status: a 200 with a body past sfcred's limit is a revocation.
+    env.login("prod").success();
+    env.stand_in.answer_revocations_with(200, &"x".repeat(2 << 20));
+    let run = env.run(&["logout", "-p", "prod"]).success();
+    assert!(!run.stderr.contains("could not revoke"), "{run:?}");
+}
+
+#[test]
 fn rotate_status_prints_plain_values() {
     let env = TestEnv::new();
     env.login("prod").success();
