@@ -260,9 +260,15 @@ pub struct LoginArgs {
         value_parser = stores()
     )]
     pub store: StoreKind,
-    /// Where tokens are cached: a user-only file, the keychain, or nowhere
-    #[arg(long, value_name = "CACHE", default_value_t = CacheKind::File, value_parser = caches())]
-    pub cache: CacheKind,
+    /// Where tokens are cached: a user-only file, the keychain, nowhere, or a file in front of
+    /// the fleet's Redis [default: file, or redis with --cache-url]
+    #[arg(long, value_name = "CACHE", value_parser = caches())]
+    pub cache: Option<CacheKind>,
+    /// The Redis the fleet shares, for --cache redis: redis://[USER@]HOST:PORT, rediss:// for TLS,
+    /// a cluster's nodes comma-separated; its password is asked for (or comes with
+    /// SFCRED_CACHE_URL) and kept in the keychain
+    #[arg(long, value_name = "URL")]
+    pub cache_url: Option<String>,
     /// Save without checking the setup with Salesforce first
     #[arg(long)]
     pub no_verify: bool,
@@ -689,7 +695,11 @@ impl From<LoginArgs> for commands::login::Options {
             audience: args.audience,
             ttl: args.ttl,
             store: args.store,
-            cache: args.cache,
+            cache: args.cache.unwrap_or(match args.cache_url {
+                Some(_) => CacheKind::Redis,
+                None => CacheKind::File,
+            }),
+            cache_url: args.cache_url,
             verify: !args.no_verify,
             no_input: args.no_input,
         }

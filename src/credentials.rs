@@ -1,16 +1,16 @@
 //! What signs for a profile: its consumer key and its [`Signer`] (the keychain's key, the
 //! environment's, or a key on a PKCS#11 token), and where each of its keys lives.
 
-use secrecy::SecretString;
+use secrecy::{ExposeSecret, SecretString};
 
-use crate::config::context::Context;
-use crate::config::profile::{Profile, StoreKind};
+use crate::config::context::{Context, SharedCacheConfig};
+use crate::config::profile::{Accepts, CacheKind, InvalidSetting, Profile, StoreKind};
 use crate::error::Error;
 use crate::keys::pkcs11::{self, Pkcs11Key};
 use crate::keys::pkcs11_uri::Pkcs11Uri;
 use crate::keys::signer::{KeyOrigin, Signer, SoftwareKey};
 use crate::rotation::state::{Rotation, Slot};
-use crate::stores::keychain::Keychain;
+use crate::stores::keychain::{FleetSecret, Keychain};
 
 /// A profile's secrets, as minting uses them: the key behind a signer.
 pub struct Credentials {
@@ -92,6 +92,39 @@ pub fn client_id(ctx: &Context, profile: &Profile) -> Result<SecretString, Error
         (Some(vars), StoreKind::Environment) => Ok(crate::config::env_profile::client_id(vars)?),
         _ => Ok(keychain_for(ctx, profile)?.read_client_id(&profile.name)?),
     }
+}
+
+/// The fleet's shared cache that the profile's tokens go through: `SFCRED_CACHE_URL`'s, for
+/// every profile, else the profile's own (`cache = "redis"`), reached with the password
+/// login kept. Its fleet key is `SFCRED_CACHE_KEY`, else the one login kept.
+pub fn shared_cache(ctx: &Context, profile: &Profile) -> Result<Option<SharedCacheConfig>, Error> {
+    let own = profile.cache == CacheKind::Redis && profile.store != StoreKind::Environment;
+    let env_key = ctx.shared_cache.as_ref().and_then(|config| config.key.clone());
+    if !own {
+        return Ok(ctx.shared_cache.clone());
+    }
+    let keychain = keychain_for(ctx, profile)?;
+    let urls = match (&ctx.shared_cache, &profile.cache_url) {
+        (Some(config), _) => config.urls.clone(),
+        (None, Some(url)) => {
+            let password = keychain.read_fleet_secret(&profile.name, FleetSecret::RedisPassword)?;
+            url.urls_with(password.as_ref().map(|p| p.expose_secret()))
+        }
+        (None, None) => {
+            return Err(InvalidSetting::new(
+                "cache_url",
+                Accepts::CacheUrl,
+                "",
+                format!("profile {:?} has cache = \"redis\" and no Redis to share", profile.name),
+            )
+            .into());
+        }
+    };
+    let key = match env_key {
+        Some(key) => Some(key),
+        None => keychain.read_fleet_secret(&profile.name, FleetSecret::FleetKey)?,
+    };
+    Ok(Some(SharedCacheConfig { urls, key }))
 }
 
 /// The signer of the profile's key in `slot`.

@@ -67,6 +67,8 @@ pub enum Error {
     /// A value no prompt asks for: only its flag gives it.
     #[error("missing {what}")]
     MissingFlag { what: &'static str, flag: &'static str },
+    #[error("the fleet key is {bytes} bytes; a fleet key has {min} at least")]
+    ShortFleetKey { bytes: usize, min: usize },
     #[error("cannot make a key pair: {0}")]
     Keygen(String),
     #[error("bad {protocol} request: {reason}")]
@@ -159,7 +161,8 @@ impl Error {
             | Error::Invalid(_)
             | Error::Environment(_)
             | Error::MissingInput { .. }
-            | Error::MissingFlag { .. } => ErrorClass::Usage,
+            | Error::MissingFlag { .. }
+            | Error::ShortFleetKey { .. } => ErrorClass::Usage,
             Error::BadRequest { .. } | Error::Exec { .. } => ErrorClass::Usage,
             Error::WouldReplace { .. } | Error::Certificate(_) | Error::KeyCertificateMismatch { .. } => {
                 ErrorClass::Usage
@@ -266,6 +269,11 @@ impl Error {
                 Some("try again; if it persists, make the key elsewhere and log in with --key-file".into())
             }
             Error::Prompt { .. } => Some("pass the value as a flag".into()),
+            Error::ShortFleetKey { .. } => Some(
+                "make one with openssl rand -base64 32, give every machine of the fleet the same (in \
+                 SFCRED_CACHE_KEY, or at login's prompt), and log in again"
+                    .into(),
+            ),
             Error::Rotation(e) => e.hint(),
             Error::Eca(e) => e.hint(),
             Error::SfCli(e) => e.hint(),

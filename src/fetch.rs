@@ -148,10 +148,16 @@ fn refuse_if_too_short(
     }
 }
 
-/// The fleet's shared cache and this profile's keys in it, when `SFCRED_CACHE_URL` names
-/// one and it answers; else a warning, and this machine goes on alone.
+/// The fleet's shared cache and this profile's keys in it, when `SFCRED_CACHE_URL` or the
+/// profile names one and it answers; else a warning, and this machine goes on alone.
 fn fleet(ctx: &Context, profile: &Profile) -> Option<(Shared, Keys)> {
-    let config = ctx.shared_cache.as_ref()?;
+    let config = match crate::credentials::shared_cache(ctx, profile) {
+        Ok(config) => config?,
+        Err(e) => {
+            crate::base::diag::warn(&format!("the shared cache: {e}; going on without it"));
+            return None;
+        }
+    };
     let client_id = crate::credentials::client_id(ctx, profile).ok()?;
     let identity = Identity {
         login_url: profile.login_url.as_str(),
@@ -159,7 +165,7 @@ fn fleet(ctx: &Context, profile: &Profile) -> Option<(Shared, Keys)> {
         username: &profile.username,
         audience: &profile.audience,
     };
-    match Shared::connect(config) {
+    match Shared::connect(&config) {
         Ok(shared) => Some((shared, Keys::of(&identity))),
         Err(e) => {
             crate::base::diag::warn(&format!("{e}; going on without it"));
@@ -215,8 +221,12 @@ fn through_fleet(
                 {
                     crate::base::diag::warn(&format!("the new token was not shared with the fleet: {e}"));
                 }
+                // Other machines would wait for the lock to expire: an ACL without EVAL says so here.
                 if let Err(e) = shared.unlock(keys, &holder) {
-                    crate::base::diag::verbose(|| format!("{e}; the fleet's lock frees itself"));
+                    crate::base::diag::warn(&format!(
+                        "{e}; the fleet's lock stays until it frees itself, in {}s",
+                        hold.as_secs()
+                    ));
                 }
                 return minted;
             }

@@ -85,7 +85,8 @@ fn count_login(ctx: &Context, profile: &Profile, client_id: &SecretString, now: 
 /// The fleet's logins this hour, counted in its shared cache, when it has one that answers.
 fn fleet_logins(ctx: &Context, profile: &Profile, client_id: &SecretString, now: SystemTime) -> Option<u32> {
     use crate::stores::shared::{Identity, Keys, Shared};
-    let mut shared = Shared::connect(ctx.shared_cache.as_ref()?).ok()?;
+    let config = crate::credentials::shared_cache(ctx, profile).ok()??;
+    let mut shared = Shared::connect(&config).ok()?;
     let keys = Keys::of(&Identity {
         login_url: profile.login_url.as_str(),
         client_id: client_id.expose_secret(),

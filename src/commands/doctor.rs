@@ -161,53 +161,56 @@ fn environment_checks(
 /// The fleet's shared cache: reachable (TLS and authentication included), how fast, and
 /// whether the fleet's token opens with this machine's key.
 fn shared_cache_check(ctx: &Context, profile: &Profile) -> Option<Check> {
-    use crate::stores::shared::{Identity, Keys, Shared};
-    let config = ctx.shared_cache.as_ref()?;
-    let mut shared = match Shared::connect(config) {
+    use crate::stores::shared::{Held, Identity, Keys, Shared};
+    let warn =
+        |detail: String, fix: &str| Some(check("shared cache", Status::Warn, detail, Some(fix.into())));
+    let relogin = format!(
+        "check SFCRED_CACHE_URL and SFCRED_CACHE_KEY, or log in again: sfcred login --profile {} --cache-url \
+         URL (rediss:// for TLS; the user the ACL gives); meanwhile this machine mints alone",
+        profile.name
+    );
+    let config = match crate::credentials::shared_cache(ctx, profile) {
+        Ok(config) => config?,
+        Err(e) => return warn(e.to_string(), &relogin),
+    };
+    let mut shared = match Shared::connect(&config) {
         Ok(shared) => shared,
-        Err(e) => {
-            let fix = "check SFCRED_CACHE_URL (rediss:// for TLS; user and password as the ACL gives them) and                        SFCRED_CACHE_KEY; meanwhile each machine mints alone";
-            return Some(check("shared cache", Status::Warn, e.to_string(), Some(fix.into())));
-        }
+        Err(e) => return warn(e.to_string(), &relogin),
     };
     let rtt = match shared.ping() {
-        Ok(rtt) => rtt,
-        Err(e) => return Some(check("shared cache", Status::Warn, e.to_string(), None)),
+        Ok(rtt) => format!("{:.1} ms", rtt.as_secs_f64() * 1000.0),
+        Err(e) => return warn(e.to_string(), &relogin),
     };
-    let client_id = crate::credentials::client_id(ctx, profile).ok();
-    let held = client_id.map(|client_id| {
-        let keys = Keys::of(&Identity {
-            login_url: profile.login_url.as_str(),
-            client_id: secrecy::ExposeSecret::expose_secret(&client_id),
-            username: &profile.username,
-            audience: &profile.audience,
-        });
-        shared.get(&keys)
+    let answers = format!("{} answers in {rtt}", shared.shown_url);
+    let Ok(client_id) = crate::credentials::client_id(ctx, profile) else {
+        return Some(check("shared cache", Status::Pass, answers, None));
+    };
+    let keys = Keys::of(&Identity {
+        login_url: profile.login_url.as_str(),
+        client_id: secrecy::ExposeSecret::expose_secret(&client_id),
+        username: &profile.username,
+        audience: &profile.audience,
     });
-    let rtt = format!("{:.1} ms", rtt.as_secs_f64() * 1000.0);
-    Some(match held {
-        Some(Ok(Some(token))) => check(
+    match shared.held(&keys) {
+        Ok(Held::Token(token)) => Some(check(
             "shared cache",
             Status::Pass,
             format!(
-                "{} answers in {rtt}; the fleet's token opens (valid until {})",
-                shared.shown_url,
+                "{answers}; the fleet's token opens (valid until {})",
                 crate::token::rfc3339(token.expires_at)
             ),
             None,
+        )),
+        Ok(Held::Nothing) => {
+            Some(check("shared cache", Status::Pass, format!("{answers}; no fleet token now"), None))
+        }
+        Ok(Held::Sealed) => warn(
+            format!("{answers}; the fleet's token does not open with this machine's fleet key"),
+            "give every machine of the fleet the same fleet key (SFCRED_CACHE_KEY, or at login); meanwhile \
+             this machine mints for itself",
         ),
-        Some(Ok(None)) => check(
-            "shared cache",
-            Status::Pass,
-            format!(
-                "{} answers in {rtt}; no fleet token now, or one that does not open with this key (said above)",
-                shared.shown_url
-            ),
-            None,
-        ),
-        Some(Err(e)) => check("shared cache", Status::Warn, e.to_string(), None),
-        None => check("shared cache", Status::Pass, format!("{} answers in {rtt}", shared.shown_url), None),
-    })
+        Err(e) => warn(e.to_string(), &relogin),
+    }
 }
 
 /// The login budget, last: the live mint is in its count.

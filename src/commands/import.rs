@@ -53,6 +53,7 @@ pub fn run(ctx: &Context, options: Options) -> Result<super::Outcome, Error> {
             ttl: "30m".into(),
             store: options.store,
             cache: CacheKind::File,
+            cache_url: None,
             verify: true,
             no_input: true,
         },

@@ -4,12 +4,13 @@
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
-use secrecy::SecretString;
+use secrecy::{ExposeSecret, SecretString};
 
 use crate::base::diag::Progress;
 use crate::config::context::Context;
 use crate::config::profile::{
-    self, CacheKind, LoginUrl, PRODUCTION_LOGIN_URL, Profile, SANDBOX_LOGIN_URL, StoreKind,
+    self, Accepts, CacheKind, CacheUrl, InvalidSetting, LoginUrl, PRODUCTION_LOGIN_URL, Profile,
+    SANDBOX_LOGIN_URL, StoreKind,
 };
 use crate::credentials::PinOrigin;
 use crate::error::Error;
@@ -18,7 +19,7 @@ use crate::keys::pkcs11::Pkcs11Key;
 use crate::keys::pkcs11_uri::{Pkcs11Uri, UriText};
 use crate::keys::private_key::{self, RsaPrivateKey};
 use crate::keys::signer::{KeyOrigin, Signer, SoftwareKey};
-use crate::stores::keychain::Keychain;
+use crate::stores::keychain::{FleetSecret, Keychain};
 use crate::stores::settings::Settings;
 use crate::token::Token;
 
@@ -66,6 +67,9 @@ pub struct Options {
     pub ttl: String,
     pub store: StoreKind,
     pub cache: CacheKind,
+    /// For `cache = redis`: the fleet's Redis, without its password (that is asked for, or
+    /// comes with `SFCRED_CACHE_URL`).
+    pub cache_url: Option<String>,
     /// Check the setup with Salesforce before saving.
     pub verify: bool,
     pub no_input: bool,
@@ -79,6 +83,15 @@ pub struct NewProfile {
     pub key: LoginKey,
     /// The connected app's certificate, when given with --cert.
     pub certificate: Option<Certificate>,
+    /// For `cache = redis`: the secrets the keychain keeps for the shared cache.
+    pub fleet: Option<FleetSecrets>,
+}
+
+/// What a profile with `cache = redis` reaches its Redis with.
+#[derive(Debug)]
+pub struct FleetSecrets {
+    pub redis_password: Option<SecretString>,
+    pub fleet_key: SecretString,
 }
 
 pub fn run(ctx: &Context, options: Options) -> Result<super::Outcome, Error> {
@@ -180,6 +193,22 @@ pub fn resolve(ctx: &Context, options: Options, interactive: bool) -> Result<New
         Some(path) => Some(certificate_of(path, key.signer())?),
         None => None,
     };
+    let (cache_url, fleet) = match options.cache {
+        CacheKind::Redis => {
+            let (url, secrets) = shared_cache(ctx, options.cache_url.as_deref(), &ask)?;
+            (Some(url), Some(secrets))
+        }
+        _ if options.cache_url.is_some() => {
+            return Err(InvalidSetting::new(
+                "--cache-url",
+                Accepts::CacheUrl,
+                options.cache_url.as_deref().unwrap_or_default(),
+                format!("it is for --cache redis, not --cache {}", options.cache),
+            )
+            .into());
+        }
+        _ => (None, None),
+    };
     let profile = Profile {
         name,
         username,
@@ -189,12 +218,67 @@ pub fn resolve(ctx: &Context, options: Options, interactive: bool) -> Result<New
         store: options.store,
         pkcs11,
         cache: options.cache,
+        cache_url,
         instance_url: None,
         connect_timeout: profile::DEFAULT_CONNECT_TIMEOUT,
         request_timeout: profile::DEFAULT_REQUEST_TIMEOUT,
         rotation_grace: profile::DEFAULT_ROTATION_GRACE,
     };
-    Ok(NewProfile { profile, client_id, key, certificate })
+    Ok(NewProfile { profile, client_id, key, certificate, fleet })
+}
+
+/// The fleet's Redis and the secrets to reach it: the URL from `--cache-url` (which, on the
+/// command line every local user reads, may not hold the password) or `SFCRED_CACHE_URL`;
+/// the password from that variable's URL, else asked for; the fleet key from
+/// `SFCRED_CACHE_KEY`, else asked for.
+fn shared_cache(ctx: &Context, flag: Option<&str>, ask: &Ask) -> Result<(CacheUrl, FleetSecrets), Error> {
+    let from_env = ctx.shared_cache.as_ref();
+    let (url, password) = match (flag, from_env) {
+        (Some(text), _) => match CacheUrl::with_password("--cache-url", text)? {
+            (_, Some(_)) => {
+                return Err(InvalidSetting::new(
+                    "--cache-url",
+                    Accepts::CacheUrlWithoutPassword,
+                    text,
+                    "a password on the command line is readable by every local user",
+                )
+                .into());
+            }
+            (url, None) if ask.interactive => {
+                let typed = ask.secret("Password of the Redis user (Enter for none)", "SFCRED_CACHE_URL")?;
+                (url, Some(typed).filter(|p| !p.expose_secret().is_empty()))
+            }
+            (url, None) => (url, None),
+        },
+        (None, Some(config)) => {
+            let (url, password) = CacheUrl::with_password("SFCRED_CACHE_URL", &config.urls.join(","))?;
+            (url, password.map(SecretString::from))
+        }
+        (None, None) => {
+            let url = ask.checked("Redis URL of the fleet's shared cache", "--cache-url", None, |text| {
+                Ok(CacheUrl::with_password("the Redis URL", text)?)
+            })?;
+            match url {
+                (url, Some(password)) => (url, Some(SecretString::from(password))),
+                (url, None) => {
+                    let typed =
+                        ask.secret("Password of the Redis user (Enter for none)", "SFCRED_CACHE_URL")?;
+                    (url, Some(typed).filter(|p| !p.expose_secret().is_empty()))
+                }
+            }
+        }
+    };
+    let fleet_key = match from_env.and_then(|config| config.key.clone()) {
+        Some(key) => key,
+        None => {
+            ask.secret("Fleet key of the shared cache (the same on every machine)", "SFCRED_CACHE_KEY")?
+        }
+    };
+    let bytes = fleet_key.expose_secret().trim().len();
+    if bytes < crate::stores::shared::MIN_KEY_BYTES {
+        return Err(Error::ShortFleetKey { bytes, min: crate::stores::shared::MIN_KEY_BYTES });
+    }
+    Ok((url, FleetSecrets { redis_password: password, fleet_key }))
 }
 
 /// The key on a token, opened with its PIN: the URI's, `SFCRED_PKCS11_PIN`, one stored
@@ -330,6 +414,13 @@ fn stage<'a>(
         }
     }
     keychain.write_client_id(&name, &new.client_id)?;
+    let fleet = new.fleet.as_ref();
+    keychain.write_fleet_secret(
+        &name,
+        FleetSecret::RedisPassword,
+        fleet.and_then(|f| f.redis_password.as_ref()),
+    )?;
+    keychain.write_fleet_secret(&name, FleetSecret::FleetKey, fleet.map(|f| &f.fleet_key))?;
     if let Some(certificate) = &new.certificate {
         let path = crate::keys::certificate::path_for(dir, &name);
         // A copy that cannot be read cannot be put back: the login stops before replacing it.

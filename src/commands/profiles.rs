@@ -3,7 +3,7 @@
 use std::time::SystemTime;
 
 use crate::config::context::Context;
-use crate::config::profile::{Profile, format_duration};
+use crate::config::profile::{CacheKind, Profile, format_duration};
 use crate::error::Error;
 use crate::stores::settings::Settings;
 use crate::stores::tokens;
@@ -21,17 +21,23 @@ pub fn run(ctx: &Context, json: bool) -> Result<super::Outcome, Error> {
             tokens::cached(ctx, profile)?.filter(|t| !t.remaining(now).is_zero()).map(|t| t.expires_at);
         listed.push((profile, valid_until));
     }
-    // The fleet's Redis, shown without its password.
+    // The fleet's Redis for every profile, shown without its password.
     let shared = ctx.shared_cache.as_ref().map(|config| {
         config.urls.iter().map(|url| crate::stores::shared::redacted_url(url)).collect::<Vec<_>>().join(",")
     });
+    // A profile's own Redis (its settings never hold a password).
+    let shared_of = |p: &Profile| {
+        shared
+            .clone()
+            .or_else(|| p.cache_url.as_ref().filter(|_| p.cache == CacheKind::Redis).map(ToString::to_string))
+    };
     if json {
         let default = settings.default_profile();
         let mut list: Vec<_> = listed
             .iter()
             .map(|(p, until)| {
                 let mut json = profile_json(p, *until, default == Some(&p.name));
-                json["shared_cache"] = shared.clone().into();
+                json["shared_cache"] = shared_of(p).into();
                 json
             })
             .collect();
@@ -45,8 +51,8 @@ pub fn run(ctx: &Context, json: bool) -> Result<super::Outcome, Error> {
         crate::base::diag::status("no profiles yet; add one with: sfcred login");
         return Ok(super::Outcome::Done);
     }
-    let header =
-        ["  PROFILE", "USERNAME", "LOGIN URL", "AUDIENCE", "TTL", "STORE", "KEY", "TOKEN"].map(String::from);
+    let header = ["  PROFILE", "USERNAME", "LOGIN URL", "AUDIENCE", "TTL", "STORE", "KEY", "CACHE", "TOKEN"]
+        .map(String::from);
     let rows = listed.iter().map(|(p, until)| {
         [
             // The default profile is marked as git marks the current branch.
@@ -60,6 +66,10 @@ pub fn run(ctx: &Context, json: bool) -> Result<super::Outcome, Error> {
             format_duration(p.ttl),
             p.store.to_string(),
             key_location(p.pkcs11.as_ref()),
+            match shared_of(p) {
+                Some(url) => format!("redis {url}"),
+                None => p.cache.to_string(),
+            },
             until.map_or("none".into(), |t| format!("valid until {}", rfc3339(t))),
         ]
     });
@@ -74,6 +84,7 @@ pub fn run(ctx: &Context, json: bool) -> Result<super::Outcome, Error> {
             none(),
             key.store.to_string(),
             key_location(key.pkcs11.as_ref()),
+            none(),
             "key only, not logged in".into(),
         ]
     });

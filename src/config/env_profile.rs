@@ -63,6 +63,7 @@ pub fn profile(vars: &EnvironmentProfile) -> Result<Profile, EnvironmentError> {
         store: StoreKind::Environment,
         pkcs11,
         cache: CacheKind::File,
+        cache_url: None,
         instance_url: None,
         connect_timeout: profile::DEFAULT_CONNECT_TIMEOUT,
         request_timeout: profile::DEFAULT_REQUEST_TIMEOUT,

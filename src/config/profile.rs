@@ -47,6 +47,9 @@ pub struct Profile {
     /// Where minted tokens are kept until they expire.
     #[serde(default)]
     pub cache: CacheKind,
+    /// The Redis a fleet shares, for `cache = "redis"`; its password is in the keychain.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cache_url: Option<CacheUrl>,
     /// The org's instance, as the last verified login answered; matched against git's host.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub instance_url: Option<String>,
@@ -167,6 +170,91 @@ choice_enum! {
         #[serde(alias = "keyring")]
         Keychain => "keychain", "The profile's keychain";
         None => "none", "No caching: every call mints";
+        Redis => "redis", "A user-only file, in front of a Redis the fleet shares (--cache-url)";
+    }
+}
+
+/// The Redis a fleet shares, as the settings keep it: `redis://` or `rediss://` (TLS) URLs,
+/// several (comma-separated) for a cluster's nodes, an ACL user perhaps, never a password:
+/// that is in the keychain, where login puts the one its URL gave.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct CacheUrl(Vec<Url>);
+
+impl CacheUrl {
+    /// `text` as given to login: the URLs, and the password they carry, if any (the same
+    /// in each, as a cluster's nodes share their ACL).
+    pub fn with_password(
+        what: &'static str,
+        text: &str,
+    ) -> Result<(CacheUrl, Option<String>), InvalidSetting> {
+        let invalid = |reason: &str| InvalidSetting::new(what, Accepts::CacheUrl, text, reason);
+        let mut password = None;
+        let mut urls = Vec::new();
+        for one in text.split(',').map(str::trim).filter(|one| !one.is_empty()) {
+            let mut url = Url::parse(one).map_err(|e| invalid(&format!("{e}")))?;
+            if !matches!(url.scheme(), "redis" | "rediss") || url.host_str().is_none_or(str::is_empty) {
+                return Err(invalid("give redis://HOST:PORT, or rediss://HOST:PORT for TLS"));
+            }
+            if url.query().is_some() || url.fragment().is_some() {
+                return Err(invalid("give only scheme, user, host, port and database number"));
+            }
+            // Kept as the URL writes it (percent-encoded), as it is put back.
+            let given = url.password().map(str::to_owned);
+            if given.is_some() && password.is_some() && given != password {
+                return Err(invalid("a cluster's nodes share one password: give each URL the same"));
+            }
+            password = password.or(given);
+            let _ = url.set_password(None);
+            urls.push(url);
+        }
+        if urls.is_empty() {
+            return Err(invalid("it names no Redis"));
+        }
+        Ok((CacheUrl(urls), password))
+    }
+
+    /// Each URL with `password` put in, as Redis is reached.
+    pub fn urls_with(&self, password: Option<&str>) -> Vec<String> {
+        self.0
+            .iter()
+            .map(|url| {
+                let mut url = url.clone();
+                if let Some(password) = password {
+                    let _ = url.set_password(Some(password));
+                }
+                url.into()
+            })
+            .collect()
+    }
+}
+
+impl TryFrom<String> for CacheUrl {
+    type Error = InvalidSetting;
+    fn try_from(text: String) -> Result<Self, Self::Error> {
+        match CacheUrl::with_password("cache_url", &text)? {
+            (url, None) => Ok(url),
+            (_, Some(_)) => Err(InvalidSetting::new(
+                "cache_url",
+                Accepts::CacheUrl,
+                &text,
+                "the settings file never holds the Redis password: log in again with it in --cache-url, \
+                 and it goes to the keychain",
+            )),
+        }
+    }
+}
+
+impl From<CacheUrl> for String {
+    fn from(url: CacheUrl) -> String {
+        url.to_string()
+    }
+}
+
+impl std::fmt::Display for CacheUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let urls: Vec<&str> = self.0.iter().map(Url::as_str).collect();
+        f.write_str(&urls.join(","))
     }
 }
 
@@ -259,6 +347,10 @@ pub enum Accepts {
     Pkcs11UriWithoutPin,
     /// A path on the org, like `/lightning/setup/SetupOneHome/home`.
     OrgPath,
+    /// A shared cache's Redis URLs.
+    CacheUrl,
+    /// Redis URLs that must not carry their password.
+    CacheUrlWithoutPassword,
 }
 
 impl InvalidSetting {
@@ -294,6 +386,15 @@ impl InvalidSetting {
                 self.what
             ),
             Accepts::ProfileName => "name profiles like prod, acme-uat or ci.main".into(),
+            Accepts::CacheUrl => format!(
+                "give {} a Redis URL, like rediss://sfcred:PASSWORD@redis.internal:6380 (TLS) or \
+                 redis://127.0.0.1:6379; a cluster's nodes comma-separated",
+                self.what
+            ),
+            Accepts::CacheUrlWithoutPassword => "leave the password out of --cache-url and type it at the \
+                 prompt, or give the whole URL in SFCRED_CACHE_URL instead of --cache-url; login keeps the \
+                 password in the keychain"
+                .into(),
             Accepts::OrgPath => {
                 format!("give {} a path on the org, like /lightning/setup/SetupOneHome/home", self.what)
             }

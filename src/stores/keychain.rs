@@ -109,6 +109,31 @@ const CLIENT_ID_ACCOUNT: &str = "client-id";
 const TOKEN_ACCOUNT: &str = "token";
 /// The PIN of a profile's PKCS#11 token, when given at login.
 const PIN_ACCOUNT: &str = "pkcs11-pin";
+/// For `cache = "redis"`: the password of the fleet's Redis, and the fleet's secret.
+const REDIS_PASSWORD_ACCOUNT: &str = "redis-password";
+const FLEET_KEY_ACCOUNT: &str = "fleet-key";
+
+/// A secret of the fleet's shared cache, kept per profile.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FleetSecret {
+    /// The password of the Redis user, from the URL given at login.
+    RedisPassword,
+    /// The secret the tokens are sealed under.
+    FleetKey,
+}
+
+impl FleetSecret {
+    fn account(self) -> &'static str {
+        match self {
+            FleetSecret::RedisPassword => REDIS_PASSWORD_ACCOUNT,
+            FleetSecret::FleetKey => FLEET_KEY_ACCOUNT,
+        }
+    }
+}
+
+/// Every entry a login writes, as [`Keychain::snapshot`] keeps them.
+const LOGIN_ACCOUNTS: [&str; 5] =
+    [KEY_ACCOUNT, CLIENT_ID_ACCOUNT, PIN_ACCOUNT, REDIS_PASSWORD_ACCOUNT, FLEET_KEY_ACCOUNT];
 
 /// A profile's login entries as they were, raw (see [`Keychain::snapshot`]).
 pub struct Snapshot {
@@ -204,17 +229,20 @@ impl Keychain {
             CLIENT_ID_ACCOUNT,
             TOKEN_ACCOUNT,
             PIN_ACCOUNT,
+            REDIS_PASSWORD_ACCOUNT,
+            FLEET_KEY_ACCOUNT,
         ] {
             self.delete_account(profile, account)?;
         }
         Ok(())
     }
 
-    /// What the profile's login entries (current key, consumer key, PIN) hold now, so that a
-    /// change that fails part-way can put them back with [`Keychain::restore`].
+    /// What the profile's login entries (current key, consumer key, PIN, the shared cache's
+    /// secrets) hold now, so that a change that fails part-way can put them back with
+    /// [`Keychain::restore`].
     pub fn snapshot(&self, profile: &str) -> Result<Snapshot, KeychainError> {
         let mut entries = Vec::new();
-        for account in [KEY_ACCOUNT, CLIENT_ID_ACCOUNT, PIN_ACCOUNT] {
+        for account in LOGIN_ACCOUNTS {
             let value = match self.call(profile, account, "reading secrets", |e| e.get_secret()) {
                 Ok(bytes) => Some(secrecy::SecretSlice::from(bytes)),
                 Err(KeychainError::Missing { .. }) => None,
@@ -276,6 +304,37 @@ impl Keychain {
         self.call(profile, PIN_ACCOUNT, "storing the token's PIN", move |e| e.set_password(&pin))
     }
 
+    /// One of the profile's shared cache secrets, if login stored it.
+    pub fn read_fleet_secret(
+        &self,
+        profile: &str,
+        secret: FleetSecret,
+    ) -> Result<Option<SecretString>, KeychainError> {
+        match self.call(profile, secret.account(), "reading the shared cache's secrets", |e| e.get_password())
+        {
+            Err(KeychainError::Missing { .. }) => Ok(None),
+            other => other.map(|text| Some(text.into())),
+        }
+    }
+
+    /// Stores one of the profile's shared cache secrets; `None` removes it.
+    pub fn write_fleet_secret(
+        &self,
+        profile: &str,
+        secret: FleetSecret,
+        value: Option<&SecretString>,
+    ) -> Result<(), KeychainError> {
+        match value {
+            Some(value) => {
+                let value = Zeroizing::new(value.expose_secret().to_owned());
+                self.call(profile, secret.account(), "storing the shared cache's secrets", move |e| {
+                    e.set_password(&value)
+                })
+            }
+            None => self.delete_account(profile, secret.account()),
+        }
+    }
+
     fn delete_account(&self, profile: &str, account: &'static str) -> Result<(), KeychainError> {
         match self.call(profile, account, "deleting secrets", |e| e.delete_credential()) {
             Err(KeychainError::Missing { .. }) => Ok(()),
@@ -302,6 +361,8 @@ impl Keychain {
             CLIENT_ID_ACCOUNT => "consumer key",
             TOKEN_ACCOUNT => "cached token",
             PIN_ACCOUNT => "PKCS#11 PIN",
+            REDIS_PASSWORD_ACCOUNT => "shared cache's password",
+            FLEET_KEY_ACCOUNT => "shared cache's fleet key",
             _ => "probe entry",
         };
         result.map_err(|e| match e {

@@ -20,6 +20,8 @@ pub const TIMEOUT: Duration = Duration::from_secs(2);
 /// Set when the shared cache failed in this process: a later connection (the login count
 /// after a mint) goes on alone at once instead of waiting out another [`TIMEOUT`].
 static FAILED_IN_THIS_PROCESS: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+/// Set once a value that does not open has been warned about in this process.
+static SEALED_WARNED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 /// The fleet's secret is at least this long.
 pub const MIN_KEY_BYTES: usize = 32;
 /// A sealed value starts with this, then the nonce, then the ciphertext and its tag.
@@ -119,6 +121,14 @@ impl FleetKey {
     }
 }
 
+/// What the shared cache holds for an identity.
+pub enum Held {
+    Nothing,
+    Token(Box<Token>),
+    /// A value that does not open with this fleet key: another fleet's, or damaged.
+    Sealed,
+}
+
 /// A connection to the shared cache, single server or cluster.
 pub struct Shared {
     connection: Box<dyn redis::ConnectionLike>,
@@ -187,22 +197,33 @@ impl Shared {
         Ok(started.elapsed())
     }
 
+    /// What the fleet holds for `keys`, opened with this machine's fleet key.
+    pub fn held(&mut self, keys: &Keys) -> Result<Held, SharedError> {
+        let value: Option<Vec<u8>> =
+            redis::cmd("GET").arg(&keys.token).query(&mut *self.connection).map_err(|e| self.failed(e))?;
+        let Some(value) = value else { return Ok(Held::Nothing) };
+        let opened =
+            self.key.open(&keys.token, &value).and_then(|plain| crate::stores::cache::decode(&plain).ok());
+        Ok(opened.map_or(Held::Sealed, |token| Held::Token(Box::new(token))))
+    }
+
     /// The fleet's token: `Ok(None)` when there is none, or one that does not open (said
     /// with a warning: another fleet key, or damage).
     pub fn get(&mut self, keys: &Keys) -> Result<Option<Token>, SharedError> {
-        let value: Option<Vec<u8>> =
-            redis::cmd("GET").arg(&keys.token).query(&mut *self.connection).map_err(|e| self.failed(e))?;
-        let Some(value) = value else { return Ok(None) };
-        let opened =
-            self.key.open(&keys.token, &value).and_then(|plain| crate::stores::cache::decode(&plain).ok());
-        if opened.is_none() {
-            crate::base::diag::warn(&format!(
-                "the shared cache's token does not open with this SFCRED_CACHE_KEY (another fleet's key, or \
-                 damage): minting instead ({})",
-                self.shown_url
-            ));
+        match self.held(keys)? {
+            Held::Token(token) => Ok(Some(*token)),
+            Held::Nothing => Ok(None),
+            // Said once: the look under the lock sees the same value.
+            Held::Sealed if SEALED_WARNED.swap(true, std::sync::atomic::Ordering::Relaxed) => Ok(None),
+            Held::Sealed => {
+                crate::base::diag::warn(&format!(
+                    "the shared cache's token does not open with this fleet key (SFCRED_CACHE_KEY, or the \
+                     one login kept; another fleet's key, or damage): minting instead ({})",
+                    self.shown_url
+                ));
+                Ok(None)
+            }
         }
-        Ok(opened)
     }
 
     /// Keeps the token for the fleet, sealed, until it expires.

@@ -98,7 +98,8 @@ pub fn invalidate(ctx: &Context, profile: &Profile) -> Result<(), Error> {
 
 pub fn token_cache(ctx: &Context, profile: &Profile) -> Result<Option<Box<dyn TokenCache>>, Error> {
     Ok(match profile.cache {
-        CacheKind::File => Some(Box::new(FileCache::new(ctx.cache_dir()?.clone()))),
+        // The fleet's Redis is behind this machine's file (see crate::fetch).
+        CacheKind::File | CacheKind::Redis => Some(Box::new(FileCache::new(ctx.cache_dir()?.clone()))),
         CacheKind::Keychain => {
             let keychain = Keychain::open(ctx.store_for(profile.store)?, ctx.keychain_timeout()?)?;
             Some(Box::new(KeychainCache(keychain)))

@@ -17,10 +17,18 @@ pub struct TlsFront {
     pub ca_pem: String,
 }
 
-impl TlsFront {
-    /// Relays `https://127.0.0.1:PORT` to `backend` (the stand-in's `http://` URL).
-    pub fn start(backend: &str) -> std::io::Result<TlsFront> {
-        let backend = backend.trim_start_matches("http://").to_owned();
+/// A private CA, and a certificate for 127.0.0.1 and localhost that it signed, with its key:
+/// what a server on loopback presents to a client told to trust that CA alone.
+pub struct LoopbackCertificate {
+    pub ca_pem: String,
+    pub certificate_pem: String,
+    pub key_pem: String,
+    certificate_der: Vec<u8>,
+    key_der: Vec<u8>,
+}
+
+impl LoopbackCertificate {
+    pub fn new() -> std::io::Result<LoopbackCertificate> {
         let ca_key = rcgen::KeyPair::generate().map_err(std::io::Error::other)?;
         let mut ca_params =
             rcgen::CertificateParams::new(Vec::<String>::new()).map_err(std::io::Error::other)?;
@@ -31,14 +39,29 @@ impl TlsFront {
         let params = rcgen::CertificateParams::new(vec!["127.0.0.1".to_owned(), "localhost".to_owned()])
             .map_err(std::io::Error::other)?;
         let certificate = params.signed_by(&key, &ca).map_err(std::io::Error::other)?;
+        Ok(LoopbackCertificate {
+            ca_pem: ca.pem(),
+            certificate_pem: certificate.pem(),
+            key_pem: key.serialize_pem(),
+            certificate_der: certificate.der().to_vec(),
+            key_der: key.serialize_der(),
+        })
+    }
+}
+
+impl TlsFront {
+    /// Relays `https://127.0.0.1:PORT` to `backend` (the stand-in's `http://` URL).
+    pub fn start(backend: &str) -> std::io::Result<TlsFront> {
+        let backend = backend.trim_start_matches("http://").to_owned();
+        let certificate = LoopbackCertificate::new()?;
         let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
         let config = rustls::ServerConfig::builder_with_provider(provider)
             .with_safe_default_protocol_versions()
             .map_err(std::io::Error::other)?
             .with_no_client_auth()
             .with_single_cert(
-                vec![CertificateDer::from(certificate.der().to_vec())],
-                PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der())),
+                vec![CertificateDer::from(certificate.certificate_der)],
+                PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(certificate.key_der)),
             )
             .map_err(std::io::Error::other)?;
         let config = Arc::new(config);
@@ -50,7 +73,7 @@ impl TlsFront {
                 std::thread::spawn(move || relay(stream, config, &backend));
             }
         });
-        Ok(TlsFront { url, ca_pem: ca.pem() })
+        Ok(TlsFront { url, ca_pem: certificate.ca_pem })
     }
 
     pub fn url(&self) -> &str {

@@ -108,7 +108,8 @@ impl Machine {
         Machine { home: tempfile::tempdir().unwrap() }
     }
 
-    fn sfcred(&self, env: &TestEnv, cache_url: &str, cache_key: &str) -> Command {
+    /// sfcred on this machine, its profiles saved in its own home.
+    fn saved(&self, env: &TestEnv) -> Command {
         let home = self.home.path();
         let mut command = env.sfcred();
         command
@@ -116,7 +117,14 @@ impl Machine {
             .env("XDG_CONFIG_HOME", home.join("config"))
             .env("XDG_CACHE_HOME", home.join("cache"))
             .env("XDG_RUNTIME_DIR", home.join("run"))
-            .current_dir(home)
+            .current_dir(home);
+        command
+    }
+
+    /// sfcred on this machine, the environment its profile, sharing `cache_url`.
+    fn sfcred(&self, env: &TestEnv, cache_url: &str, cache_key: &str) -> Command {
+        let mut command = self.saved(env);
+        command
             .env("SFCRED_CLIENT_ID", CONSUMER_KEY)
             .env("SFCRED_USERNAME", USERNAME)
             .env("SFCRED_PRIVATE_KEY", &app_keys().0)
@@ -145,12 +153,23 @@ fn crowd(
     key: &str,
     during: impl FnOnce(),
 ) -> Vec<Run> {
+    crowd_of(machines, callers, |machine| machine.sfcred(env, url, key), during)
+}
+
+/// `machines` × `callers` simultaneous `sfcred token --format token`, each started as
+/// `sfcred_on` says; each caller's outcome.
+fn crowd_of(
+    machines: &[Machine],
+    callers: usize,
+    sfcred_on: impl Fn(&Machine) -> Command,
+    during: impl FnOnce(),
+) -> Vec<Run> {
+    let sfcred_on = &sfcred_on;
     let children: Vec<Child> = machines
         .iter()
         .flat_map(|machine| {
             (0..callers).map(move |_| {
-                machine
-                    .sfcred(env, url, key)
+                sfcred_on(machine)
                     .args(["token", "--format", "token"])
                     .stdout(Stdio::piped())
                     .stderr(Stdio::piped())
@@ -266,18 +285,33 @@ fn another_fleet_s_key_opens_nothing_and_passwords_never_show() {
     run(&first, FLEET_KEY, &["-v", "token"]).success();
     let other = run(&second, OTHER_FLEET_KEY, &["-v", "token"]).success();
     assert!(
-        other.stderr.contains("does not open with this SFCRED_CACHE_KEY"),
+        other.stderr.matches("does not open with this fleet key").count() == 1,
         "a miss, with a warning: {other:?}"
     );
     assert_eq!(env.stand_in.token_requests(), 2, "the other fleet minted its own");
     let short = run(&Machine::new(), "short", &["token"]).success();
     assert!(short.stderr.contains("32 at least"), "{short:?}");
 
-    let doctor = run(&first, FLEET_KEY, &["doctor", "--offline", "--json"]).success();
-    let checks = doctor.json();
-    let shared = checks.as_array().unwrap().iter().find(|c| c["name"] == "shared cache").unwrap().clone();
-    assert_eq!(shared["status"], "ok", "{checks}");
-    assert!(shared["detail"].as_str().unwrap().contains("answers in"), "{shared}");
+    // The other fleet's token is the one in Redis now: doctor tells which key opens it.
+    let shared_check = |machine: &Machine, key: &str| {
+        let doctor = run(machine, key, &["doctor", "--offline", "--json"]).success();
+        let checks = doctor.json();
+        let shared = checks.as_array().unwrap().iter().find(|c| c["name"] == "shared cache").unwrap().clone();
+        (doctor, shared)
+    };
+    let (doctor, shared) = shared_check(&first, FLEET_KEY);
+    assert_eq!(shared["status"], "warn", "{shared}");
+    assert!(
+        shared["detail"].as_str().unwrap().contains("does not open with this machine's fleet key"),
+        "{shared}"
+    );
+    let (_, shared) = shared_check(&second, OTHER_FLEET_KEY);
+    assert_eq!(shared["status"], "ok", "{shared}");
+    assert!(
+        shared["detail"].as_str().unwrap().contains("answers in")
+            && shared["detail"].as_str().unwrap().contains("opens"),
+        "{shared}"
+    );
     let wrong = format!("redis://:not-{PASSWORD}@127.0.0.1:{}", redis.port);
     let refused = Run::of(
         first
@@ -292,4 +326,226 @@ fn another_fleet_s_key_opens_nothing_and_passwords_never_show() {
         assert!(!said.contains(PASSWORD), "the password shows: {said}");
     }
     assert!(refused.stderr.contains("***@127.0.0.1"), "shown, without the password: {refused:?}");
+}
+
+/// A saved profile with `cache = "redis"`: login takes the URL (its password from
+/// SFCRED_CACHE_URL, never the command line) and the fleet key, and keeps both secrets in
+/// the keychain, not the settings file; then three machines of 20 callers, with no SFCRED_*
+/// variable set, cause one token request. (The machines are three homes over one Secret
+/// Service: each has its own settings and file cache, so only Redis can share a token.)
+#[test]
+fn a_saved_profile_shares_the_fleet_s_redis_its_secrets_in_the_keychain() {
+    let env = TestEnv::new();
+    let redis = Redis::start(&["--requirepass", PASSWORD]);
+    let with_password = format!("redis://:{PASSWORD}@127.0.0.1:{}", redis.port);
+    let machines: Vec<Machine> = (0..3).map(|_| Machine::new()).collect();
+    let login = |machine: &Machine, extra: &[&str], vars: &[(&str, &str)]| {
+        let mut command = machine.saved(&env);
+        command.args(env.login_args("default")).args(["--no-input", "--no-verify"]).args(extra);
+        command.envs(vars.iter().copied());
+        Run::of(command.output_within(TIMEOUT).unwrap())
+    };
+    // A password on the command line is refused, and nothing is saved.
+    let refused = login(&machines[0], &["--cache-url", &with_password], &[("SFCRED_CACHE_KEY", FLEET_KEY)]);
+    let refused = refused.failure(2);
+    assert!(refused.stderr.contains("readable by every local user"), "{refused:?}");
+    assert!(!refused.stderr.contains(PASSWORD), "{refused:?}");
+    assert!(!machines[0].home.path().join("config/sfcred/config.toml").exists());
+    // A fleet key too short to seal with is refused.
+    let short = login(
+        &machines[0],
+        &["--cache", "redis"],
+        &[("SFCRED_CACHE_URL", &with_password), ("SFCRED_CACHE_KEY", "short")],
+    );
+    let short = short.failure(2);
+    assert!(short.stderr.contains("openssl rand -base64 32"), "{short:?}");
+    for machine in &machines {
+        login(
+            machine,
+            &["--cache", "redis"],
+            &[("SFCRED_CACHE_URL", &with_password), ("SFCRED_CACHE_KEY", FLEET_KEY)],
+        )
+        .success();
+        let settings =
+            std::fs::read_to_string(machine.home.path().join("config/sfcred/config.toml")).unwrap();
+        assert!(settings.contains("cache = \"redis\""), "{settings}");
+        assert!(
+            settings.contains(&format!("cache_url = \"redis://127.0.0.1:{}\"", redis.port)),
+            "{settings}"
+        );
+        assert!(
+            !settings.contains(PASSWORD) && !settings.contains(FLEET_KEY),
+            "no secret in the settings: {settings}"
+        );
+    }
+    assert_eq!(env.secret_service_lookup("default/redis-password").as_deref(), Some(PASSWORD.as_bytes()));
+    assert_eq!(env.secret_service_lookup("default/fleet-key").as_deref(), Some(FLEET_KEY.as_bytes()));
+
+    env.stand_in.queue_behaviours(&[Behaviour::Gated]);
+    let runs = crowd_of(
+        &machines,
+        20,
+        |machine| machine.saved(&env),
+        || {
+            env.stand_in.wait_for_token_requests(1, TIMEOUT);
+            env.stand_in.open_gate();
+        },
+    );
+    let token = one_token(&runs);
+    assert_eq!(env.stand_in.token_requests(), 1, "one request for the fleet of saved profiles");
+    assert!(runs.iter().all(|r| !r.stderr.contains("warning")), "{runs:?}");
+    let values = redis.values(Some(PASSWORD));
+    assert!(!values.is_empty() && values.iter().all(|v| !String::from_utf8_lossy(v).contains(&token[..20])));
+
+    let listed =
+        Run::of(machines[0].saved(&env).args(["profiles"]).output_within(TIMEOUT).unwrap()).success();
+    assert!(listed.stdout.contains(&format!("redis redis://127.0.0.1:{}", redis.port)), "{listed:?}");
+    let doctor = Run::of(
+        machines[1].saved(&env).args(["doctor", "--offline", "--json"]).output_within(TIMEOUT).unwrap(),
+    );
+    let checks = doctor.json();
+    let shared = checks.as_array().unwrap().iter().find(|c| c["name"] == "shared cache").unwrap().clone();
+    assert_eq!(shared["status"], "ok", "{checks}");
+    assert!(shared["detail"].as_str().unwrap().contains("the fleet's token opens"), "{shared}");
+    for said in [&listed.stdout, &listed.stderr, &doctor.stdout, &doctor.stderr] {
+        assert!(!said.contains(PASSWORD) && !said.contains(FLEET_KEY), "{said}");
+    }
+    // Logging out removes the shared cache's secrets with the rest.
+    Run::of(machines[2].saved(&env).args(["logout", "--no-revoke"]).output_within(TIMEOUT).unwrap())
+        .success();
+    assert_eq!(env.secret_service_lookup("default/redis-password"), None);
+    assert_eq!(env.secret_service_lookup("default/fleet-key"), None);
+}
+
+/// `rediss://`: Redis's TLS, its server certificate checked against the CAs sfcred trusts
+/// (SSL_CERT_FILE here, a private CA); a Redis whose certificate is not trusted is a warning
+/// and a mint on this machine, never a failure.
+#[test]
+fn rediss_checks_the_server_s_certificate() {
+    let env = TestEnv::without_keychain();
+    let certificate = sfcred_stand_in::tls::LoopbackCertificate::new().unwrap();
+    let files = tempfile::tempdir().unwrap();
+    let file = |name: &str, text: &str| {
+        let path = files.path().join(name);
+        std::fs::write(&path, text).unwrap();
+        path.to_str().unwrap().to_owned()
+    };
+    let (ca, cert, key) = (
+        file("ca.pem", &certificate.ca_pem),
+        file("redis.pem", &certificate.certificate_pem),
+        file("redis.key", &certificate.key_pem),
+    );
+    let port = free_port();
+    let tls = [
+        "--tls-port",
+        &port.to_string(),
+        "--tls-cert-file",
+        &cert,
+        "--tls-key-file",
+        &key,
+        "--tls-ca-cert-file",
+        &ca,
+        "--tls-auth-clients",
+        "no",
+    ];
+    let _redis = Redis::start(&tls);
+    let url = format!("rediss://127.0.0.1:{port}");
+    let token = |machine: &Machine, trust: Option<&str>| {
+        let mut command = machine.sfcred(&env, &url, FLEET_KEY);
+        if let Some(ca) = trust {
+            command.env("SSL_CERT_FILE", ca);
+        }
+        Run::of(command.args(["-v", "token", "--format", "token"]).output_within(TIMEOUT).unwrap()).success()
+    };
+    let (first, second, untrusting) = (Machine::new(), Machine::new(), Machine::new());
+    let minted = token(&first, Some(&ca));
+    let served = token(&second, Some(&ca));
+    assert_eq!(served.stdout, minted.stdout);
+    assert!(served.stderr.contains("from the shared cache"), "{served:?}");
+    assert_eq!(env.stand_in.token_requests(), 1, "the second machine was served over TLS");
+    let alone = token(&untrusting, None);
+    assert!(alone.stderr.contains("warning") && alone.stderr.contains("rediss://127.0.0.1"), "{alone:?}");
+    assert_eq!(env.stand_in.token_requests(), 2, "an untrusted Redis: this machine minted for itself");
+}
+
+/// The fleet's logins are counted in Redis, so a machine that has minted once warns of the
+/// whole fleet's hour past 80 % of Salesforce's limit.
+#[test]
+fn the_fleet_s_logins_are_counted_in_redis_and_warned_of_past_80_percent() {
+    let env = TestEnv::without_keychain();
+    let redis = Redis::start(&[]);
+    let token = |machine: &Machine, args: &[&str]| {
+        Run::of(machine.sfcred(&env, &redis.url(), FLEET_KEY).args(args).output_within(TIMEOUT).unwrap())
+            .success()
+    };
+    let (first, second) = (Machine::new(), Machine::new());
+    let quiet = token(&first, &["token"]);
+    assert!(!quiet.stderr.contains("warning"), "{quiet:?}");
+    // Other machines' 2,879 logins this minute, as Redis would hold them.
+    let mut connection = redis::Client::open(redis.url()).unwrap().get_connection().unwrap();
+    let counts: Vec<String> = redis::cmd("KEYS").arg("sfcred:*:logins:*").query(&mut connection).unwrap();
+    assert_eq!(counts.len(), 1, "one minute counted: {counts:?}");
+    redis::cmd("INCRBY").arg(&counts[0]).arg(2879).query::<i64>(&mut connection).unwrap();
+    let warned = token(&second, &["-v", "token", "--refresh"]);
+    assert!(
+        warned.stderr.contains("2881 logins this hour for ops@acme.test")
+            && warned.stderr.contains("from the fleet, of the 3600"),
+        "{warned:?}"
+    );
+    assert_eq!(env.stand_in.token_requests(), 2);
+}
+
+/// The ACL docs/ci.md gives sfcred's Redis user, set on a real redis-server whose default
+/// user is off: every command the fleet sends (the look, the lock and its release by
+/// script, the seal, the login count, doctor's ping) is allowed, and nothing warns.
+#[test]
+fn the_acl_docs_ci_md_gives_is_all_sfcred_needs() {
+    let doc = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/ci.md")).unwrap();
+    let acl = doc.split("`ACL SETUSER ").nth(1).expect("docs/ci.md gives an ACL").split('`').next().unwrap();
+    let acl: Vec<&str> =
+        acl.split_whitespace().map(|word| if word == ">PASSWORD" { ">acl-pass-77" } else { word }).collect();
+    let env = TestEnv::without_keychain();
+    let redis = Redis::start(&[]);
+    let cli = |args: &[&str]| {
+        let out = Command::new("redis-cli")
+            .args(["-p", &redis.port.to_string()])
+            .args(args)
+            .output_within(TIMEOUT)
+            .unwrap();
+        assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "OK", "redis-cli {args:?}");
+    };
+    cli(&[&["ACL", "SETUSER"][..], &acl].concat());
+    cli(&["ACL", "SETUSER", "default", "off"]);
+    let url = format!("redis://{}:acl-pass-77@127.0.0.1:{}", acl[0], redis.port);
+    let machines: Vec<Machine> = (0..2).map(|_| Machine::new()).collect();
+    env.stand_in.queue_behaviours(&[Behaviour::Gated]);
+    let runs = crowd(&env, &machines, 10, &url, FLEET_KEY, || {
+        env.stand_in.wait_for_token_requests(1, TIMEOUT);
+        env.stand_in.open_gate();
+    });
+    one_token(&runs);
+    assert!(runs.iter().all(|r| !r.stderr.contains("warning")), "the ACL refused something: {runs:?}");
+    assert_eq!(env.stand_in.token_requests(), 1);
+    let doctor = Run::of(
+        machines[0]
+            .sfcred(&env, &url, FLEET_KEY)
+            .args(["doctor", "--offline", "--json"])
+            .output_within(TIMEOUT)
+            .unwrap(),
+    )
+    .success();
+    let checks = doctor.json();
+    let shared = checks.as_array().unwrap().iter().find(|c| c["name"] == "shared cache").unwrap().clone();
+    assert_eq!(shared["status"], "ok", "{shared}");
+    // A count the ACL refused would only be said with -v.
+    let counted = Run::of(
+        machines[1]
+            .sfcred(&env, &url, FLEET_KEY)
+            .args(["-v", "token", "--refresh"])
+            .output_within(TIMEOUT)
+            .unwrap(),
+    )
+    .success();
+    assert!(counted.stderr.contains("from the fleet: 2 of 3600"), "{counted:?}");
+    assert!(!counted.stderr.contains("warning"), "a lock left held, or a refused command: {counted:?}");
 }

@@ -5,8 +5,8 @@
 //! prose's "Upload `X.crt`" uploads that certificate to the app.
 //!
 //! A block's tag says why it is not run: `sh org` needs a real org or the Salesforce CLI
-//! (the test does to the stand-in what a deploy does there), `sh machine` installs on the
-//! machine, `sh dev` runs the project's own scripts (scripts/test runs this test). `sh
+//! (the test does to the stand-in what a deploy does there), `sh machine` needs the
+//! machine itself (installs on it, or logs in with its keychain and terminal), `sh dev` runs the project's own scripts (scripts/test runs this test). `sh
 //! checkout` runs from the repository's root, as from a clone or a release archive.
 //!
 //! Only the pages' placeholders are replaced: the users, `3MVG9...`/`CONSUMER_KEY` by the
