@@ -109,9 +109,9 @@ fn profiles_lists_settings_without_secrets() {
     let at = table.find("valid until ").unwrap() + "valid until ".len();
     table.replace_range(at..at + "2026-01-01T00:00:00Z".len(), "<30 minutes from now>");
     insta::assert_snapshot!(table, @r"
-    PROFILE  USERNAME       LOGIN URL               AUDIENCE                      TTL  STORE           KEY       TOKEN
-    prod     ops@acme.test  http://127.0.0.1:PORT_  https://login.salesforce.com  30m  secret-service  keychain  valid until <30 minutes from now>
-    uat      ops@acme.test  http://127.0.0.1:PORT_  https://test.salesforce.com   30m  secret-service  keychain  none
+    PROFILE  USERNAME       LOGIN URL               AUDIENCE                      TTL  STORE           KEY       CACHE  TOKEN
+    prod     ops@acme.test  http://127.0.0.1:PORT_  https://login.salesforce.com  30m  secret-service  keychain  file   valid until <30 minutes from now>
+    uat      ops@acme.test  http://127.0.0.1:PORT_  https://test.salesforce.com   30m  secret-service  keychain  file   none
     ");
     let json = env.run(&["profiles", "--json"]).success();
     assert!(!json.stdout.contains(CONSUMER_KEY));
