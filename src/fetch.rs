@@ -148,6 +148,28 @@ fn refuse_if_too_short(
     }
 }
 
+/// Drops the profile's cached token, for a caller that saw it rejected: this machine's copy,
+/// and the fleet's when the fleet holds the same token.
+pub fn invalidate(ctx: &Context, profile: &Profile) -> Result<(), Error> {
+    let dropped = crate::stores::tokens::cached(ctx, profile).ok().flatten();
+    crate::stores::tokens::invalidate(ctx, profile)?;
+    if let Some(token) = dropped {
+        forget_in_fleet(ctx, profile, &token);
+    }
+    Ok(())
+}
+
+/// Takes `token` out of the fleet's shared cache, if it is the one held there, so that no
+/// machine is served it again; a shared cache out of reach is a warning.
+pub fn forget_in_fleet(ctx: &Context, profile: &Profile, token: &Token) {
+    let Some((mut shared, keys)) = fleet(ctx, profile) else { return };
+    if let Err(e) = shared.forget(&keys, token) {
+        crate::base::diag::warn(&format!(
+            "{e}; the fleet's copy of the token stays, and other machines are served it until it expires"
+        ));
+    }
+}
+
 /// The fleet's shared cache and this profile's keys in it, when `SFCRED_CACHE_URL` or the
 /// profile names one and it answers; else a warning, and this machine goes on alone.
 fn fleet(ctx: &Context, profile: &Profile) -> Option<(Shared, Keys)> {

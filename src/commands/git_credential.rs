@@ -45,7 +45,7 @@ pub fn run(ctx: &Context, options: Options) -> Result<super::Outcome, Error> {
     if let Some(token) = tokens::cached(ctx, profile)?
         && (git_saw_no_secret || request.carries(&token))
     {
-        tokens::invalidate(ctx, profile)?;
+        crate::fetch::invalidate(ctx, profile)?;
     }
     Ok(super::Outcome::Done)
 }

@@ -11,6 +11,6 @@ pub fn run(ctx: &Context, profile: &str, revoke: bool) -> Result<super::Outcome,
     if revoke {
         tokens::revoke_cached(ctx, &profile);
     }
-    tokens::invalidate(ctx, &profile)?;
+    crate::fetch::invalidate(ctx, &profile)?;
     Ok(super::Outcome::Done)
 }

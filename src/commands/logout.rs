@@ -65,7 +65,12 @@ pub fn run(ctx: &Context, options: Options) -> Result<super::Outcome, Error> {
         let profile = settings.profile(name)?;
         // A mint or promotion in flight finishes first, so that what it writes is removed too.
         let lock = lock_profile(ctx, name)?;
+        let held = tokens::cached(ctx, profile).ok().flatten();
         let revoked = options.revoke && tokens::revoke_cached(ctx, profile);
+        // A revoked token is dead for the whole fleet: no machine gets it from Redis again.
+        if let Some(token) = held.filter(|_| revoked) {
+            crate::fetch::forget_in_fleet(ctx, profile, &token);
+        }
         // Secrets go first: settings without secrets can be logged into again,
         // secrets without settings would be forgotten in the keychain.
         tokens::invalidate(ctx, profile)?;

@@ -256,16 +256,33 @@ impl Shared {
         Ok(taken.map(|_| holder))
     }
 
-    /// Frees the lock if this holder still has it (compare and delete, in one step).
+    /// Frees the lock if this holder still has it.
     pub fn unlock(&mut self, keys: &Keys, holder: &str) -> Result<(), SharedError> {
+        self.delete_if(&keys.lock, holder.as_bytes())
+    }
+
+    /// Takes `token` out of the fleet's cache (a caller saw it rejected, or it was revoked),
+    /// if it is the token held there: a newer one another machine put there stays.
+    pub fn forget(&mut self, keys: &Keys, token: &Token) -> Result<(), SharedError> {
+        let value: Option<Vec<u8>> =
+            redis::cmd("GET").arg(&keys.token).query(&mut *self.connection).map_err(|e| self.failed(e))?;
+        let Some(value) = value else { return Ok(()) };
+        let held =
+            self.key.open(&keys.token, &value).and_then(|plain| crate::stores::cache::decode(&plain).ok());
+        match held {
+            Some(held) if held.access_token.expose_secret() == token.access_token.expose_secret() => {
+                self.delete_if(&keys.token, &value)
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// Deletes `key` if it still holds `expected` (compare and delete, in one step).
+    fn delete_if(&mut self, key: &str, expected: &[u8]) -> Result<(), SharedError> {
         let script = redis::Script::new(
             "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) else return 0 end",
         );
-        script
-            .key(&keys.lock)
-            .arg(holder)
-            .invoke::<i64>(&mut *self.connection)
-            .map_err(|e| self.failed(e))?;
+        script.key(key).arg(expected).invoke::<i64>(&mut *self.connection).map_err(|e| self.failed(e))?;
         Ok(())
     }
 

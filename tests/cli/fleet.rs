@@ -410,9 +410,12 @@ fn a_saved_profile_shares_the_fleet_s_redis_its_secrets_in_the_keychain() {
     for said in [&listed.stdout, &listed.stderr, &doctor.stdout, &doctor.stderr] {
         assert!(!said.contains(PASSWORD) && !said.contains(FLEET_KEY), "{said}");
     }
-    // Logging out removes the shared cache's secrets with the rest.
-    Run::of(machines[2].saved(&env).args(["logout", "--no-revoke"]).output_within(TIMEOUT).unwrap())
-        .success();
+    // Logging out revokes the fleet's token, takes it out of Redis (only the login counts
+    // stay), and removes the shared cache's secrets with the rest.
+    let out = Run::of(machines[2].saved(&env).args(["logout"]).output_within(TIMEOUT).unwrap()).success();
+    assert!(out.stderr.contains("revoked its token"), "{out:?}");
+    let left = redis.values(Some(PASSWORD));
+    assert!(left.iter().all(|v| String::from_utf8_lossy(v).parse::<u32>().is_ok()), "{left:?}");
     assert_eq!(env.secret_service_lookup("default/redis-password"), None);
     assert_eq!(env.secret_service_lookup("default/fleet-key"), None);
 }
@@ -548,4 +551,37 @@ fn the_acl_docs_ci_md_gives_is_all_sfcred_needs() {
     .success();
     assert!(counted.stderr.contains("from the fleet: 2 of 3600"), "{counted:?}");
     assert!(!counted.stderr.contains("warning"), "a lock left held, or a refused command: {counted:?}");
+}
+
+/// A token a caller saw rejected (`invalidate`, git's `erase`) or that logout revoked is
+/// taken out of the fleet's cache too, so no machine is served it again; a newer token that
+/// another machine put there meanwhile stays.
+#[test]
+fn a_rejected_or_revoked_token_leaves_the_fleet_s_cache() {
+    let env = TestEnv::without_keychain();
+    let redis = Redis::start(&[]);
+    let sfcred = |machine: &Machine, args: &[&str]| {
+        Run::of(machine.sfcred(&env, &redis.url(), FLEET_KEY).args(args).output_within(TIMEOUT).unwrap())
+            .success()
+    };
+    let machines: Vec<Machine> = (0..4).map(|_| Machine::new()).collect();
+    let token = |machine: &Machine| sfcred(machine, &["token", "--format", "token"]).stdout;
+    let first = token(&machines[0]);
+    assert_eq!(token(&machines[1]), first, "served from the fleet");
+    sfcred(&machines[1], &["invalidate"]);
+    let second = token(&machines[2]);
+    assert_ne!(second, first, "the rejected token is not served again");
+    assert_eq!(env.stand_in.token_requests(), 2);
+
+    // Machine 0 still holds the first token; the fleet holds the second, which stays.
+    sfcred(&machines[0], &["invalidate"]);
+    assert_eq!(token(&machines[3]), second, "a newer token stays for the fleet");
+    assert_eq!(env.stand_in.token_requests(), 2);
+
+    // A revocation kills the fleet's token at Salesforce: it leaves Redis with it.
+    sfcred(&machines[3], &["invalidate", "--revoke"]);
+    assert_eq!(env.stand_in.revocations(), 1);
+    let third = token(&Machine::new());
+    assert_ne!(third, second, "a revoked token is not served");
+    assert_eq!(env.stand_in.token_requests(), 3);
 }
