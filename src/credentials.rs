@@ -4,13 +4,13 @@
 use secrecy::{ExposeSecret, SecretString};
 
 use crate::config::context::{Context, SharedCacheConfig};
-use crate::config::profile::{Accepts, CacheKind, InvalidSetting, Profile, StoreKind};
+use crate::config::profile::{Accepts, CacheKind, CacheUrl, InvalidSetting, Profile, StoreKind};
 use crate::error::Error;
 use crate::keys::pkcs11::{self, Pkcs11Key};
 use crate::keys::pkcs11_uri::Pkcs11Uri;
 use crate::keys::signer::{KeyOrigin, Signer, SoftwareKey};
 use crate::rotation::state::{Rotation, Slot};
-use crate::stores::keychain::{FleetSecret, Keychain};
+use crate::stores::keychain::{FleetSecret, Keychain, KeychainError};
 
 /// A profile's secrets, as minting uses them: the key behind a signer.
 pub struct Credentials {
@@ -99,14 +99,14 @@ pub fn client_id(ctx: &Context, profile: &Profile) -> Result<SecretString, Error
 /// login kept. Its fleet key is `SFCRED_CACHE_KEY`, else the one login kept.
 pub fn shared_cache(ctx: &Context, profile: &Profile) -> Result<Option<SharedCacheConfig>, Error> {
     let own = profile.cache == CacheKind::Redis && profile.store != StoreKind::Environment;
-    let env_key = ctx.shared_cache.as_ref().and_then(|config| config.key.clone());
-    if !own {
+    if !own || ctx.shared_cache.as_ref().is_some_and(|config| config.key.is_some()) {
         return Ok(ctx.shared_cache.clone());
     }
     let keychain = keychain_for(ctx, profile)?;
     let urls = match (&ctx.shared_cache, &profile.cache_url) {
         (Some(config), _) => config.urls.clone(),
-        (None, Some(url)) => {
+        (None, Some(text)) => {
+            let url = CacheUrl::parse_setting(text)?;
             let password = keychain.read_fleet_secret(&profile.name, FleetSecret::RedisPassword)?;
             url.urls_with(password.as_ref().map(|p| p.expose_secret()))
         }
@@ -120,11 +120,17 @@ pub fn shared_cache(ctx: &Context, profile: &Profile) -> Result<Option<SharedCac
             .into());
         }
     };
-    let key = match env_key {
-        Some(key) => Some(key),
-        None => keychain.read_fleet_secret(&profile.name, FleetSecret::FleetKey)?,
+    let key = match &ctx.cache_key {
+        Some(key) => key.clone(),
+        None => keychain.read_fleet_secret(&profile.name, FleetSecret::FleetKey)?.ok_or_else(|| {
+            KeychainError::Missing {
+                store: keychain.kind(),
+                profile: profile.name.clone(),
+                what: "shared cache's fleet key",
+            }
+        })?,
     };
-    Ok(Some(SharedCacheConfig { urls, key }))
+    Ok(Some(SharedCacheConfig { urls, key: Some(key) }))
 }
 
 /// The signer of the profile's key in `slot`.

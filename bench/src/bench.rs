@@ -1,7 +1,9 @@
 //! sfcred's benchmark, run by `scripts/bench` on release builds. In one run, against
 //! the Salesforce stand-in on loopback and a throwaway GNOME Keyring, it measures:
 //! a cache hit beside the floor of process start, a cold mint beside the stand-in's own
-//! answer time, 100 simultaneous callers on a cold cache, and peak memory.
+//! answer time, 100 simultaneous callers on a cold cache, peak memory, and a fleet sharing
+//! a Redis (Debian's redis-server on loopback): a machine's miss served from Redis beside a
+//! mint, and N cold machines beside N that mint alone.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -14,6 +16,10 @@ const HIT_RUNS: usize = 300;
 const MINT_RUNS: usize = 60;
 const CROWD: usize = 100;
 const SPREAD_RUNS: usize = 40;
+/// The fleet: machines, and simultaneous callers on each.
+const FLEET_MACHINES: usize = 10;
+const FLEET_CALLERS: usize = 10;
+const FLEET_KEY: &str = "kOJOZz1x0Gq2b3Y8oK7b3q5b8n3m9F1pQ2r4S6t8V0w=";
 const CONSUMER_KEY: &str = "3MVG9BENCHCONSUMERKEY";
 const HSM_CONSUMER_KEY: &str = "3MVG9BENCHHSMCONSUMERKEY";
 const USERNAME: &str = "bench@example.com";
@@ -111,7 +117,7 @@ pub fn main() {
     let bench = Bench { bin_dir, home, bus };
 
     let key_file = bench.home.path().join("bench.key");
-    std::fs::write(&key_file, key).unwrap();
+    std::fs::write(&key_file, &key).unwrap();
     let login = [
         "login",
         "--profile",
@@ -200,6 +206,9 @@ pub fn main() {
     let mean_attempts = attempts.iter().sum::<usize>() as f64 / attempts.len() as f64;
     let most_attempts = attempts.iter().max().copied().unwrap_or(0);
 
+    // f. A fleet sharing a Redis, its machines environment profiles in homes of their own.
+    let fleet = fleet_figures(&bench, &stand_in, &key);
+
     let ratio = hit_median.as_secs_f64() / floor_median.as_secs_f64();
     let above = mint_median.saturating_sub(handling);
     let verdict = |ok: bool| if ok { "met" } else { "MISSED" };
@@ -236,6 +245,30 @@ pub fn main() {
         "| mint during a random certificate spread ({SPREAD_RUNS} mints): attempts per call, mean / most; median wall | {mean_attempts:.2} / {most_attempts}; {} | 0 failed | met |",
         ms(median(spread_mints))
     );
+    match fleet {
+        Ok(fleet) => {
+            println!(
+                "| a machine's miss served from the fleet's Redis, whole process (median of {MINT_RUNS}) | {} | | |",
+                ms(fleet.served)
+            );
+            println!(
+                "| the same miss minted, no shared cache, whole process (median of {MINT_RUNS}) | {} | | |",
+                ms(fleet.minted)
+            );
+            println!(
+                "| {FLEET_MACHINES} cold machines x {FLEET_CALLERS} callers, one Redis | {} token request(s), {} wall | 1 request | {} |",
+                fleet.shared_requests,
+                ms(fleet.shared_wall),
+                verdict(fleet.shared_requests == 1)
+            );
+            println!(
+                "| {FLEET_MACHINES} cold machines x {FLEET_CALLERS} callers, each alone | {} token request(s), {} wall | | |",
+                fleet.alone_requests,
+                ms(fleet.alone_wall)
+            );
+        }
+        Err(reason) => println!("| the fleet's Redis | not measured: {reason} | | |"),
+    }
     println!(
         "| peak RSS, cache hit | {} | < 12 MB | {} |",
         mib(hit_rss),
@@ -246,6 +279,136 @@ pub fn main() {
         mib(mint_rss),
         verdict(mint_rss * 1024 < 12_000_000)
     );
+}
+
+/// What a fleet sharing a Redis costs and saves.
+struct Fleet {
+    served: Duration,
+    minted: Duration,
+    shared_requests: usize,
+    shared_wall: Duration,
+    alone_requests: usize,
+    alone_wall: Duration,
+}
+
+/// A redis-server on a free loopback port; killed when dropped.
+struct RedisServer {
+    url: String,
+    process: std::process::Child,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for RedisServer {
+    fn drop(&mut self) {
+        let _ = self.process.kill();
+        let _ = self.process.wait();
+    }
+}
+
+fn start_redis() -> Result<RedisServer, String> {
+    let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map_err(|e| e.to_string())?
+        .port();
+    let process = Command::new("redis-server")
+        .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
+        .current_dir(dir.path())
+        .stdout(Stdio::null())
+        .spawn()
+        .map_err(|e| format!("redis-server: {e} (apt-get install redis-server)"))?;
+    // Ready when it answers a PING.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while Instant::now() < deadline {
+        let ping = Command::new("redis-cli").args(["-p", &port.to_string(), "ping"]).output();
+        if ping.is_ok_and(|out| out.stdout.starts_with(b"PONG")) {
+            return Ok(RedisServer { url: format!("redis://127.0.0.1:{port}"), process, _dir: dir });
+        }
+        std::thread::yield_now();
+    }
+    Err("redis-server did not answer within 10 s".into())
+}
+
+/// sfcred on a machine of the fleet: a home of its own under `machines`, the environment
+/// its profile, sharing `redis` when given.
+fn fleet_sfcred(
+    bench: &Bench,
+    machine: &Path,
+    stand_in: &StandIn,
+    key: &str,
+    redis: Option<&str>,
+) -> Command {
+    let mut command = bench.command("sfcred");
+    std::fs::create_dir_all(machine.join("run")).unwrap();
+    set_private(&machine.join("run"));
+    command
+        .env("HOME", machine)
+        .env("XDG_RUNTIME_DIR", machine.join("run"))
+        .env("XDG_CONFIG_HOME", machine.join("config"))
+        .env("SFCRED_CLIENT_ID", CONSUMER_KEY)
+        .env("SFCRED_USERNAME", USERNAME)
+        .env("SFCRED_PRIVATE_KEY", key)
+        .env("SFCRED_LOGIN_URL", stand_in.url())
+        .args(["token", "--format", "token"]);
+    if let Some(url) = redis {
+        command.env("SFCRED_CACHE_URL", url).env("SFCRED_CACHE_KEY", FLEET_KEY);
+    }
+    command
+}
+
+fn fleet_figures(bench: &Bench, stand_in: &StandIn, key: &str) -> Result<Fleet, String> {
+    let redis = start_redis()?;
+    let machines = tempfile::tempdir().map_err(|e| e.to_string())?;
+    let mut next = 0;
+    let mut new_machine = || {
+        next += 1;
+        machines.path().join(format!("m{next}"))
+    };
+    let timed = |mut command: Command| {
+        let start = Instant::now();
+        let status = command.status().expect("spawn sfcred");
+        assert!(status.success(), "a fleet call failed");
+        start.elapsed()
+    };
+    // One machine mints for the fleet; each new machine's miss is then served from Redis.
+    timed(fleet_sfcred(bench, &new_machine(), stand_in, key, Some(&redis.url)));
+    let before = stand_in.token_requests();
+    let served: Vec<Duration> = (0..MINT_RUNS)
+        .map(|_| timed(fleet_sfcred(bench, &new_machine(), stand_in, key, Some(&redis.url))))
+        .collect();
+    assert_eq!(stand_in.token_requests(), before, "served from Redis, no mint");
+    let minted: Vec<Duration> =
+        (0..MINT_RUNS).map(|_| timed(fleet_sfcred(bench, &new_machine(), stand_in, key, None))).collect();
+    // N cold machines of M callers each, with a fresh Redis entry (a new fleet key would
+    // do; dropping the entry is simpler).
+    let flush = Command::new("redis-cli").args(["-u", &redis.url, "flushall"]).output();
+    assert!(flush.is_ok_and(|out| out.status.success()), "redis-cli flushall");
+    let mut crowd = |redis: Option<&str>| {
+        let homes: Vec<PathBuf> = (0..FLEET_MACHINES).map(|_| new_machine()).collect();
+        let before = stand_in.token_requests();
+        let start = Instant::now();
+        let children: Vec<_> = homes
+            .iter()
+            .flat_map(|home| {
+                (0..FLEET_CALLERS)
+                    .map(move |_| fleet_sfcred(bench, home, stand_in, key, redis).spawn().unwrap())
+            })
+            .collect();
+        for child in children {
+            assert_eq!(wait4(child).0, 0, "a caller of the fleet failed");
+        }
+        (stand_in.token_requests() - before, start.elapsed())
+    };
+    let (shared_requests, shared_wall) = crowd(Some(&redis.url));
+    let (alone_requests, alone_wall) = crowd(None);
+    Ok(Fleet {
+        served: median(served),
+        minted: median(minted),
+        shared_requests,
+        shared_wall,
+        alone_requests,
+        alone_wall,
+    })
 }
 
 /// A profile `hsm` whose key was made on a SoftHSM2 token and whose certificate went to a

@@ -77,15 +77,15 @@ fn cut(text: &str, max_chars: usize) -> String {
     }
 }
 
-/// `scheme://user:password@host` becomes `scheme://***@host`.
+/// `scheme://user:password@host` becomes `scheme://***@host`. The credentials run to the
+/// last `@` before a space, quote, comma, `?` or `#`: a password may hold a `/`.
 fn redact_url_credentials(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
     while let Some(start) = rest.find("://") {
         let (before, after) = rest.split_at(start + 3);
         out.push_str(before);
-        let authority_end =
-            after.find(|c: char| matches!(c, '/' | '?' | '#') || c.is_whitespace() || c == '"');
+        let authority_end = after.find(|c: char| matches!(c, '?' | '#' | ',' | '"') || c.is_whitespace());
         let authority = &after[..authority_end.unwrap_or(after.len())];
         match authority.rfind('@') {
             Some(at) => {
@@ -144,9 +144,14 @@ mod tests {
         assert_eq!(redact_url_credentials("\"https://a@b@c\" x"), "\"https://***@c\" x");
         assert_eq!(redact_url_credentials("no url here"), "no url here");
         assert_eq!(
-            redact_url_credentials("https://h/p@q"),
-            "https://h/p@q",
-            "an @ in the path is no credential"
+            redact_url_credentials("rediss://u:Zx9+q/w==@r:6380,redis://h"),
+            "rediss://***@r:6380,redis://h",
+            "a password may hold a /, as openssl rand -base64 writes"
+        );
+        assert_eq!(
+            redact_url_credentials("https://h/p@q?user=a@b"),
+            "https://***@q?user=a@b",
+            "an @ in the path may end such a password: hidden too; the query's is not"
         );
     }
 

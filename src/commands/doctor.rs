@@ -205,7 +205,9 @@ fn shared_cache_check(ctx: &Context, profile: &Profile) -> Option<Check> {
             Some(check("shared cache", Status::Pass, format!("{answers}; no fleet token now"), None))
         }
         Ok(Held::Sealed) => warn(
-            format!("{answers}; the fleet's token does not open with this machine's fleet key"),
+            format!(
+                "{answers}; the fleet's token does not open with this machine's fleet key (or is damaged)"
+            ),
             "give every machine of the fleet the same fleet key (SFCRED_CACHE_KEY, or at login); meanwhile \
              this machine mints for itself",
         ),

@@ -7,7 +7,7 @@ use std::time::SystemTime;
 use secrecy::{ExposeSecret, SecretString};
 
 use crate::base::diag::Progress;
-use crate::config::context::Context;
+use crate::config::context::{Context, SharedCacheConfig};
 use crate::config::profile::{
     self, Accepts, CacheKind, CacheUrl, InvalidSetting, LoginUrl, PRODUCTION_LOGIN_URL, Profile,
     SANDBOX_LOGIN_URL, StoreKind,
@@ -87,11 +87,21 @@ pub struct NewProfile {
     pub fleet: Option<FleetSecrets>,
 }
 
-/// What a profile with `cache = redis` reaches its Redis with.
+/// The Redis a profile with `cache = redis` shares, and what it reaches it with.
 #[derive(Debug)]
 pub struct FleetSecrets {
+    pub url: CacheUrl,
     pub redis_password: Option<SecretString>,
     pub fleet_key: SecretString,
+}
+
+impl FleetSecrets {
+    fn config(&self) -> SharedCacheConfig {
+        SharedCacheConfig {
+            urls: self.url.urls_with(self.redis_password.as_ref().map(|p| p.expose_secret())),
+            key: Some(self.fleet_key.clone()),
+        }
+    }
 }
 
 pub fn run(ctx: &Context, options: Options) -> Result<super::Outcome, Error> {
@@ -108,6 +118,16 @@ pub fn run(ctx: &Context, options: Options) -> Result<super::Outcome, Error> {
     let (name, username, url) =
         (new.profile.name.clone(), new.profile.username.clone(), new.profile.login_url.clone());
     Settings::load(dir)?;
+    // The check's login is counted in the Redis this profile will share, which must answer.
+    let with_fleet;
+    let ctx = match &new.fleet {
+        Some(fleet) => {
+            with_fleet = Context { shared_cache: Some(fleet.config()), ..ctx.clone() };
+            warn_unless_answers(&with_fleet.shared_cache);
+            &with_fleet
+        }
+        None => ctx,
+    };
     let token = match verify {
         false => None,
         true => Some(loop {
@@ -139,6 +159,18 @@ pub fn run(ctx: &Context, options: Options) -> Result<super::Outcome, Error> {
          SF_ACCESS_TOKEN and SF_ORG_INSTANCE_URL; sfcred doctor --profile {name} checks the setup"
     ));
     Ok(super::Outcome::Done)
+}
+
+/// A warning, with what to check, when the shared cache a login sets up does not answer:
+/// the profile is saved all the same (tokens are minted per machine until it does).
+fn warn_unless_answers(config: &Option<SharedCacheConfig>) {
+    let answered = config.as_ref().map(crate::stores::shared::Shared::connect).map(|shared| shared?.ping());
+    if let Some(Err(e)) = answered {
+        crate::base::diag::warn(&format!(
+            "{e}: this machine mints for itself until it answers; check the URL, the password and the fleet key, \
+             then log in again"
+        ));
+    }
 }
 
 /// Builds the profile from the options, asking for what is missing when `interactive`.
@@ -195,14 +227,14 @@ pub fn resolve(ctx: &Context, options: Options, interactive: bool) -> Result<New
     };
     let (cache_url, fleet) = match options.cache {
         CacheKind::Redis => {
-            let (url, secrets) = shared_cache(ctx, options.cache_url.as_deref(), &ask)?;
-            (Some(url), Some(secrets))
+            let secrets = shared_cache(ctx, options.cache_url.as_deref(), &ask)?;
+            (Some(secrets.url.to_string()), Some(secrets))
         }
         _ if options.cache_url.is_some() => {
             return Err(InvalidSetting::new(
                 "--cache-url",
                 Accepts::CacheUrl,
-                options.cache_url.as_deref().unwrap_or_default(),
+                "(not shown)",
                 format!("it is for --cache redis, not --cache {}", options.cache),
             )
             .into());
@@ -227,58 +259,54 @@ pub fn resolve(ctx: &Context, options: Options, interactive: bool) -> Result<New
     Ok(NewProfile { profile, client_id, key, certificate, fleet })
 }
 
-/// The fleet's Redis and the secrets to reach it: the URL from `--cache-url` (which, on the
-/// command line every local user reads, may not hold the password) or `SFCRED_CACHE_URL`;
-/// the password from that variable's URL, else asked for; the fleet key from
-/// `SFCRED_CACHE_KEY`, else asked for.
-fn shared_cache(ctx: &Context, flag: Option<&str>, ask: &Ask) -> Result<(CacheUrl, FleetSecrets), Error> {
-    let from_env = ctx.shared_cache.as_ref();
-    let (url, password) = match (flag, from_env) {
-        (Some(text), _) => match CacheUrl::with_password("--cache-url", text)? {
-            (_, Some(_)) => {
-                return Err(InvalidSetting::new(
-                    "--cache-url",
-                    Accepts::CacheUrlWithoutPassword,
-                    text,
-                    "a password on the command line is readable by every local user",
-                )
-                .into());
-            }
-            (url, None) if ask.interactive => {
-                let typed = ask.secret("Password of the Redis user (Enter for none)", "SFCRED_CACHE_URL")?;
-                (url, Some(typed).filter(|p| !p.expose_secret().is_empty()))
-            }
-            (url, None) => (url, None),
-        },
-        (None, Some(config)) => {
-            let (url, password) = CacheUrl::with_password("SFCRED_CACHE_URL", &config.urls.join(","))?;
-            (url, password.map(SecretString::from))
-        }
+/// The fleet's Redis and the secrets to reach it: the URL from `--cache-url` or
+/// `SFCRED_CACHE_URL`, else asked for (neither the command line, which every local user
+/// reads, nor the visible prompt may hold the password); the password from
+/// `SFCRED_CACHE_URL`'s URL, else asked for, hidden; the fleet key from `SFCRED_CACHE_KEY`,
+/// else asked for, hidden.
+fn shared_cache(ctx: &Context, flag: Option<&str>, ask: &Ask) -> Result<FleetSecrets, Error> {
+    let without_password = |what: &'static str, text: &str| match CacheUrl::with_password(what, text)? {
+        (url, None) => Ok(url),
+        (url, Some(_)) => Err(Error::from(InvalidSetting::new(
+            what,
+            Accepts::CacheUrlWithoutPassword,
+            &url.to_string(),
+            "it holds the password, which would be readable by every local user (or on the screen)",
+        ))),
+    };
+    let from_env = match &ctx.shared_cache {
+        Some(config) => Some(CacheUrl::with_password("SFCRED_CACHE_URL", &config.urls.join(","))?),
+        None => None,
+    };
+    let url = match (flag, &from_env) {
+        (Some(text), _) => without_password("--cache-url", text)?,
+        (None, Some((url, _))) => url.clone(),
         (None, None) => {
-            let url = ask.checked("Redis URL of the fleet's shared cache", "--cache-url", None, |text| {
-                Ok(CacheUrl::with_password("the Redis URL", text)?)
-            })?;
-            match url {
-                (url, Some(password)) => (url, Some(SecretString::from(password))),
-                (url, None) => {
-                    let typed =
-                        ask.secret("Password of the Redis user (Enter for none)", "SFCRED_CACHE_URL")?;
-                    (url, Some(typed).filter(|p| !p.expose_secret().is_empty()))
-                }
-            }
+            ask.checked("Redis URL of the fleet's shared cache", "--cache-url", None, |text| {
+                without_password("the Redis URL", text)
+            })?
         }
     };
-    let fleet_key = match from_env.and_then(|config| config.key.clone()) {
-        Some(key) => key,
+    let redis_password = match from_env.and_then(|(_, password)| password) {
+        Some(password) => Some(SecretString::from(password)),
+        None if ask.interactive => {
+            let typed = ask.secret("Password of the Redis user (Enter for none)", "SFCRED_CACHE_URL")?;
+            Some(typed).filter(|p| !p.expose_secret().is_empty())
+        }
+        None => None,
+    };
+    let fleet_key = match &ctx.cache_key {
+        Some(key) => key.clone(),
         None => {
             ask.secret("Fleet key of the shared cache (the same on every machine)", "SFCRED_CACHE_KEY")?
         }
     };
-    let bytes = fleet_key.expose_secret().trim().len();
-    if bytes < crate::stores::shared::MIN_KEY_BYTES {
+    if let Err(crate::stores::shared::SharedError::ShortKey(bytes)) =
+        crate::stores::shared::FleetKey::from_secret(&fleet_key)
+    {
         return Err(Error::ShortFleetKey { bytes, min: crate::stores::shared::MIN_KEY_BYTES });
     }
-    Ok((url, FleetSecrets { redis_password: password, fleet_key }))
+    Ok(FleetSecrets { url, redis_password, fleet_key })
 }
 
 /// The key on a token, opened with its PIN: the URI's, `SFCRED_PKCS11_PIN`, one stored

@@ -21,15 +21,13 @@ pub fn run(ctx: &Context, json: bool) -> Result<super::Outcome, Error> {
             tokens::cached(ctx, profile)?.filter(|t| !t.remaining(now).is_zero()).map(|t| t.expires_at);
         listed.push((profile, valid_until));
     }
-    // The fleet's Redis for every profile, shown without its password.
-    let shared = ctx.shared_cache.as_ref().map(|config| {
-        config.urls.iter().map(|url| crate::stores::shared::redacted_url(url)).collect::<Vec<_>>().join(",")
-    });
-    // A profile's own Redis (its settings never hold a password).
+    // The fleet's Redis, for every profile or a profile's own, shown without its password.
+    use crate::stores::shared::redacted_urls;
+    let shared =
+        ctx.shared_cache.as_ref().map(|config| redacted_urls(config.urls.iter().map(String::as_str)));
     let shared_of = |p: &Profile| {
-        shared
-            .clone()
-            .or_else(|| p.cache_url.as_ref().filter(|_| p.cache == CacheKind::Redis).map(ToString::to_string))
+        let own = p.cache_url.as_deref().filter(|_| p.cache == CacheKind::Redis);
+        shared.clone().or_else(|| own.map(|text| redacted_urls(text.split(','))))
     };
     if json {
         let default = settings.default_profile();

@@ -62,7 +62,7 @@ impl ContextError {
 }
 
 /// The SFCRED_* variables that make up a whole profile (CI jobs, containers), as set.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct EnvironmentProfile {
     pub client_id: Option<SecretString>,
     pub username: Option<String>,
@@ -88,7 +88,7 @@ impl std::fmt::Debug for SharedCacheConfig {
 }
 
 /// The environment, resolved.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Context {
     pub config_dir: Result<PathBuf, ContextError>,
     /// The home directory, where the Salesforce CLI keeps its logins (`~/.sfdx`).
@@ -102,6 +102,8 @@ pub struct Context {
     pub environment_profile: Option<EnvironmentProfile>,
     /// The fleet's shared cache, when `SFCRED_CACHE_URL` names one.
     pub shared_cache: Option<SharedCacheConfig>,
+    /// `SFCRED_CACHE_KEY`, which also stands in for the fleet key a profile keeps.
+    pub cache_key: Option<SecretString>,
     /// `SFCRED_PKCS11_PIN`.
     pub pkcs11_pin: Option<SecretString>,
     pub no_color: bool,
@@ -199,6 +201,7 @@ impl Context {
                     .collect(),
                 key: text(&env_vars::CACHE_KEY).map(SecretString::from),
             }),
+            cache_key: text(&env_vars::CACHE_KEY).map(SecretString::from),
             pkcs11_pin: os(&env_vars::PKCS11_PIN)
                 .map(|pin| SecretString::from(pin.to_string_lossy().into_owned())),
             no_color: os(&env_vars::NO_COLOR).is_some(),

@@ -47,9 +47,10 @@ pub struct Profile {
     /// Where minted tokens are kept until they expire.
     #[serde(default)]
     pub cache: CacheKind,
-    /// The Redis a fleet shares, for `cache = "redis"`; its password is in the keychain.
+    /// The Redis a fleet shares, for `cache = "redis"` ([`CacheUrl`], checked where it is
+    /// used: a bad one fails no other profile); its password is in the keychain.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub cache_url: Option<CacheUrl>,
+    pub cache_url: Option<String>,
     /// The org's instance, as the last verified login answered; matched against git's host.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub instance_url: Option<String>,
@@ -174,33 +175,35 @@ choice_enum! {
     }
 }
 
-/// The Redis a fleet shares, as the settings keep it: `redis://` or `rediss://` (TLS) URLs,
-/// several (comma-separated) for a cluster's nodes, an ACL user perhaps, never a password:
-/// that is in the keychain, where login puts the one its URL gave.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(try_from = "String", into = "String")]
+/// The Redis a fleet shares: `redis://` or `rediss://` (TLS) URLs, several (comma-separated)
+/// for a cluster's nodes, each without its password (that is in the keychain, or with
+/// `SFCRED_CACHE_URL`).
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CacheUrl(Vec<Url>);
 
 impl CacheUrl {
-    /// `text` as given to login: the URLs, and the password they carry, if any (the same
-    /// in each, as a cluster's nodes share their ACL).
+    /// `text` as given: the URLs, and the password they carry (decoded), if any: the same in
+    /// each, as a cluster's nodes share their users. The text is never shown, as it may
+    /// hold a password.
     pub fn with_password(
         what: &'static str,
         text: &str,
     ) -> Result<(CacheUrl, Option<String>), InvalidSetting> {
-        let invalid = |reason: &str| InvalidSetting::new(what, Accepts::CacheUrl, text, reason);
+        let invalid = |reason: &str| InvalidSetting::new(what, Accepts::CacheUrl, "(not shown)", reason);
         let mut password = None;
         let mut urls = Vec::new();
         for one in text.split(',').map(str::trim).filter(|one| !one.is_empty()) {
-            let mut url = Url::parse(one).map_err(|e| invalid(&format!("{e}")))?;
+            let mut url =
+                Url::parse(one).map_err(|e| invalid(&format!("a URL that does not parse ({e})")))?;
             if !matches!(url.scheme(), "redis" | "rediss") || url.host_str().is_none_or(str::is_empty) {
-                return Err(invalid("give redis://HOST:PORT, or rediss://HOST:PORT for TLS"));
+                return Err(invalid("it is not a redis:// or rediss:// URL with a host"));
             }
             if url.query().is_some() || url.fragment().is_some() {
                 return Err(invalid("give only scheme, user, host, port and database number"));
             }
-            // Kept as the URL writes it (percent-encoded), as it is put back.
-            let given = url.password().map(str::to_owned);
+            let given = url
+                .password()
+                .map(|p| percent_encoding::percent_decode_str(p).decode_utf8_lossy().into_owned());
             if given.is_some() && password.is_some() && given != password {
                 return Err(invalid("a cluster's nodes share one password: give each URL the same"));
             }
@@ -214,6 +217,20 @@ impl CacheUrl {
         Ok((CacheUrl(urls), password))
     }
 
+    /// A `cache_url` as the settings keep it: one holding a password is refused.
+    pub fn parse_setting(text: &str) -> Result<CacheUrl, InvalidSetting> {
+        match CacheUrl::with_password("cache_url", text)? {
+            (url, None) => Ok(url),
+            (url, Some(_)) => Err(InvalidSetting::new(
+                "cache_url",
+                Accepts::CacheUrl,
+                &url.to_string(),
+                "the settings file holds its password: remove it from the file; log in again to keep it in the \
+                 keychain",
+            )),
+        }
+    }
+
     /// Each URL with `password` put in, as Redis is reached.
     pub fn urls_with(&self, password: Option<&str>) -> Vec<String> {
         self.0
@@ -221,33 +238,14 @@ impl CacheUrl {
             .map(|url| {
                 let mut url = url.clone();
                 if let Some(password) = password {
-                    let _ = url.set_password(Some(password));
+                    // Every byte but letters and digits escaped: Redis's client decodes them all.
+                    let encoded =
+                        percent_encoding::utf8_percent_encode(password, percent_encoding::NON_ALPHANUMERIC);
+                    let _ = url.set_password(Some(&encoded.to_string()));
                 }
                 url.into()
             })
             .collect()
-    }
-}
-
-impl TryFrom<String> for CacheUrl {
-    type Error = InvalidSetting;
-    fn try_from(text: String) -> Result<Self, Self::Error> {
-        match CacheUrl::with_password("cache_url", &text)? {
-            (url, None) => Ok(url),
-            (_, Some(_)) => Err(InvalidSetting::new(
-                "cache_url",
-                Accepts::CacheUrl,
-                &text,
-                "the settings file never holds the Redis password: log in again with it in --cache-url, \
-                 and it goes to the keychain",
-            )),
-        }
-    }
-}
-
-impl From<CacheUrl> for String {
-    fn from(url: CacheUrl) -> String {
-        url.to_string()
     }
 }
 
@@ -387,8 +385,9 @@ impl InvalidSetting {
             ),
             Accepts::ProfileName => "name profiles like prod, acme-uat or ci.main".into(),
             Accepts::CacheUrl => format!(
-                "give {} a Redis URL, like rediss://sfcred:PASSWORD@redis.internal:6380 (TLS) or \
-                 redis://127.0.0.1:6379; a cluster's nodes comma-separated",
+                "give {} a Redis URL, like rediss://redis.internal:6380 (TLS) or redis://127.0.0.1:6379, \
+                 an ACL user's name and an @ before the host, a cluster's nodes comma-separated; the password \
+                 is typed at login's prompt or comes with SFCRED_CACHE_URL",
                 self.what
             ),
             Accepts::CacheUrlWithoutPassword => "leave the password out of --cache-url and type it at the \
@@ -569,6 +568,27 @@ mod duration_text {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_cache_url_s_password_is_taken_out_and_put_back_as_redis_reads_it() {
+        let (url, password) =
+            CacheUrl::with_password("x", "redis://app:p%2541%40s%2F@h:1, redis://app:p%2541%40s%2F@g:2")
+                .unwrap();
+        assert_eq!(url.to_string(), "redis://app@h:1,redis://app@g:2");
+        assert_eq!(password.as_deref(), Some("p%41@s/"), "decoded");
+        assert_eq!(url.urls_with(password.as_deref())[0], "redis://app:p%2541%40s%2F@h:1", "encoded once");
+        assert_eq!(url.urls_with(None)[1], "redis://app@g:2");
+        let refused = |text: &str| CacheUrl::with_password("x", text).unwrap_err();
+        assert!(refused("redis://:a@h:1,redis://:b@g:2").reason.contains("share one password"));
+        assert!(refused("https://h").reason.contains("redis://"));
+        assert!(refused(" , ").reason.contains("names no Redis"));
+        let unparsed = refused("redis://u:ab/cd@h:1");
+        assert_eq!(unparsed.value, "(not shown)", "a URL that may hold a password is never shown");
+        assert!(
+            CacheUrl::parse_setting("redis://:pw@h:1").unwrap_err().reason.contains("holds its password")
+        );
+        assert!(CacheUrl::parse_setting("rediss://app@h:6380").is_ok());
+    }
 
     fn audience_for(url: &str) -> &'static str {
         default_audience(&LoginUrl::parse(url).unwrap())

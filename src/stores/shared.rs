@@ -150,12 +150,17 @@ pub fn redacted_url(url: &str) -> String {
     }
 }
 
+/// URLs (a cluster's nodes), comma-separated, each without its password.
+pub fn redacted_urls<'a>(urls: impl Iterator<Item = &'a str>) -> String {
+    urls.map(|url| redacted_url(url.trim())).collect::<Vec<_>>().join(",")
+}
+
 impl Shared {
     /// Connects, within [`TIMEOUT`]. Several URLs are a cluster's nodes.
     pub fn connect(config: &SharedCacheConfig) -> Result<Shared, SharedError> {
         let secret = config.key.as_ref().ok_or(SharedError::NoKey)?;
         let key = FleetKey::from_secret(secret)?;
-        let shown_url = config.urls.iter().map(|url| redacted_url(url)).collect::<Vec<_>>().join(",");
+        let shown_url = redacted_urls(config.urls.iter().map(String::as_str));
         if FAILED_IN_THIS_PROCESS.load(std::sync::atomic::Ordering::Relaxed) {
             return Err(SharedError::Redis {
                 url: shown_url,

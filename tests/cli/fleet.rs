@@ -335,37 +335,44 @@ fn another_fleet_s_key_opens_nothing_and_passwords_never_show() {
 /// Service: each has its own settings and file cache, so only Redis can share a token.)
 #[test]
 fn a_saved_profile_shares_the_fleet_s_redis_its_secrets_in_the_keychain() {
+    // A password with the characters a URL escapes, and a `%` that is not an escape.
+    const SPECIAL: &str = "p%41@s/s#w:rd";
+    const ENCODED: &str = "p%2541%40s%2Fs%23w%3Ard";
     let env = TestEnv::new();
-    let redis = Redis::start(&["--requirepass", PASSWORD]);
-    let with_password = format!("redis://:{PASSWORD}@127.0.0.1:{}", redis.port);
+    let redis = Redis::start(&["--requirepass", SPECIAL]);
+    let with_password = format!("redis://:{ENCODED}@127.0.0.1:{}", redis.port);
     let machines: Vec<Machine> = (0..3).map(|_| Machine::new()).collect();
     let login = |machine: &Machine, extra: &[&str], vars: &[(&str, &str)]| {
         let mut command = machine.saved(&env);
-        command.args(env.login_args("default")).args(["--no-input", "--no-verify"]).args(extra);
+        command.args(env.login_args("default")).args(["--no-input"]).args(extra);
         command.envs(vars.iter().copied());
         Run::of(command.output_within(TIMEOUT).unwrap())
     };
-    // A password on the command line is refused, and nothing is saved.
-    let refused = login(&machines[0], &["--cache-url", &with_password], &[("SFCRED_CACHE_KEY", FLEET_KEY)]);
-    let refused = refused.failure(2);
-    assert!(refused.stderr.contains("readable by every local user"), "{refused:?}");
-    assert!(!refused.stderr.contains(PASSWORD), "{refused:?}");
+    // A password on the command line is refused, unshown, and nothing is saved.
+    let slashed = format!("redis://u:ab/cd@127.0.0.1:{}", redis.port);
+    for url in [&with_password, &slashed] {
+        let refused =
+            login(&machines[0], &["--cache-url", url], &[("SFCRED_CACHE_KEY", FLEET_KEY)]).failure(2);
+        assert!(!refused.stderr.contains(ENCODED) && !refused.stderr.contains("ab/cd"), "{refused:?}");
+        assert!(url == &slashed || refused.stderr.contains("readable by every local user"), "{refused:?}");
+    }
     assert!(!machines[0].home.path().join("config/sfcred/config.toml").exists());
     // A fleet key too short to seal with is refused.
     let short = login(
         &machines[0],
-        &["--cache", "redis"],
+        &["--cache", "redis", "--no-verify"],
         &[("SFCRED_CACHE_URL", &with_password), ("SFCRED_CACHE_KEY", "short")],
-    );
-    let short = short.failure(2);
+    )
+    .failure(2);
     assert!(short.stderr.contains("openssl rand -base64 32"), "{short:?}");
+    // The first login is verified: its login is counted in the Redis the profile shares.
+    let vars = [("SFCRED_CACHE_URL", with_password.as_str()), ("SFCRED_CACHE_KEY", FLEET_KEY)];
+    let verified = login(&machines[0], &["-v", "--cache", "redis"], &vars).success();
+    assert!(verified.stderr.contains("from the fleet: 1 of 3600"), "{verified:?}");
+    for machine in &machines[1..] {
+        login(machine, &["--cache", "redis", "--no-verify"], &vars).success();
+    }
     for machine in &machines {
-        login(
-            machine,
-            &["--cache", "redis"],
-            &[("SFCRED_CACHE_URL", &with_password), ("SFCRED_CACHE_KEY", FLEET_KEY)],
-        )
-        .success();
         let settings =
             std::fs::read_to_string(machine.home.path().join("config/sfcred/config.toml")).unwrap();
         assert!(settings.contains("cache = \"redis\""), "{settings}");
@@ -374,12 +381,14 @@ fn a_saved_profile_shares_the_fleet_s_redis_its_secrets_in_the_keychain() {
             "{settings}"
         );
         assert!(
-            !settings.contains(PASSWORD) && !settings.contains(FLEET_KEY),
+            !settings.contains("p%") && !settings.contains(FLEET_KEY),
             "no secret in the settings: {settings}"
         );
     }
-    assert_eq!(env.secret_service_lookup("default/redis-password").as_deref(), Some(PASSWORD.as_bytes()));
+    assert_eq!(env.secret_service_lookup("default/redis-password").as_deref(), Some(SPECIAL.as_bytes()));
     assert_eq!(env.secret_service_lookup("default/fleet-key").as_deref(), Some(FLEET_KEY.as_bytes()));
+    // Machine 0's own copy of the login's token goes, and the fleet starts cold.
+    Run::of(machines[0].saved(&env).args(["invalidate"]).output_within(TIMEOUT).unwrap()).success();
 
     env.stand_in.queue_behaviours(&[Behaviour::Gated]);
     let runs = crowd_of(
@@ -387,14 +396,14 @@ fn a_saved_profile_shares_the_fleet_s_redis_its_secrets_in_the_keychain() {
         20,
         |machine| machine.saved(&env),
         || {
-            env.stand_in.wait_for_token_requests(1, TIMEOUT);
+            env.stand_in.wait_for_token_requests(2, TIMEOUT);
             env.stand_in.open_gate();
         },
     );
     let token = one_token(&runs);
-    assert_eq!(env.stand_in.token_requests(), 1, "one request for the fleet of saved profiles");
+    assert_eq!(env.stand_in.token_requests(), 2, "the login's, and one for the fleet of saved profiles");
     assert!(runs.iter().all(|r| !r.stderr.contains("warning")), "{runs:?}");
-    let values = redis.values(Some(PASSWORD));
+    let values = redis.values(Some(ENCODED));
     assert!(!values.is_empty() && values.iter().all(|v| !String::from_utf8_lossy(v).contains(&token[..20])));
 
     let listed =
@@ -408,16 +417,77 @@ fn a_saved_profile_shares_the_fleet_s_redis_its_secrets_in_the_keychain() {
     assert_eq!(shared["status"], "ok", "{checks}");
     assert!(shared["detail"].as_str().unwrap().contains("the fleet's token opens"), "{shared}");
     for said in [&listed.stdout, &listed.stderr, &doctor.stdout, &doctor.stderr] {
-        assert!(!said.contains(PASSWORD) && !said.contains(FLEET_KEY), "{said}");
+        assert!(!said.contains("p%") && !said.contains(FLEET_KEY), "{said}");
     }
+    // SFCRED_CACHE_KEY alone stands in for the kept fleet key: another key opens nothing.
+    let other = Run::of(
+        machines[2]
+            .saved(&env)
+            .args(["token", "--refresh"])
+            .env("SFCRED_CACHE_KEY", OTHER_FLEET_KEY)
+            .output_within(TIMEOUT)
+            .unwrap(),
+    )
+    .success();
+    assert!(
+        other.stderr.contains("does not open with this fleet key"),
+        "SFCRED_CACHE_KEY was used: {other:?}"
+    );
+    let (_, shared) = {
+        let doctor = Run::of(
+            machines[1].saved(&env).args(["doctor", "--offline", "--json"]).output_within(TIMEOUT).unwrap(),
+        );
+        let checks = doctor.json();
+        let shared = checks.as_array().unwrap().iter().find(|c| c["name"] == "shared cache").unwrap().clone();
+        (doctor, shared)
+    };
+    assert_eq!(shared["status"], "warn", "the other key sealed the fleet's token: {shared}");
     // Logging out revokes the fleet's token, takes it out of Redis (only the login counts
     // stay), and removes the shared cache's secrets with the rest.
-    let out = Run::of(machines[2].saved(&env).args(["logout"]).output_within(TIMEOUT).unwrap()).success();
+    let out = Run::of(
+        machines[2]
+            .saved(&env)
+            .args(["logout"])
+            .env("SFCRED_CACHE_KEY", OTHER_FLEET_KEY)
+            .output_within(TIMEOUT)
+            .unwrap(),
+    )
+    .success();
     assert!(out.stderr.contains("revoked its token"), "{out:?}");
-    let left = redis.values(Some(PASSWORD));
+    let left = redis.values(Some(ENCODED));
     assert!(left.iter().all(|v| String::from_utf8_lossy(v).parse::<u32>().is_ok()), "{left:?}");
     assert_eq!(env.secret_service_lookup("default/redis-password"), None);
     assert_eq!(env.secret_service_lookup("default/fleet-key"), None);
+}
+
+/// A `cache_url` the settings cannot use (not a URL, or one holding its password) is a
+/// warning for its own profile, which mints alone, and fails no other profile.
+#[test]
+fn a_bad_cache_url_fails_no_token() {
+    let env = TestEnv::new();
+    let mut args = env.login_args("plain");
+    args.push("--no-verify".into());
+    env.run(&args).success();
+    let mut args = env.login_args("fleet");
+    args.extend(["--no-verify", "--cache-url", "redis://127.0.0.1:1"].map(String::from));
+    let run =
+        Run::of(env.sfcred().args(&args).env("SFCRED_CACHE_KEY", FLEET_KEY).output_within(TIMEOUT).unwrap());
+    assert!(
+        run.success().stderr.contains("this machine mints for itself"),
+        "login says Redis does not answer"
+    );
+    let settings_path = env.path("config/sfcred/config.toml");
+    let settings = std::fs::read_to_string(&settings_path).unwrap();
+    for bad in ["not a url", "redis://:hunter2/x@127.0.0.1:1"] {
+        std::fs::write(&settings_path, settings.replace("redis://127.0.0.1:1", bad)).unwrap();
+        env.run(&["token", "--profile", "plain", "--format", "token"]).success();
+        let fleet = env.run(&["token", "--profile", "fleet", "--format", "token", "--refresh"]).success();
+        assert!(
+            fleet.stderr.contains("cache_url") && fleet.stderr.contains("going on without it"),
+            "{fleet:?}"
+        );
+        assert!(!fleet.stderr.contains("hunter2"), "{fleet:?}");
+    }
 }
 
 /// `rediss://`: Redis's TLS, its server certificate checked against the CAs sfcred trusts
