@@ -187,6 +187,10 @@ pub fn main() {
         (median(mints), rss)
     });
 
+    // f. A fleet sharing a Redis, its machines environment profiles in homes of their own
+    //    (before the rotation below replaces the app's certificate for another key).
+    let fleet = fleet_figures(&bench, &stand_in, &key);
+
     // e. Mints while a rotation's certificate spreads: each request meets the old or the new
     //    certificate at random, and a mint tries both keys until one is accepted.
     let next_cert = bench.home.path().join("bench.next.crt");
@@ -205,9 +209,6 @@ pub fn main() {
     }
     let mean_attempts = attempts.iter().sum::<usize>() as f64 / attempts.len() as f64;
     let most_attempts = attempts.iter().max().copied().unwrap_or(0);
-
-    // f. A fleet sharing a Redis, its machines environment profiles in homes of their own.
-    let fleet = fleet_figures(&bench, &stand_in, &key);
 
     let ratio = hit_median.as_secs_f64() / floor_median.as_secs_f64();
     let above = mint_median.saturating_sub(handling);
