@@ -63,10 +63,12 @@ pub fn markdown_table() -> String {
 }
 
 /// The variables that lead to the private key (the key, its file, a token's URI that may hold
-/// a PIN, the PIN): `sfcred exec` removes them from its child's environment, which gets the
-/// token instead. The consumer key and the username stay, so that an sfcred the child runs
-/// still finds the same environment profile and its cached token.
-pub const SECRETS: &[EnvVar] = &[PRIVATE_KEY, PRIVATE_KEY_FILE, PKCS11_URI, PKCS11_PIN];
+/// a PIN, the PIN) or into the fleet's cache (its Redis URL, which may hold the password, and
+/// the fleet key, with which anyone could seal a token for the whole fleet): `sfcred exec`
+/// removes them from its child's environment, which gets the token instead. The consumer key
+/// and the username stay, so that an sfcred the child runs still finds the same environment
+/// profile and its cached token.
+pub const SECRETS: &[EnvVar] = &[PRIVATE_KEY, PRIVATE_KEY_FILE, PKCS11_URI, PKCS11_PIN, CACHE_URL, CACHE_KEY];
 
 #[cfg(test)]
 mod tests {

@@ -57,11 +57,22 @@ fn exec_hands_the_child_the_token_not_the_secrets_that_made_it() {
         .env("SFCRED_PRIVATE_KEY", &app_keys().0)
         .env("SFCRED_PKCS11_PIN", "80417236")
         .env("SFCRED_LOGIN_URL", env.stand_in.url())
+        // A fleet's Redis that does not answer: a warning, and the token all the same.
+        .env("SFCRED_CACHE_URL", "redis://:redis-pw-77@127.0.0.1:1")
+        .env("SFCRED_CACHE_KEY", "kOJOZz1x0Gq2b3Y8oK7b3q5b8n3m9F1pQ2r4S6t8V0w=")
         .output_within(TIMEOUT)
         .unwrap();
     let run = Run::of(out).success();
     assert!(run.stdout.contains("SF_ACCESS_TOKEN=00DSTANDIN"), "{run:?}");
-    for secret in ["SFCRED_PRIVATE_KEY=", "SFCRED_PKCS11_PIN=", "BEGIN PRIVATE KEY"] {
+    for secret in [
+        "SFCRED_PRIVATE_KEY=",
+        "SFCRED_PKCS11_PIN=",
+        "BEGIN PRIVATE KEY",
+        "SFCRED_CACHE_URL=",
+        "redis-pw-77",
+        "SFCRED_CACHE_KEY=",
+        "kOJOZz1x0Gq2b3Y8",
+    ] {
         assert!(!run.stdout.contains(secret), "the child sees {secret}");
     }
     // The profile's identity stays: an sfcred in the child is served the same cached token.
