@@ -1,36 +1,54 @@
 //! Lays out the functions of a cache hit together (link/hit-path.order, written by
 //! scripts/hit-order), so that a hit touches a few pages of code: fewer page faults at
-//! start. Only where the linker is lld, which reads the file: x86_64 Linux from Rust 1.90
-//! on, unless the build opts out of lld. Elsewhere the binary is linked as before.
+//! start. Only where the linker takes the file (lld, which rustup's rustc uses on x86_64
+//! Linux from 1.90 on): a trivial program is linked with it first, with this build's
+//! rustc, target, flags and linker, and only if that works is sfcred. Elsewhere sfcred is
+//! linked as before.
 
 use std::path::Path;
-use std::process::Command;
+use std::process::{Command, Stdio};
 
 fn main() {
     let order = Path::new(env!("CARGO_MANIFEST_DIR")).join("link/hit-path.order");
     println!("cargo:rerun-if-changed={}", order.display());
-    println!("cargo:rerun-if-env-changed=CARGO_ENCODED_RUSTFLAGS");
     let target = std::env::var("TARGET").unwrap_or_default();
-    let flags = std::env::var("CARGO_ENCODED_RUSTFLAGS").unwrap_or_default();
-    let opts_out =
-        flags.split('\x1f').any(|flag| flag.contains("linker-features=-lld") || flag.contains("linker="));
-    if target != "x86_64-unknown-linux-gnu" || opts_out || !rustc_links_with_lld() || !order.exists() {
+    if !target.starts_with("x86_64-") || !target.contains("-linux-") || !order.exists() {
         return;
     }
-    println!("cargo:rustc-link-arg-bin=sfcred=-Wl,--symbol-ordering-file={}", order.display());
-    // The file names functions of one build; another build's missing names are expected.
-    println!("cargo:rustc-link-arg-bin=sfcred=-Wl,--no-warn-symbol-ordering");
+    // -Xlinker pairs, not -Wl,: a comma in the checkout's path would split -Wl's argument.
+    let args = [
+        "-Xlinker".to_owned(),
+        format!("--symbol-ordering-file={}", order.display()),
+        "-Xlinker".to_owned(),
+        // The file names the functions of one build; another build's missing names are expected.
+        "--no-warn-symbol-ordering".to_owned(),
+    ];
+    if links_with(&target, &args) {
+        for arg in args {
+            println!("cargo:rustc-link-arg-bin=sfcred={arg}");
+        }
+    }
 }
 
-/// Whether this rustc links x86_64 Linux binaries with lld by default (1.90 and later).
-fn rustc_links_with_lld() -> bool {
+/// Whether a trivial program links for `target` with `args` given to the linker, as this
+/// build would link sfcred.
+fn links_with(target: &str, args: &[String]) -> bool {
+    let Some(out_dir) = std::env::var_os("OUT_DIR") else { return false };
+    let out_dir = Path::new(&out_dir);
+    let source = out_dir.join("probe.rs");
+    if std::fs::write(&source, "fn main() {}\n").is_err() {
+        return false;
+    }
     let rustc = std::env::var("RUSTC").unwrap_or_else(|_| "rustc".into());
-    let Ok(out) = Command::new(rustc).arg("--version").output() else { return false };
-    let version = String::from_utf8_lossy(&out.stdout);
-    let mut numbers = version.split_whitespace().nth(1).unwrap_or_default().split('.');
-    let (major, minor) = (
-        numbers.next().and_then(|n| n.parse::<u32>().ok()),
-        numbers.next().and_then(|n| n.parse::<u32>().ok()),
-    );
-    matches!((major, minor), (Some(1), Some(minor)) if minor >= 90) || major.is_some_and(|m| m > 1)
+    let mut probe = Command::new(rustc);
+    probe.arg("--target").arg(target).arg("-o").arg(out_dir.join("probe")).arg(&source);
+    let flags = std::env::var("CARGO_ENCODED_RUSTFLAGS").unwrap_or_default();
+    probe.args(flags.split('\x1f').filter(|flag| !flag.is_empty()));
+    if let Ok(linker) = std::env::var("RUSTC_LINKER") {
+        probe.arg("-C").arg(format!("linker={linker}"));
+    }
+    for arg in args {
+        probe.arg("-C").arg(format!("link-arg={arg}"));
+    }
+    probe.stdout(Stdio::null()).stderr(Stdio::null()).status().is_ok_and(|status| status.success())
 }

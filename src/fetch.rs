@@ -151,7 +151,9 @@ fn refuse_if_too_short(
 /// Drops the profile's cached token, for a caller that saw it rejected: this machine's copy,
 /// and the fleet's when the fleet holds the same token.
 pub fn invalidate(ctx: &Context, profile: &Profile) -> Result<(), Error> {
-    let dropped = crate::stores::tokens::cached(ctx, profile).ok().flatten();
+    // Read only where a fleet may hold it: reading a keychain cache can wait or prompt.
+    let shares = ctx.shared_cache.is_some() || profile.cache == crate::config::profile::CacheKind::Redis;
+    let dropped = shares.then(|| crate::stores::tokens::cached(ctx, profile).ok().flatten()).flatten();
     crate::stores::tokens::invalidate(ctx, profile)?;
     if let Some(token) = dropped {
         forget_in_fleet(ctx, profile, &token);

@@ -121,12 +121,12 @@ pub fn run(ctx: &Context, options: Options) -> Result<super::Outcome, Error> {
     // The check's login is counted in the Redis this profile will share, which must answer.
     let with_fleet;
     let ctx = match &new.fleet {
-        Some(fleet) => {
+        Some(fleet) if verify => {
             with_fleet = Context { shared_cache: Some(fleet.config()), ..ctx.clone() };
             warn_unless_answers(&with_fleet.shared_cache);
             &with_fleet
         }
-        None => ctx,
+        _ => ctx,
     };
     let token = match verify {
         false => None,
@@ -274,20 +274,29 @@ fn shared_cache(ctx: &Context, flag: Option<&str>, ask: &Ask) -> Result<FleetSec
             "it holds the password, which would be readable by every local user (or on the screen)",
         ))),
     };
-    let from_env = match &ctx.shared_cache {
-        Some(config) => Some(CacheUrl::with_password("SFCRED_CACHE_URL", &config.urls.join(","))?),
-        None => None,
+    let from_env = || match &ctx.shared_cache {
+        Some(config) => CacheUrl::with_password("SFCRED_CACHE_URL", &config.urls.join(",")).map(Some),
+        None => Ok(None),
     };
-    let url = match (flag, &from_env) {
-        (Some(text), _) => without_password("--cache-url", text)?,
-        (None, Some((url, _))) => url.clone(),
-        (None, None) => {
-            ask.checked("Redis URL of the fleet's shared cache", "--cache-url", None, |text| {
-                without_password("the Redis URL", text)
-            })?
+    let (url, env_password) = match flag {
+        // The variable's password only goes to the Redis it names.
+        Some(text) => {
+            let url = without_password("--cache-url", text)?;
+            let env = from_env().ok().flatten().filter(|(env_url, _)| *env_url == url);
+            (url, env.and_then(|(_, password)| password))
         }
+        None => match from_env()? {
+            Some((url, password)) => (url, password),
+            None => {
+                let url =
+                    ask.checked("Redis URL of the fleet's shared cache", "--cache-url", None, |text| {
+                        without_password("the Redis URL", text)
+                    })?;
+                (url, None)
+            }
+        },
     };
-    let redis_password = match from_env.and_then(|(_, password)| password) {
+    let redis_password = match env_password {
         Some(password) => Some(SecretString::from(password)),
         None if ask.interactive => {
             let typed = ask.secret("Password of the Redis user (Enter for none)", "SFCRED_CACHE_URL")?;

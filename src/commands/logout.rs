@@ -65,7 +65,7 @@ pub fn run(ctx: &Context, options: Options) -> Result<super::Outcome, Error> {
         let profile = settings.profile(name)?;
         // A mint or promotion in flight finishes first, so that what it writes is removed too.
         let lock = lock_profile(ctx, name)?;
-        let held = tokens::cached(ctx, profile).ok().flatten();
+        let held = options.revoke.then(|| tokens::cached(ctx, profile).ok().flatten()).flatten();
         let revoked = options.revoke && tokens::revoke_cached(ctx, profile);
         // A revoked token is dead for the whole fleet: no machine gets it from Redis again.
         if let Some(token) = held.filter(|_| revoked) {

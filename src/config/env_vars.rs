@@ -33,7 +33,7 @@ env_vars! {
     PKCS11_PIN = "SFCRED_PKCS11_PIN", "The PIN of a profile's PKCS#11 token, when its URI gives none", "the PIN login stored, if any";
     LOGIN_URL = "SFCRED_LOGIN_URL", "The environment profile's login URL", "`https://login.salesforce.com`";
     CACHE_URL = "SFCRED_CACHE_URL", "A Redis shared by a fleet of machines, in front of which each keeps its own cache: `redis://[user:password@]host:port`, `rediss://` for TLS; several URLs, comma-separated, are a Redis Cluster's nodes", "unset: each machine alone";
-    CACHE_KEY = "SFCRED_CACHE_KEY", "The fleet's secret (at least 32 bytes of text, like `openssl rand -base64 32`) that seals tokens in the shared cache; Redis never sees it", "required with `SFCRED_CACHE_URL`";
+    CACHE_KEY = "SFCRED_CACHE_KEY", "The fleet's secret (at least 32 bytes of text, like `openssl rand -base64 32`) that seals tokens in the shared cache; Redis never sees it; it stands in for the one a profile's login kept", "required with `SFCRED_CACHE_URL`, unless the profile keeps one (`login --cache redis`)";
     SANDBOX = "SFCRED_SANDBOX", "`1` logs the environment's profile in to a sandbox (`https://test.salesforce.com`)", "unset";
     XDG_CONFIG_HOME = "XDG_CONFIG_HOME", "The base of the settings directory", "`~/.config`";
     XDG_RUNTIME_DIR = "XDG_RUNTIME_DIR", "The base of the token cache (memory-backed, per login)", "set by the login session";

@@ -201,9 +201,11 @@ impl CacheUrl {
             if url.query().is_some() || url.fragment().is_some() {
                 return Err(invalid("give only scheme, user, host, port and database number"));
             }
-            let given = url
-                .password()
-                .map(|p| percent_encoding::percent_decode_str(p).decode_utf8_lossy().into_owned());
+            let given = match url.password().map(|p| percent_encoding::percent_decode_str(p).decode_utf8()) {
+                Some(Ok(password)) => Some(password.into_owned()),
+                Some(Err(_)) => return Err(invalid("its password is not UTF-8 once decoded")),
+                None => None,
+            };
             if given.is_some() && password.is_some() && given != password {
                 return Err(invalid("a cluster's nodes share one password: give each URL the same"));
             }
@@ -582,6 +584,10 @@ mod tests {
         assert!(refused("redis://:a@h:1,redis://:b@g:2").reason.contains("share one password"));
         assert!(refused("https://h").reason.contains("redis://"));
         assert!(refused(" , ").reason.contains("names no Redis"));
+        assert!(
+            refused("redis://:%FF@h:1").reason.contains("not UTF-8"),
+            "never a password changed in passing"
+        );
         let unparsed = refused("redis://u:ab/cd@h:1");
         assert_eq!(unparsed.value, "(not shown)", "a URL that may hold a password is never shown");
         assert!(

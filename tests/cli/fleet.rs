@@ -365,6 +365,11 @@ fn a_saved_profile_shares_the_fleet_s_redis_its_secrets_in_the_keychain() {
     )
     .failure(2);
     assert!(short.stderr.contains("openssl rand -base64 32"), "{short:?}");
+    // SFCRED_CACHE_URL's password goes only to the Redis that variable names.
+    let elsewhere = format!("redis://127.0.0.1:{}", redis.port + 1);
+    let vars_elsewhere = [("SFCRED_CACHE_URL", with_password.as_str()), ("SFCRED_CACHE_KEY", FLEET_KEY)];
+    login(&machines[0], &["--cache-url", &elsewhere, "--no-verify"], &vars_elsewhere).success();
+    assert_eq!(env.secret_service_lookup("default/redis-password"), None, "not sent elsewhere");
     // The first login is verified: its login is counted in the Redis the profile shares.
     let vars = [("SFCRED_CACHE_URL", with_password.as_str()), ("SFCRED_CACHE_KEY", FLEET_KEY)];
     let verified = login(&machines[0], &["-v", "--cache", "redis"], &vars).success();
@@ -469,7 +474,8 @@ fn a_bad_cache_url_fails_no_token() {
     args.push("--no-verify".into());
     env.run(&args).success();
     let mut args = env.login_args("fleet");
-    args.extend(["--no-verify", "--cache-url", "redis://127.0.0.1:1"].map(String::from));
+    // Verified: login checks the Redis it sets up, as the check's login is counted there.
+    args.extend(["--cache-url", "redis://127.0.0.1:1"].map(String::from));
     let run =
         Run::of(env.sfcred().args(&args).env("SFCRED_CACHE_KEY", FLEET_KEY).output_within(TIMEOUT).unwrap());
     assert!(
