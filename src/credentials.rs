@@ -111,13 +111,8 @@ pub fn shared_cache(ctx: &Context, profile: &Profile) -> Result<Option<SharedCac
             url.urls_with(password.as_ref().map(|p| p.expose_secret()))
         }
         (None, None) => {
-            return Err(InvalidSetting::new(
-                "cache_url",
-                Accepts::CacheUrl,
-                "",
-                format!("profile {:?} has cache = \"redis\" and no Redis to share", profile.name),
-            )
-            .into());
+            let why = format!("profile {:?} has cache = \"redis\" and names no Redis to share", profile.name);
+            return Err(InvalidSetting::new("cache_url", Accepts::CacheUrl, "(none)", why).into());
         }
     };
     let key = match &ctx.cache_key {

@@ -122,8 +122,9 @@ pub fn run(ctx: &Context, options: Options) -> Result<super::Outcome, Error> {
     let with_fleet;
     let ctx = match &new.fleet {
         Some(fleet) if verify => {
-            with_fleet = Context { shared_cache: Some(fleet.config()), ..ctx.clone() };
-            warn_unless_answers(&with_fleet.shared_cache);
+            let config = fleet.config();
+            warn_unless_answers(&config);
+            with_fleet = Context { shared_cache: Some(config), ..ctx.clone() };
             &with_fleet
         }
         _ => ctx,
@@ -163,9 +164,8 @@ pub fn run(ctx: &Context, options: Options) -> Result<super::Outcome, Error> {
 
 /// A warning, with what to check, when the shared cache a login sets up does not answer:
 /// the profile is saved all the same (tokens are minted per machine until it does).
-fn warn_unless_answers(config: &Option<SharedCacheConfig>) {
-    let answered = config.as_ref().map(crate::stores::shared::Shared::connect).map(|shared| shared?.ping());
-    if let Some(Err(e)) = answered {
+fn warn_unless_answers(config: &SharedCacheConfig) {
+    if let Err(e) = crate::stores::shared::Shared::connect(config).and_then(|mut shared| shared.ping()) {
         crate::base::diag::warn(&format!(
             "{e}: this machine mints for itself until it answers; check the URL, the password and the fleet key, \
              then log in again"
@@ -265,14 +265,9 @@ pub fn resolve(ctx: &Context, options: Options, interactive: bool) -> Result<New
 /// `SFCRED_CACHE_URL`'s URL, else asked for, hidden; the fleet key from `SFCRED_CACHE_KEY`,
 /// else asked for, hidden.
 fn shared_cache(ctx: &Context, flag: Option<&str>, ask: &Ask) -> Result<FleetSecrets, Error> {
-    let without_password = |what: &'static str, text: &str| match CacheUrl::with_password(what, text)? {
-        (url, None) => Ok(url),
-        (url, Some(_)) => Err(Error::from(InvalidSetting::new(
-            what,
-            Accepts::CacheUrlWithoutPassword,
-            &url.to_string(),
-            "it holds the password, which would be readable by every local user (or on the screen)",
-        ))),
+    let without_password = |what: &'static str, text: &str| {
+        let why = "it holds the password, which would be readable by every local user (or on the screen)";
+        Ok::<_, Error>(CacheUrl::without_password(what, text, why)?)
     };
     let from_env = || match &ctx.shared_cache {
         Some(config) => CacheUrl::with_password("SFCRED_CACHE_URL", &config.urls.join(",")).map(Some),

@@ -219,18 +219,24 @@ impl CacheUrl {
         Ok((CacheUrl(urls), password))
     }
 
+    /// URLs given where a password must not be (the command line, a visible prompt, the
+    /// settings file); `why` says why it must not.
+    pub fn without_password(what: &'static str, text: &str, why: &str) -> Result<CacheUrl, InvalidSetting> {
+        match CacheUrl::with_password(what, text)? {
+            (url, None) => Ok(url),
+            (url, Some(_)) => {
+                Err(InvalidSetting::new(what, Accepts::CacheUrlWithoutPassword, &url.to_string(), why))
+            }
+        }
+    }
+
     /// A `cache_url` as the settings keep it: one holding a password is refused.
     pub fn parse_setting(text: &str) -> Result<CacheUrl, InvalidSetting> {
-        match CacheUrl::with_password("cache_url", text)? {
-            (url, None) => Ok(url),
-            (url, Some(_)) => Err(InvalidSetting::new(
-                "cache_url",
-                Accepts::CacheUrl,
-                &url.to_string(),
-                "the settings file holds its password: remove it from the file; log in again to keep it in the \
-                 keychain",
-            )),
-        }
+        CacheUrl::without_password(
+            "cache_url",
+            text,
+            "the settings file holds its password: remove it from the file",
+        )
     }
 
     /// Each URL with `password` put in, as Redis is reached.
@@ -392,10 +398,11 @@ impl InvalidSetting {
                  is typed at login's prompt or comes with SFCRED_CACHE_URL",
                 self.what
             ),
-            Accepts::CacheUrlWithoutPassword => "leave the password out of --cache-url and type it at the \
-                 prompt, or give the whole URL in SFCRED_CACHE_URL instead of --cache-url; login keeps the \
-                 password in the keychain"
-                .into(),
+            Accepts::CacheUrlWithoutPassword => format!(
+                "leave the password out of {} and type it at login's prompt, or give the whole URL in \
+                 SFCRED_CACHE_URL; login keeps the password in the keychain",
+                self.what
+            ),
             Accepts::OrgPath => {
                 format!("give {} a path on the org, like /lightning/setup/SetupOneHome/home", self.what)
             }

@@ -144,6 +144,11 @@ impl Machine {
     }
 }
 
+/// `command`, run to its end.
+fn finished(command: &mut Command) -> Run {
+    Run::of(command.output_within(TIMEOUT).unwrap())
+}
+
 /// `machines` × `callers` simultaneous `sfcred token --format token`; each caller's outcome.
 fn crowd(
     env: &TestEnv,
@@ -265,8 +270,7 @@ fn a_silent_redis_is_waited_for_once_per_call() {
             accepted.send(()).unwrap();
         }
     });
-    let run =
-        Run::of(Machine::new().sfcred(&env, &url, FLEET_KEY).args(["token"]).output_within(TIMEOUT).unwrap());
+    let run = finished(Machine::new().sfcred(&env, &url, FLEET_KEY).args(["token"]));
     let run = run.success();
     assert_eq!(run.stderr.matches("warning").count(), 1, "one warning: {run:?}");
     assert_eq!(env.stand_in.token_requests(), 1);
@@ -279,9 +283,8 @@ fn another_fleet_s_key_opens_nothing_and_passwords_never_show() {
     let redis = Redis::start(&["--requirepass", PASSWORD]);
     let url = format!("redis://:{PASSWORD}@127.0.0.1:{}", redis.port);
     let (first, second) = (Machine::new(), Machine::new());
-    let run = |machine: &Machine, key: &str, args: &[&str]| {
-        Run::of(machine.sfcred(&env, &url, key).args(args).output_within(TIMEOUT).unwrap())
-    };
+    let run =
+        |machine: &Machine, key: &str, args: &[&str]| finished(machine.sfcred(&env, &url, key).args(args));
     run(&first, FLEET_KEY, &["-v", "token"]).success();
     let other = run(&second, OTHER_FLEET_KEY, &["-v", "token"]).success();
     assert!(
@@ -295,8 +298,7 @@ fn another_fleet_s_key_opens_nothing_and_passwords_never_show() {
     // The other fleet's token is the one in Redis now: doctor tells which key opens it.
     let shared_check = |machine: &Machine, key: &str| {
         let doctor = run(machine, key, &["doctor", "--offline", "--json"]).success();
-        let checks = doctor.json();
-        let shared = checks.as_array().unwrap().iter().find(|c| c["name"] == "shared cache").unwrap().clone();
+        let shared = doctor.doctor_check("shared cache");
         (doctor, shared)
     };
     let (doctor, shared) = shared_check(&first, FLEET_KEY);
@@ -346,7 +348,7 @@ fn a_saved_profile_shares_the_fleet_s_redis_its_secrets_in_the_keychain() {
         let mut command = machine.saved(&env);
         command.args(env.login_args("default")).args(["--no-input"]).args(extra);
         command.envs(vars.iter().copied());
-        Run::of(command.output_within(TIMEOUT).unwrap())
+        finished(&mut command)
     };
     // A password on the command line is refused, unshown, and nothing is saved.
     let slashed = format!("redis://u:ab/cd@127.0.0.1:{}", redis.port);
@@ -393,7 +395,7 @@ fn a_saved_profile_shares_the_fleet_s_redis_its_secrets_in_the_keychain() {
     assert_eq!(env.secret_service_lookup("default/redis-password").as_deref(), Some(SPECIAL.as_bytes()));
     assert_eq!(env.secret_service_lookup("default/fleet-key").as_deref(), Some(FLEET_KEY.as_bytes()));
     // Machine 0's own copy of the login's token goes, and the fleet starts cold.
-    Run::of(machines[0].saved(&env).args(["invalidate"]).output_within(TIMEOUT).unwrap()).success();
+    finished(machines[0].saved(&env).args(["invalidate"])).success();
 
     env.stand_in.queue_behaviours(&[Behaviour::Gated]);
     let runs = crowd_of(
@@ -411,15 +413,11 @@ fn a_saved_profile_shares_the_fleet_s_redis_its_secrets_in_the_keychain() {
     let values = redis.values(Some(ENCODED));
     assert!(!values.is_empty() && values.iter().all(|v| !String::from_utf8_lossy(v).contains(&token[..20])));
 
-    let listed =
-        Run::of(machines[0].saved(&env).args(["profiles"]).output_within(TIMEOUT).unwrap()).success();
+    let listed = finished(machines[0].saved(&env).args(["profiles"])).success();
     assert!(listed.stdout.contains(&format!("redis redis://127.0.0.1:{}", redis.port)), "{listed:?}");
-    let doctor = Run::of(
-        machines[1].saved(&env).args(["doctor", "--offline", "--json"]).output_within(TIMEOUT).unwrap(),
-    );
-    let checks = doctor.json();
-    let shared = checks.as_array().unwrap().iter().find(|c| c["name"] == "shared cache").unwrap().clone();
-    assert_eq!(shared["status"], "ok", "{checks}");
+    let doctor = finished(machines[1].saved(&env).args(["doctor", "--offline", "--json"]));
+    let shared = doctor.doctor_check("shared cache");
+    assert_eq!(shared["status"], "ok", "{shared}");
     assert!(shared["detail"].as_str().unwrap().contains("the fleet's token opens"), "{shared}");
     for said in [&listed.stdout, &listed.stderr, &doctor.stdout, &doctor.stderr] {
         assert!(!said.contains("p%") && !said.contains(FLEET_KEY), "{said}");
@@ -438,14 +436,8 @@ fn a_saved_profile_shares_the_fleet_s_redis_its_secrets_in_the_keychain() {
         other.stderr.contains("does not open with this fleet key"),
         "SFCRED_CACHE_KEY was used: {other:?}"
     );
-    let (_, shared) = {
-        let doctor = Run::of(
-            machines[1].saved(&env).args(["doctor", "--offline", "--json"]).output_within(TIMEOUT).unwrap(),
-        );
-        let checks = doctor.json();
-        let shared = checks.as_array().unwrap().iter().find(|c| c["name"] == "shared cache").unwrap().clone();
-        (doctor, shared)
-    };
+    let shared = finished(machines[1].saved(&env).args(["doctor", "--offline", "--json"]))
+        .doctor_check("shared cache");
     assert_eq!(shared["status"], "warn", "the other key sealed the fleet's token: {shared}");
     // Logging out revokes the fleet's token, takes it out of Redis (only the login counts
     // stay), and removes the shared cache's secrets with the rest.
@@ -476,8 +468,7 @@ fn a_bad_cache_url_fails_no_token() {
     let mut args = env.login_args("fleet");
     // Verified: login checks the Redis it sets up, as the check's login is counted there.
     args.extend(["--cache-url", "redis://127.0.0.1:1"].map(String::from));
-    let run =
-        Run::of(env.sfcred().args(&args).env("SFCRED_CACHE_KEY", FLEET_KEY).output_within(TIMEOUT).unwrap());
+    let run = finished(env.sfcred().args(&args).env("SFCRED_CACHE_KEY", FLEET_KEY));
     assert!(
         run.success().stderr.contains("this machine mints for itself"),
         "login says Redis does not answer"
@@ -534,7 +525,7 @@ fn rediss_checks_the_server_s_certificate() {
         if let Some(ca) = trust {
             command.env("SSL_CERT_FILE", ca);
         }
-        Run::of(command.args(["-v", "token", "--format", "token"]).output_within(TIMEOUT).unwrap()).success()
+        finished(command.args(["-v", "token", "--format", "token"])).success()
     };
     let (first, second, untrusting) = (Machine::new(), Machine::new(), Machine::new());
     let minted = token(&first, Some(&ca));
@@ -554,8 +545,7 @@ fn the_fleet_s_logins_are_counted_in_redis_and_warned_of_past_80_percent() {
     let env = TestEnv::without_keychain();
     let redis = Redis::start(&[]);
     let token = |machine: &Machine, args: &[&str]| {
-        Run::of(machine.sfcred(&env, &redis.url(), FLEET_KEY).args(args).output_within(TIMEOUT).unwrap())
-            .success()
+        finished(machine.sfcred(&env, &redis.url(), FLEET_KEY).args(args)).success()
     };
     let (first, second) = (Machine::new(), Machine::new());
     let quiet = token(&first, &["token"]);
@@ -605,26 +595,12 @@ fn the_acl_docs_ci_md_gives_is_all_sfcred_needs() {
     one_token(&runs);
     assert!(runs.iter().all(|r| !r.stderr.contains("warning")), "the ACL refused something: {runs:?}");
     assert_eq!(env.stand_in.token_requests(), 1);
-    let doctor = Run::of(
-        machines[0]
-            .sfcred(&env, &url, FLEET_KEY)
-            .args(["doctor", "--offline", "--json"])
-            .output_within(TIMEOUT)
-            .unwrap(),
-    )
-    .success();
-    let checks = doctor.json();
-    let shared = checks.as_array().unwrap().iter().find(|c| c["name"] == "shared cache").unwrap().clone();
+    let doctor = finished(machines[0].sfcred(&env, &url, FLEET_KEY).args(["doctor", "--offline", "--json"]));
+    let shared = doctor.success().doctor_check("shared cache");
     assert_eq!(shared["status"], "ok", "{shared}");
     // A count the ACL refused would only be said with -v.
-    let counted = Run::of(
-        machines[1]
-            .sfcred(&env, &url, FLEET_KEY)
-            .args(["-v", "token", "--refresh"])
-            .output_within(TIMEOUT)
-            .unwrap(),
-    )
-    .success();
+    let counted =
+        finished(machines[1].sfcred(&env, &url, FLEET_KEY).args(["-v", "token", "--refresh"])).success();
     assert!(counted.stderr.contains("from the fleet: 2 of 3600"), "{counted:?}");
     assert!(!counted.stderr.contains("warning"), "a lock left held, or a refused command: {counted:?}");
 }
@@ -637,8 +613,7 @@ fn a_rejected_or_revoked_token_leaves_the_fleet_s_cache() {
     let env = TestEnv::without_keychain();
     let redis = Redis::start(&[]);
     let sfcred = |machine: &Machine, args: &[&str]| {
-        Run::of(machine.sfcred(&env, &redis.url(), FLEET_KEY).args(args).output_within(TIMEOUT).unwrap())
-            .success()
+        finished(machine.sfcred(&env, &redis.url(), FLEET_KEY).args(args)).success()
     };
     let machines: Vec<Machine> = (0..4).map(|_| Machine::new()).collect();
     let token = |machine: &Machine| sfcred(machine, &["token", "--format", "token"]).stdout;

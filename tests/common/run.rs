@@ -37,6 +37,14 @@ impl Run {
     pub fn json(&self) -> serde_json::Value {
         serde_json::from_str(&self.stdout).unwrap_or_else(|e| panic!("not JSON ({e}): {:?}", self.stdout))
     }
+
+    /// The check named `name` of `doctor --json`'s output.
+    #[track_caller]
+    pub fn doctor_check(&self, name: &str) -> serde_json::Value {
+        let checks = self.json();
+        let found = checks.as_array().and_then(|checks| checks.iter().find(|c| c["name"] == name));
+        found.cloned().unwrap_or_else(|| panic!("no {name:?} check in {checks}"))
+    }
 }
 
 /// Starts `cmd` with `input` on its stdin (closed afterwards) and stdout and stderr captured.
